@@ -1,0 +1,40 @@
+"""The one error type the services raise. Pages show its message; the API renders it as
+{"error": {"code", "message", "fields"}} with the status below."""
+
+from __future__ import annotations
+
+
+class PortalError(Exception):
+    status_code = 400
+    default_code = "invalid"
+
+    def __init__(self, message, *, code: str | None = None, fields: dict | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.code = code or self.default_code
+        self.fields = {key: [str(m) for m in (v if isinstance(v, list | tuple) else [v])]
+                       for key, v in (fields or {}).items()}
+
+
+class ValidationFailed(PortalError):
+    status_code = 400
+    default_code = "invalid"
+
+
+class CapacityConflict(PortalError):
+    """The GPUs asked for are no longer free for the whole period (another holder got them)."""
+
+    status_code = 409
+    default_code = "capacity_conflict"
+
+
+class StateConflict(PortalError):
+    """The object is not in a state that allows this step (already decided, withdrawn, ...)."""
+
+    status_code = 409
+    default_code = "state_conflict"
+
+
+class NotPermitted(PortalError):
+    status_code = 403
+    default_code = "permission_denied"

@@ -1,0 +1,51 @@
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+
+from .access import role_required
+from .api import json_error
+from .models import AuditEvent
+
+
+def home(request):
+    if request.user.is_authenticated:
+        return redirect("programme")
+    return redirect("login")
+
+
+@role_required("reads_everything")
+def audit_log(request):
+    events = AuditEvent.objects.select_related("actor").order_by("-at", "-id")
+    action = request.GET.get("action", "").strip()
+    object_id = request.GET.get("object", "").strip()
+    if action:
+        events = events.filter(action__startswith=action)
+    if object_id:
+        events = events.filter(object_id=object_id)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "audit_log.html", {"page": page, "query": query.urlencode(), "action": action, "object": object_id}
+    )
+
+
+def _wants_json(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def handler404(request, exception=None):
+    if _wants_json(request):
+        return json_error(request, 404, "not_found", "Not found.")
+    return render(request, "404.html", status=404)
+
+
+def handler403(request, exception=None):
+    if _wants_json(request):
+        return json_error(request, 403, "permission_denied", "You do not have permission to perform this action.")
+    return render(request, "403.html", status=403)
+
+
+def handler500(request):
+    if _wants_json(request):
+        return json_error(request, 500, "server_error", "Internal server error.")
+    return render(request, "500.html", status=500)

@@ -1,0 +1,240 @@
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+GPUS_PER_SERVER = 8
+
+
+class GpuModel(models.TextChoices):
+    B200 = "B200", "NVIDIA B200"
+    H200 = "H200", "NVIDIA H200"
+
+
+class Provider(models.Model):
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_ko = models.CharField(_("name (Korean)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    source_note = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("provider")
+        verbose_name_plural = _("providers")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "ko").startswith("en") else self.name_ko
+
+
+class Cluster(models.Model):
+    provider = models.ForeignKey(Provider, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="clusters")
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    gpu_model = models.CharField(_("GPU model"), max_length=10, choices=GpuModel.choices)
+    data_centre = models.CharField(_("data centre"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("cluster")
+        verbose_name_plural = _("clusters")
+        ordering = ["provider__code", "code"]
+
+    def __str__(self):
+        return f"{self.name} ({self.gpu_model})"
+
+
+class ServerStatus(models.TextChoices):
+    IN_SERVICE = "in_service", _("In service")
+    MAINTENANCE = "maintenance", _("In maintenance")
+
+
+class Server(models.Model):
+    """A node of eight GPUs. National projects hold whole servers."""
+
+    cluster = models.ForeignKey(Cluster, verbose_name=_("cluster"), on_delete=models.PROTECT, related_name="servers")
+    hostname = models.CharField(_("hostname"), max_length=60, unique=True)
+    status = models.CharField(_("status"), max_length=20, choices=ServerStatus.choices, default=ServerStatus.IN_SERVICE)
+
+    class Meta:
+        verbose_name = _("server")
+        verbose_name_plural = _("servers")
+        ordering = ["hostname"]
+        indexes = [models.Index(fields=["cluster", "status"], name="server_cluster_status_idx")]
+
+    def __str__(self):
+        return self.hostname
+
+
+class Gpu(models.Model):
+    server = models.ForeignKey(Server, verbose_name=_("server"), on_delete=models.PROTECT, related_name="gpus")
+    index = models.PositiveSmallIntegerField(_("slot"))
+
+    class Meta:
+        verbose_name = _("GPU")
+        verbose_name_plural = _("GPUs")
+        ordering = ["server_id", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["server", "index"], name="gpu_unique_slot"),
+            models.CheckConstraint(name="gpu_slot_in_server", condition=Q(index__gte=0) & Q(index__lt=GPUS_PER_SERVER)),
+        ]
+
+    def __str__(self):
+        return f"{self.server.hostname}/gpu{self.index}"
+
+
+class OrganisationKind(models.TextChoices):
+    INDUSTRY = "industry", _("Industry")
+    ACADEMIA = "academia", _("Academia")
+    RESEARCH = "research", _("Research institute")
+
+
+class Region(models.TextChoices):
+    CAPITAL = "capital", _("Capital region")
+    NON_CAPITAL = "non_capital", _("Outside the capital region")
+
+
+class Organisation(models.Model):
+    """A company, university or research institute that applies for idle GPUs."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=150)
+    kind = models.CharField(_("type"), max_length=20, choices=OrganisationKind.choices)
+    region = models.CharField(_("region"), max_length=20, choices=Region.choices)
+    registration_number = models.CharField(_("registration number"), max_length=30, unique=True)
+    is_sample = models.BooleanField(_("sample data"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class HolderKind(models.TextChoices):
+    PROJECT = "project", _("National project")
+    RESERVE = "reserve", _("MSIT reserve")
+    LOAN = "loan", _("Short-term loan")
+
+
+class Layer(models.TextChoices):
+    """Awards (to projects or the MSIT reserve) say who a GPU belongs to; loans say who borrows it.
+
+    A loan may sit on GPUs awarded to a project that has not started (that is what "idle" means),
+    so the two layers are separate. Within each layer a GPU has at most one holder at any moment."""
+
+    AWARD = "award", _("Award")
+    LOAN = "loan", _("Loan")
+
+
+class Allocation(models.Model):
+    """One ledger entry: a holder holds these GPUs from `starts_at` to `ends_at`.
+
+    Entries are not rewritten: a release shortens `ends_at` (and records who and why); a partial
+    release ends the entry and opens a continuation for the GPUs that stay."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    holder_kind = models.CharField(_("holder"), max_length=20, choices=HolderKind.choices)
+    layer = models.CharField(_("layer"), max_length=10, choices=Layer.choices)
+    project = models.ForeignKey(
+        "projects.Project",
+        verbose_name=_("project"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="allocations",
+    )
+    cluster = models.ForeignKey(Cluster, verbose_name=_("cluster"), on_delete=models.PROTECT, related_name="allocations")
+    gpu_count = models.PositiveIntegerField(_("GPUs"))
+    starts_at = models.DateTimeField(_("from"))
+    ends_at = models.DateTimeField(_("until"))
+    planned_ends_at = models.DateTimeField(_("planned until"))
+    reason = models.TextField(_("reason"))
+    parent = models.ForeignKey(
+        "self", verbose_name=_("continues"), on_delete=models.PROTECT, null=True, blank=True, related_name="continuations"
+    )
+    created_by = models.ForeignKey(
+        "allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    released_by = models.ForeignKey(
+        "allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    release_reason = models.TextField(_("release reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["-starts_at", "-id"]
+        constraints = [
+            models.CheckConstraint(name="allocation_period_ordered", condition=Q(ends_at__gte=F("starts_at"))),
+            models.CheckConstraint(name="allocation_has_gpus", condition=Q(gpu_count__gt=0)),
+            models.CheckConstraint(
+                name="allocation_holder_matches",
+                condition=(
+                    Q(holder_kind="project", project__isnull=False, layer="award")
+                    | Q(holder_kind="reserve", project__isnull=True, layer="award")
+                    | Q(holder_kind="loan", project__isnull=True, layer="loan")
+                ),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "starts_at"], name="allocation_project_idx"),
+            models.Index(fields=["holder_kind", "ends_at"], name="allocation_holder_end_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_holder_kind_display()} {self.holder_label} · {self.gpu_count} GPU"
+
+    @property
+    def holder_label(self) -> str:
+        if self.holder_kind == HolderKind.PROJECT and self.project_id:
+            return self.project.code
+        return str(self.get_holder_kind_display())
+
+    @property
+    def is_released(self) -> bool:
+        return self.released_at is not None
+
+
+class AllocationGpu(models.Model):
+    """One GPU of a ledger entry, with the entry's period copied so PostgreSQL can refuse overlaps.
+
+    The exclusion constraint is the invariant of the whole portal: within a layer, no GPU is
+    promised to two holders for overlapping time, whatever races the application loses."""
+
+    allocation = models.ForeignKey(Allocation, on_delete=models.CASCADE, related_name="gpu_rows")
+    gpu = models.ForeignKey(Gpu, on_delete=models.PROTECT, related_name="holdings")
+    layer = models.CharField(max_length=10, choices=Layer.choices)
+    period = DateTimeRangeField()
+
+    class Meta:
+        verbose_name = _("held GPU")
+        verbose_name_plural = _("held GPUs")
+        constraints = [
+            ExclusionConstraint(
+                name="gpu_never_double_booked",
+                expressions=[
+                    ("gpu", RangeOperators.EQUAL),
+                    ("layer", RangeOperators.EQUAL),
+                    ("period", RangeOperators.OVERLAPS),
+                ],
+            ),
+            models.UniqueConstraint(fields=["allocation", "gpu"], name="allocation_gpu_once"),
+        ]
+        indexes = [models.Index(fields=["allocation"], name="allocation_gpu_alloc_idx")]
+
+    def __str__(self):
+        return f"{self.gpu_id} {self.layer} {self.period}"

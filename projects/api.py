@@ -1,0 +1,71 @@
+import datetime as dt
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin
+from gpus.selectors import day_start, holdings_for_project
+from gpus.serializers import AllocationSerializer
+from gpus.services import project_award_servers
+
+from .access import get_project_for_user, ministries_for_user, projects_for_user
+from .filters import ProjectFilter
+from .selectors import ministry_list, project_list
+from .serializers import AwardRequestSerializer, MinistrySerializer, ProjectSerializer
+
+
+class MinistryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Ministries in the user's scope: all for MSIT admins and auditors, their own for officials."""
+
+    serializer_class = MinistrySerializer
+    lookup_field = "code"
+    filter_backends = []
+
+    def get_queryset(self):
+        return ministry_list(ministries_for_user(self.request.user))
+
+
+class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """National AI projects in the user's scope, filterable by ministry, status and start month."""
+
+    serializer_class = ProjectSerializer
+    lookup_field = "code"
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ProjectFilter
+    permission_classes = [AuditorsOnlyRead]
+
+    def get_queryset(self):
+        return project_list(projects_for_user(self.request.user))
+
+    def get_object(self):
+        project = get_project_for_user(self.request.user, self.kwargs["code"])
+        return project_list(type(project).objects.filter(pk=project.pk)).get()
+
+    @extend_schema(responses=AllocationSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def ledger(self, request, code=None):
+        """The project's ledger entries, newest first."""
+        project = get_project_for_user(request.user, code)
+        return Response(AllocationSerializer(holdings_for_project(project), many=True).data)
+
+    @extend_schema(request=AwardRequestSerializer, responses={201: AllocationSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
+    def award(self, request, code=None):
+        """Award whole servers of a cluster to the project (MSIT admins)."""
+        project = get_project_for_user(request.user, code)
+        body = AwardRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        allocation = project_award_servers(
+            actor=request.user,
+            project=project,
+            cluster=body.validated_data["cluster"],
+            server_count=body.validated_data["server_count"],
+            starts_at=day_start(body.validated_data["starts_on"]),
+            ends_at=day_start(body.validated_data["ends_on"] + dt.timedelta(days=1)),
+            reason=body.validated_data["reason"],
+        )
+        allocation = holdings_for_project(project).get(pk=allocation.pk)
+        return Response(AllocationSerializer(allocation).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Mod
+from django.db.models.lookups import Exact
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+# A project that has not started this many days after its planned start is flagged as delayed.
+DELAY_FLAG_DAYS = 30
+
+
+class Ministry(models.Model):
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_ko = models.CharField(_("name (Korean)"), max_length=100, unique=True)
+    name_en = models.CharField(_("name (English)"), max_length=150)
+    is_sample = models.BooleanField(
+        _("sample data"), default=False, help_text=_("Invented for the demo: not part of the announcement.")
+    )
+
+    class Meta:
+        verbose_name = _("ministry")
+        verbose_name_plural = _("ministries")
+        ordering = ["name_ko"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "ko").startswith("en") else self.name_ko
+
+
+class ProjectStatus(models.TextChoices):
+    PLANNED = "planned", _("Not started")
+    ACTIVE = "active", _("In progress")
+    SUSPENDED = "suspended", _("Suspended")
+    ENDED = "ended", _("Ended")
+
+
+class Domain(models.TextChoices):
+    MOBILITY = "mobility", _("Mobility and autonomous driving")
+    MANUFACTURING = "manufacturing", _("Manufacturing and robotics")
+    STARTUP = "startup", _("Start-ups and industry AX")
+    CLIMATE = "climate", _("Weather and climate")
+    HEALTH = "health", _("Health and medicine")
+    CONTENT = "content", _("Content and culture")
+    OCEAN = "ocean", _("Oceans and polar")
+    PUBLIC = "public", _("Public administration")
+    SECURITY = "security", _("Defence and security")
+    ENERGY = "energy", _("Energy and environment")
+    AGRICULTURE = "agriculture", _("Agriculture and food")
+    EDUCATION = "education", _("Education")
+    SCIENCE = "science", _("Basic science")
+    FINANCE = "finance", _("Finance and economy")
+    LAW = "law", _("Law and safety")
+
+
+class Project(models.Model):
+    """A national AI project. `gpus_awarded` is the programme's decision; the ledger (gpus app)
+    records which servers actually carry it."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    ministry = models.ForeignKey(Ministry, verbose_name=_("ministry"), on_delete=models.PROTECT, related_name="projects")
+    rank = models.PositiveSmallIntegerField(_("rank in the announcement"), null=True, blank=True)
+    title_ko = models.CharField(_("title (Korean)"), max_length=200)
+    title_en = models.CharField(_("title (English)"), max_length=250)
+    domain = models.CharField(_("domain"), max_length=20, choices=Domain.choices)
+    purpose = models.TextField(_("purpose statement"), blank=True)
+    gpus_awarded = models.PositiveIntegerField(_("GPUs awarded"))
+    planned_start = models.DateField(_("planned start"))
+    expected_start = models.DateField(
+        _("expected start"), null=True, blank=True, help_text=_("A new expected start recorded by the official.")
+    )
+    actual_start = models.DateField(_("actual start"), null=True, blank=True)
+    end_date = models.DateField(_("end"))
+    status = models.CharField(_("status"), max_length=20, choices=ProjectStatus.choices, default=ProjectStatus.PLANNED)
+    is_sample = models.BooleanField(
+        _("sample data"), default=False, help_text=_("Invented for the demo: not part of the announcement.")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+        ordering = ["code"]
+        constraints = [
+            # National projects hold whole 8-GPU servers.
+            models.CheckConstraint(
+                name="project_awards_whole_servers",
+                condition=Q(gpus_awarded__gt=0) & Exact(Mod(F("gpus_awarded"), 8), 0),
+            ),
+            models.CheckConstraint(name="project_end_after_start", condition=Q(end_date__gt=F("planned_start"))),
+            models.CheckConstraint(
+                name="project_started_has_start_date",
+                condition=Q(status="planned") | Q(actual_start__isnull=False),
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["ministry", "status"], name="project_ministry_status_idx"),
+            models.Index(fields=["planned_start"], name="project_planned_start_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.title}"
+
+    @property
+    def title(self) -> str:
+        return self.title_en if (get_language() or "ko").startswith("en") else self.title_ko
+
+    @property
+    def servers_awarded(self) -> int:
+        return self.gpus_awarded // 8
+
+    @property
+    def started(self) -> bool:
+        return self.actual_start is not None
+
+    def is_delayed(self, today: dt.date | None = None) -> bool:
+        """Not started 30 days after the planned start: flagged to MSIT and the official."""
+        today = today or timezone.localdate()
+        return self.actual_start is None and today > self.planned_start + dt.timedelta(days=DELAY_FLAG_DAYS)

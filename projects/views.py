@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from allocation_portal.access import role_required
+from allocation_portal.errors import PortalError
+from gpus import selectors as gpu_selectors
+from gpus.models import Allocation
+from gpus.services import allocation_release, project_award_servers
+
+from . import programme_2026 as programme
+from .access import get_ministry_for_user, get_project_for_user, ministries_for_user, projects_for_user
+from .filters import ProjectFilter
+from .forms import AwardForm, ReleaseForm
+from .selectors import ministry_list, programme_summary, project_list
+
+PAGE_SIZE = 25
+
+
+@role_required()
+def programme_overview(request):
+    capacity = gpu_selectors.capacity_at(timezone.now())
+    return render(
+        request,
+        "projects/programme_overview.html",
+        {
+            "summary": programme_summary(),
+            "capacity": capacity,
+            "programme": programme,
+            "named_projects": programme.NAMED_PROJECTS,
+            "named_gpus": sum(p["gpus"] for p in programme.NAMED_PROJECTS),
+        },
+    )
+
+
+@role_required("reads_everything", "is_official")
+def project_list_view(request):
+    scope = projects_for_user(request.user)
+    filterset = ProjectFilter(request.GET or None, queryset=project_list(scope), ministries=ministries_for_user(request.user))
+    projects = filterset.qs if filterset.is_valid() else scope.none()
+    page = Paginator(projects, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "projects/project_list.html",
+        {"filter": filterset, "page": page, "query": query.urlencode(), "today": timezone.localdate()},
+    )
+
+
+def _project_context(request, project, **extra):
+    now = timezone.now()
+    return {
+        "project": project,
+        "ledger": gpu_selectors.holdings_for_project(project),
+        "servers": gpu_selectors.servers_held_by_project(project, now),
+        "gpus_held": gpu_selectors.gpus_held_by_projects([project.pk], now).get(project.pk, 0),
+        "today": timezone.localdate(),
+        "now_dt": now,
+        "award_form": extra.pop("award_form", None) or (AwardForm(project=project) if request.user.is_msit_admin else None),
+        "release_form": extra.pop("release_form", None),
+        **extra,
+    }
+
+
+@role_required()
+def project_detail(request, code):
+    project = get_project_for_user(request.user, code)
+    return render(request, "projects/project_detail.html", _project_context(request, project))
+
+
+@require_POST
+@role_required("is_msit_admin")
+def project_award(request, code):
+    project = get_project_for_user(request.user, code)
+    form = AwardForm(request.POST, project=project)
+    if form.is_valid():
+        try:
+            allocation = project_award_servers(
+                actor=request.user,
+                project=project,
+                cluster=form.cleaned_data["cluster"],
+                server_count=form.cleaned_data["server_count"],
+                starts_at=form.cleaned_data["starts_at"],
+                ends_at=form.cleaned_data["ends_at"],
+                reason=form.cleaned_data["reason"],
+            )
+        except PortalError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request, _("Awarded %(gpus)s GPUs to %(project)s.") % {"gpus": allocation.gpu_count, "project": project.code}
+            )
+            return redirect("project-detail", code=project.code)
+    return render(request, "projects/project_detail.html", _project_context(request, project, award_form=form), status=400)
+
+
+@require_POST
+@role_required("is_msit_admin")
+def project_release(request, code, allocation_id):
+    project = get_project_for_user(request.user, code)
+    allocation = get_object_or_404(Allocation, public_id=allocation_id, project=project)
+    form = ReleaseForm(request.POST, allocation=allocation)
+    if form.is_valid():
+        try:
+            allocation_release(
+                actor=request.user,
+                allocation=allocation,
+                reason=form.cleaned_data["reason"],
+                at=form.cleaned_data["at"],
+                gpus=form.cleaned_data["gpus"],
+            )
+        except PortalError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("The GPUs were released."))
+            return redirect("project-detail", code=project.code)
+    context = _project_context(request, project, release_form=form, release_allocation=allocation)
+    return render(request, "projects/project_detail.html", context, status=400)
+
+
+@role_required("reads_everything")
+def ministry_list_view(request):
+    return render(request, "projects/ministry_list.html", {"ministries": ministry_list()})
+
+
+@role_required()
+def ministry_detail(request, code):
+    ministry = get_ministry_for_user(request.user, code)
+    projects = project_list(ministry.projects.all())
+    return render(
+        request,
+        "projects/ministry_detail.html",
+        {
+            "ministry": ministry,
+            "projects": projects,
+            "summary": programme_summary(ministry.projects.all()),
+            "today": timezone.localdate(),
+        },
+    )
