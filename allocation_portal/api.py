@@ -88,6 +88,16 @@ class ReadsEverything(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated and request.user.reads_everything)
 
 
+class ProgrammeReader(permissions.BasePermission):
+    """MSIT admins, auditors and ministry officials (officials see their own ministry's part)."""
+
+    message = _("Applicants have no access to national projects' data.")
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and (user.reads_everything or user.is_official))
+
+
 class AuditorsOnlyRead(permissions.BasePermission):
     """Auditors read everything and change nothing."""
 

@@ -205,6 +205,8 @@ SPECTACULAR_SETTINGS = {
     "government's B200 GPUs for Korea's 2026 national AI projects.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema describes the API, not its data: public, so ministries can build clients.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI is served from this site, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -49,3 +49,16 @@ def handler500(request):
     if _wants_json(request):
         return json_error(request, 500, "server_error", "Internal server error.")
     return render(request, "500.html", status=500)
+
+
+def healthz(request):
+    """Liveness for load balancers and docker compose: the database answers."""
+    from django.db import connection
+    from django.http import JsonResponse
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # noqa: BLE001 - any failure means unhealthy
+        return JsonResponse({"status": "unavailable"}, status=503)
+    return JsonResponse({"status": "ok"})

@@ -9,7 +9,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin
+from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, ProgrammeReader
 
 from .access import allocations_for_user, get_allocation_for_user
 from .models import AllocationGpu, Cluster, Gpu, Provider, ServerStatus
@@ -77,7 +77,7 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     filterset_fields = ["holder_kind", "layer"]
-    permission_classes = [AuditorsOnlyRead]
+    permission_classes = [ProgrammeReader, AuditorsOnlyRead]
 
     def get_queryset(self):
         return (

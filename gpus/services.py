@@ -182,7 +182,7 @@ def allocation_release(
     at = at or timezone.now()
     with transaction.atomic():
         locked = (
-            Allocation.objects.select_for_update()
+            Allocation.objects.select_for_update(of=("self",))
             .select_related("project", "cluster")
             .get(pk=allocation.pk)
         )
@@ -253,7 +253,7 @@ def allocation_change_end(*, actor, allocation: Allocation, ends_at: dt.datetime
     if not reason or not reason.strip():
         raise ValidationFailed(_("A reason is required."), fields={"reason": [_("Required.")]})
     with transaction.atomic():
-        locked = Allocation.objects.select_for_update().select_related("project", "cluster").get(pk=allocation.pk)
+        locked = Allocation.objects.select_for_update(of=("self",)).select_related("project", "cluster").get(pk=allocation.pk)
         if locked.released_at is not None:
             raise StateConflict(_("This ledger entry was already released."))
         if ends_at <= locked.starts_at:
@@ -302,6 +302,32 @@ def server_set_status(*, actor, server: Server, status: str, reason: str) -> Ser
     return locked
 
 
+def _lock_free_servers(*, cluster, count: int, starts_at, ends_at, layer: str = Layer.AWARD) -> list[Server]:
+    """Lock up to `count` servers free for the period. SKIP LOCKED lets concurrent awards take
+    different servers; each candidate is re-checked after its lock is held, because a rival may
+    have committed a holding on it after our statement's snapshot."""
+    from .selectors import free_servers
+
+    chosen: list[Server] = []
+    passed_over: set[int] = set()
+    while len(chosen) < count:
+        candidates = list(
+            free_servers(cluster=cluster, starts_at=starts_at, ends_at=ends_at, layer=layer)
+            .exclude(pk__in=passed_over | {s.pk for s in chosen})
+            .select_for_update(skip_locked=True, of=("self",))[: count - len(chosen)]
+        )
+        if not candidates:
+            break
+        busy_now = set(
+            AllocationGpu.objects.filter(
+                gpu__server__in=candidates, layer=layer, period__overlap=_period(starts_at, ends_at)
+            ).values_list("gpu__server_id", flat=True)
+        )
+        chosen += [s for s in candidates if s.pk not in busy_now]
+        passed_over |= busy_now
+    return chosen
+
+
 def project_award_servers(
     *,
     actor,
@@ -316,8 +342,6 @@ def project_award_servers(
 
     Candidate servers are locked with SKIP LOCKED, so concurrent awards pick different servers
     instead of queueing on the same ones; the exclusion constraint still has the final word."""
-    from .selectors import free_servers
-
     _require_admin(actor)
     if server_count < 1:
         raise ValidationFailed(_("Award at least one server."), fields={"server_count": [_("At least 1.")]})
@@ -333,10 +357,7 @@ def project_award_servers(
                 % {"project": project.code, "awarded": project.gpus_awarded, "held": held},
                 fields={"server_count": [_("More than the project's award.")]},
             )
-        servers = list(
-            free_servers(cluster=cluster, starts_at=starts_at, ends_at=ends_at)
-            .select_for_update(skip_locked=True, of=("self",))[:server_count]
-        )
+        servers = _lock_free_servers(cluster=cluster, count=server_count, starts_at=starts_at, ends_at=ends_at)
         if len(servers) < server_count:
             raise CapacityConflict(
                 _("Only %(free)s servers of %(cluster)s are free for that whole period; %(asked)s were asked for.")

@@ -6,7 +6,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin
+from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, ProgrammeReader
 from gpus.selectors import day_start, holdings_for_project
 from gpus.serializers import AllocationSerializer
 from gpus.services import project_award_servers
@@ -23,6 +23,7 @@ class MinistryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     serializer_class = MinistrySerializer
     lookup_field = "code"
     filter_backends = []
+    permission_classes = [ProgrammeReader]
 
     def get_queryset(self):
         return ministry_list(ministries_for_user(self.request.user))
@@ -35,7 +36,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     lookup_field = "code"
     filter_backends = [DjangoFilterBackend]
     filterset_class = ProjectFilter
-    permission_classes = [AuditorsOnlyRead]
+    permission_classes = [ProgrammeReader, AuditorsOnlyRead]
 
     def get_queryset(self):
         return project_list(projects_for_user(self.request.user))
@@ -52,7 +53,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Response(AllocationSerializer(holdings_for_project(project), many=True).data)
 
     @extend_schema(request=AwardRequestSerializer, responses={201: AllocationSerializer})
-    @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
+    @action(detail=True, methods=["post"], permission_classes=[ProgrammeReader, IsMsitAdmin])
     def award(self, request, code=None):
         """Award whole servers of a cluster to the project (MSIT admins)."""
         project = get_project_for_user(request.user, code)

@@ -41,7 +41,7 @@ def programme_overview(request):
 @role_required("reads_everything", "is_official")
 def project_list_view(request):
     scope = projects_for_user(request.user)
-    filterset = ProjectFilter(request.GET or None, queryset=project_list(scope), ministries=ministries_for_user(request.user))
+    filterset = ProjectFilter(request.GET, queryset=project_list(scope), ministries=ministries_for_user(request.user))
     projects = filterset.qs if filterset.is_valid() else scope.none()
     page = Paginator(projects, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -68,7 +68,7 @@ def _project_context(request, project, **extra):
     }
 
 
-@role_required()
+@role_required("reads_everything", "is_official")
 def project_detail(request, code):
     project = get_project_for_user(request.user, code)
     return render(request, "projects/project_detail.html", _project_context(request, project))
@@ -129,7 +129,7 @@ def ministry_list_view(request):
     return render(request, "projects/ministry_list.html", {"ministries": ministry_list()})
 
 
-@role_required()
+@role_required("reads_everything", "is_official")
 def ministry_detail(request, code):
     ministry = get_ministry_for_user(request.user, code)
     projects = project_list(ministry.projects.all())

@@ -1,0 +1,22 @@
+#!/bin/sh
+# web: migrate, then gunicorn. worker / beat: Celery. Anything else runs as given.
+set -e
+case "$1" in
+  web)
+    python manage.py migrate --noinput
+    exec gunicorn allocation_portal.wsgi:application \
+      --bind 0.0.0.0:8000 \
+      --workers "${GUNICORN_WORKERS:-3}" \
+      --timeout "${GUNICORN_TIMEOUT:-60}" \
+      --access-logfile - --error-logfile -
+    ;;
+  worker)
+    exec celery -A allocation_portal worker -l "${CELERY_LOG_LEVEL:-info}" --concurrency "${CELERY_CONCURRENCY:-2}"
+    ;;
+  beat)
+    exec celery -A allocation_portal beat -l "${CELERY_LOG_LEVEL:-info}" -s /app/var/celerybeat-schedule
+    ;;
+  *)
+    exec "$@"
+    ;;
+esac

@@ -1,0 +1,126 @@
+"""The role world every test shares: one user per role, plus outsiders of the same roles.
+
+- ministry A with project PA (started, holding 2 servers) and PA2 (not started, 1 server)
+- ministry B with project PB (the outsider official's)
+- admin, official (ministry A), outsider (official of ministry B), applicant (org A),
+  outsider_applicant (org B), auditor
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+
+from allocation_portal.models import Role
+from tests import factories as f
+
+
+def pytest_configure(config):
+    # Tests log in hundreds of users: a fast hasher keeps the suite in seconds, not minutes.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def english_messages():
+    """Service messages are asserted in English (the source language); pages pick their own
+    language per request. Without this, a request's Korean would leak into the next test."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
+@dataclass
+class World:
+    ministry_a: object
+    ministry_b: object
+    project_a: object
+    project_a2: object
+    project_b: object
+    cluster: object
+    allocation_a: object
+    org_a: object
+    org_b: object
+    admin: object
+    official: object
+    outsider: object
+    applicant: object
+    outsider_applicant: object
+    auditor: object
+
+    def user(self, role: str):
+        return None if role == "anonymous" else getattr(self, role)
+
+
+ROLES = ["anonymous", "admin", "official", "outsider", "applicant", "outsider_applicant", "auditor"]
+
+
+@pytest.fixture
+def world(db):
+    ministry_a = f.make_ministry("mina", name_ko="가부")
+    ministry_b = f.make_ministry("minb", name_ko="나부")
+    project_a = f.make_project(ministry_a, started=True, code="PA-001", gpus=24)
+    project_a2 = f.make_project(ministry_a, code="PA-002", gpus=8, planned_start=dt.date(2026, 12, 1))
+    project_b = f.make_project(ministry_b, started=True, code="PB-001", gpus=8)
+    cluster = f.make_cluster(servers=8, code="clw")
+    servers = list(cluster.servers.order_by("hostname"))
+    allocation_a = f.award(project_a, servers[0:2])
+    f.award(project_a2, servers[2:3])
+    f.award(project_b, servers[3:4])
+    org_a = f.make_organisation(name="가대학교")
+    org_b = f.make_organisation(name="나주식회사", kind="industry", region="capital")
+    return World(
+        ministry_a=ministry_a,
+        ministry_b=ministry_b,
+        project_a=project_a,
+        project_a2=project_a2,
+        project_b=project_b,
+        cluster=cluster,
+        allocation_a=allocation_a,
+        org_a=org_a,
+        org_b=org_b,
+        admin=f.make_user(Role.ADMIN, username="admin_user"),
+        official=f.make_user(Role.OFFICIAL, username="official_user", ministry=ministry_a),
+        outsider=f.make_user(Role.OFFICIAL, username="outsider_user", ministry=ministry_b),
+        applicant=f.make_user(Role.APPLICANT, username="applicant_user", organisation=org_a),
+        outsider_applicant=f.make_user(Role.APPLICANT, username="outsider_applicant", organisation=org_b),
+        auditor=f.make_user(Role.AUDITOR, username="auditor_user"),
+    )
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user) -> a test client logged in as `user` (None: anonymous)."""
+    from django.test import Client
+
+    def make(user):
+        c = Client()
+        if user is not None:
+            c.force_login(user)
+        return c
+
+    return make
+
+
+@pytest.fixture
+def api_for():
+    """api_for(user) -> a DRF APIClient authenticated as `user` with a token (None: anonymous)."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def make(user):
+        c = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            c.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return c
+
+    return make

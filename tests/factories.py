@@ -1,0 +1,107 @@
+"""Small builders for test data. Each returns saved objects; names say what they make."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from allocation_portal.models import Role, User
+from gpus.models import GPUS_PER_SERVER, Cluster, Gpu, HolderKind, Organisation, Provider, Server
+from gpus.selectors import day_start
+from gpus.services import allocation_award
+from projects.models import Ministry, Project, ProjectStatus
+
+_seq = itertools.count(1)
+
+PASSWORD = "correct-horse-battery"
+
+
+def n() -> int:
+    return next(_seq)
+
+
+def make_ministry(code: str | None = None, **extra) -> Ministry:
+    i = n()
+    return Ministry.objects.create(
+        code=code or f"min{i}", name_ko=extra.pop("name_ko", f"테스트부{i}"), name_en=f"Ministry {i}", **extra
+    )
+
+
+def make_project(ministry: Ministry, *, started: bool = False, gpus: int = 16, **extra) -> Project:
+    i = n()
+    planned = extra.pop("planned_start", dt.date(2026, 4, 1))
+    actual = extra.pop("actual_start", planned if started else None)
+    return Project.objects.create(
+        code=extra.pop("code", f"T-{i:03d}"),
+        ministry=ministry,
+        title_ko=extra.pop("title_ko", f"테스트 과제 {i}"),
+        title_en=extra.pop("title_en", f"Test project {i}"),
+        domain=extra.pop("domain", "science"),
+        gpus_awarded=gpus,
+        planned_start=planned,
+        actual_start=actual,
+        end_date=extra.pop("end_date", dt.date(2027, 3, 31)),
+        status=ProjectStatus.ACTIVE if actual else ProjectStatus.PLANNED,
+        **extra,
+    )
+
+
+def make_cluster(servers: int = 4, *, gpu_model: str = "B200", maintenance: int = 0, code: str | None = None) -> Cluster:
+    i = n()
+    provider = Provider.objects.create(code=f"prov{i}", name_ko=f"제공자{i}", name_en=f"Provider {i}")
+    cluster = Cluster.objects.create(provider=provider, code=code or f"cl{i}", name=f"Cluster {i}", gpu_model=gpu_model)
+    made = Server.objects.bulk_create(
+        Server(cluster=cluster, hostname=f"{cluster.code}-{s:03d}", status="maintenance" if s > servers - maintenance else "in_service")
+        for s in range(1, servers + 1)
+    )
+    Gpu.objects.bulk_create(Gpu(server=s, index=g) for s in made for g in range(GPUS_PER_SERVER))
+    return cluster
+
+
+def server_gpus(*servers: Server) -> list[Gpu]:
+    return list(Gpu.objects.filter(server__in=servers).order_by("server__hostname", "index"))
+
+
+def award(project: Project, servers, *, start=dt.date(2026, 4, 1), end=dt.date(2027, 4, 1), actor=None):
+    return allocation_award(
+        actor=actor,
+        holder_kind=HolderKind.PROJECT,
+        project=project,
+        gpus=server_gpus(*servers),
+        starts_at=day_start(start),
+        ends_at=day_start(end),
+        reason="test award",
+    )
+
+
+def make_organisation(**extra) -> Organisation:
+    i = n()
+    return Organisation.objects.create(
+        name=extra.pop("name", f"기관 {i}"),
+        kind=extra.pop("kind", "academia"),
+        region=extra.pop("region", "non_capital"),
+        registration_number=extra.pop("registration_number", f"REG-{i:06d}"),
+        **extra,
+    )
+
+
+def make_user(role: str, *, username: str | None = None, ministry=None, organisation=None, **extra) -> User:
+    i = n()
+    user = User(
+        username=username or f"{role}{i}",
+        role=role,
+        ministry=ministry,
+        organisation=organisation,
+        email=f"{role}{i}@example.kr",
+        display_name=extra.pop("display_name", f"{role} {i}"),
+        **extra,
+    )
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+__all__ = [
+    "PASSWORD", "Role", "award", "day_start", "make_cluster", "make_ministry", "make_organisation",
+    "make_project", "make_user", "server_gpus",
+]

@@ -1,0 +1,138 @@
+"""Server-rendered pages: the programme overview, project list and detail, ministry pages, and the
+admin's award and release forms."""
+
+import pytest
+
+from allocation_portal.models import AuditEvent
+from gpus.models import Allocation
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def test_overview_shows_the_programme_in_korean(world, client_for):
+    f.make_cluster(servers=2, maintenance=1)
+    page = text(client_for(world.official).get("/programme/"))
+    assert "2026년 국가 AI 프로젝트 GPU 배분 현황" in page
+    assert 'lang="ko"' in page
+    assert "10,000" in page
+    # Capacity by provider and model from the ledger: the world has 64+16 GPUs, 32 awarded, 8 idle.
+    assert world.cluster.name in page
+    assert "B200" in page
+
+
+def test_english_is_one_click_away(world, client_for):
+    client = client_for(world.official)
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/programme/"})
+    assert response.status_code == 302
+    page = text(client.get("/programme/"))
+    assert 'lang="en"' in page and "National AI GPU Allocation Portal" in page
+
+
+def test_project_list_filters_and_searches(world, client_for):
+    client = client_for(world.admin)
+    assert "PB-001" in text(client.get("/projects/?ministry=minb"))
+    assert "PA-001" not in text(client.get("/projects/?ministry=minb"))
+    assert "PA-002" in text(client.get("/projects/?status=planned"))
+    assert "PA-001" not in text(client.get("/projects/?start_month=2026-12"))
+    assert "PB-001" in text(client.get("/projects/?q=PB"))
+    bad = text(client.get("/projects/?start_month=2026-13"))
+    assert "YYYY-MM" in bad and "PA-001" not in bad
+
+
+def test_project_list_paginates(world, client_for):
+    for _ in range(30):
+        f.make_project(world.ministry_a)
+    client = client_for(world.admin)
+    first = text(client.get("/projects/"))
+    assert "PA-001" in first and "page=2" in first
+    second = text(client.get("/projects/?page=2"))
+    assert "PA-001" not in second
+
+
+def test_official_sees_only_their_ministry_in_the_list(world, client_for):
+    page = text(client_for(world.official).get("/projects/"))
+    assert "PA-001" in page and "PB-001" not in page
+    # Filtering by another ministry does not leak it: the choice is not offered.
+    response = client_for(world.official).get("/projects/?ministry=minb")
+    assert "PB-001" not in text(response)
+
+
+def test_sample_data_is_marked(world, client_for):
+    f.make_project(world.ministry_a, code="PA-SAMPLE", is_sample=True)
+    client = client_for(world.admin)
+    assert "tag-sample" in text(client.get("/projects/?q=PA-SAMPLE"))
+    assert "tag-sample" in text(client.get("/projects/PA-SAMPLE/"))
+
+
+@pytest.mark.parametrize("extra", [0, 25])
+def test_list_pages_run_constant_queries(world, client_for, django_assert_num_queries, extra):
+    for _ in range(extra):
+        f.make_project(world.ministry_a)
+    client = client_for(world.admin)
+    # session + user, then the page's own queries
+    for url, queries in [
+        ("/projects/", 5),
+        ("/ministries/", 3),
+        (f"/ministries/{world.ministry_a.code}/", 5),
+        ("/programme/", 6),
+        ("/audit/", 4),
+    ]:
+        with django_assert_num_queries(queries):
+            assert client.get(url).status_code == 200, url
+
+
+def test_project_detail_shows_servers_and_ledger(world, client_for):
+    page = text(client_for(world.official).get(f"/projects/{world.project_a.code}/"))
+    assert "clw-001" in page and "clw-002" in page
+    assert "test award" in page
+    assert "award-form" not in page  # only MSIT admins award
+
+
+def test_admin_awards_through_the_page(world, client_for):
+    client = client_for(world.admin)
+    response = client.post(
+        f"/projects/{world.project_a.code}/award/",
+        {"cluster": world.cluster.pk, "server_count": 1, "starts_on": "2026-12-01", "ends_on": "2027-01-31",
+         "reason": "second phase"},
+    )
+    assert response.status_code == 302
+    assert Allocation.objects.filter(project=world.project_a, reason="second phase").exists()
+    assert AuditEvent.objects.filter(action="allocation.award", actor=world.admin).exists()
+
+
+def test_award_errors_are_shown_in_the_page(world, client_for):
+    client = client_for(world.admin)
+    response = client.post(
+        f"/projects/{world.project_a.code}/award/",
+        {"cluster": world.cluster.pk, "server_count": 5, "starts_on": "2026-12-01", "ends_on": "2027-01-31",
+         "reason": "too much"},
+    )
+    assert response.status_code == 400
+    assert "24" in text(response)  # "awarded 24 GPUs and already holds 16"
+    response = client.post(
+        f"/projects/{world.project_a.code}/award/",
+        {"cluster": world.cluster.pk, "server_count": 1, "starts_on": "2026-12-01", "ends_on": "2026-11-01"},
+    )
+    assert response.status_code == 400
+    assert Allocation.objects.filter(project=world.project_a).count() == 1
+
+
+def test_admin_releases_part_of_an_entry_through_the_page(world, client_for):
+    client = client_for(world.admin)
+    server = world.allocation_a.gpu_rows.select_related("gpu__server").first().gpu.server
+    response = client.post(
+        f"/projects/{world.project_a.code}/allocations/{world.allocation_a.public_id}/release/",
+        {"servers": [server.pk], "reason": "reclaimed"},
+    )
+    assert response.status_code == 302
+    continuation = Allocation.objects.get(parent=world.allocation_a)
+    assert continuation.gpu_count == 8
+    missing_reason = client.post(
+        f"/projects/{world.project_a.code}/allocations/{continuation.public_id}/release/", {"servers": []}
+    )
+    assert missing_reason.status_code == 400

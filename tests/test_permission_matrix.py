@@ -1,0 +1,158 @@
+"""Every page and endpoint × every role, an anonymous user and outsiders: exactly what DOMAIN.md says.
+
+Roles: anonymous, admin (MSIT), official (ministry A), outsider (official of ministry B),
+applicant (org A), outsider_applicant (org B), auditor. Objects of ministry A are outside the
+outsider's scope and answer 404; pages a role may not use at all answer 403; anonymous users are
+sent to log in (pages) or get 401 (API).
+
+Later issues add their routes to ROUTES; `test_every_route_is_in_the_matrix` fails when a URL
+exists that the matrix does not cover.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from allocation_portal.models import AuditEvent
+from tests.conftest import ROLES
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "login"  # a redirect to the login page
+OK, CREATED, FOUND, BAD, UNAUTH, FORBIDDEN, NOT_FOUND = 200, 201, 302, 400, 401, 403, 404
+
+
+def expect(default=None, **per_role):
+    """Expected status per role; `default` fills the roles not named."""
+    return {role: per_role.get(role, default) for role in ROLES}
+
+
+def award_form(w):
+    today = dt.date.today()
+    return {"cluster": w.cluster.pk, "server_count": 1, "starts_on": today.isoformat(),
+            "ends_on": (today + dt.timedelta(days=30)).isoformat(), "reason": "matrix"}
+
+
+def api_award(w):
+    today = dt.date.today()
+    return {"cluster": w.cluster.code, "server_count": 1, "starts_on": today.isoformat(),
+            "ends_on": (today + dt.timedelta(days=30)).isoformat(), "reason": "matrix"}
+
+
+PROGRAMME_READERS = dict(admin=OK, official=OK, outsider=OK, applicant=FORBIDDEN, outsider_applicant=FORBIDDEN, auditor=OK)
+ADMIN_AUDITOR = dict(admin=OK, official=FORBIDDEN, outsider=FORBIDDEN, applicant=FORBIDDEN,
+                     outsider_applicant=FORBIDDEN, auditor=OK)
+MINISTRY_A_OBJECT = dict(admin=OK, official=OK, outsider=NOT_FOUND, applicant=FORBIDDEN,
+                         outsider_applicant=FORBIDDEN, auditor=OK)
+ADMIN_ONLY_WRITE = dict(official=FORBIDDEN, outsider=FORBIDDEN, applicant=FORBIDDEN,
+                        outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)
+
+# name: (url name(s) covered, method, url(world), data(world) or None, api?, expected)
+ROUTES = {
+    "home": (["home"], "get", lambda w: "/", None, False, expect(FOUND)),
+    "healthz": (["healthz"], "get", lambda w: "/healthz", None, False, expect(OK)),
+    "login": (["login"], "get", lambda w: "/accounts/login/", None, False, expect(FOUND, anonymous=OK)),
+    "logout": (["logout"], "post", lambda w: "/accounts/logout/", {}, False, expect(FOUND)),
+    "programme": (["programme"], "get", lambda w: "/programme/", None, False, expect(OK, anonymous=LOGIN)),
+    "project list": (["project-list"], "get", lambda w: "/projects/", None, False,
+                     expect(anonymous=LOGIN, **PROGRAMME_READERS)),
+    "project detail": (["project-detail"], "get", lambda w: f"/projects/{w.project_a.code}/", None, False,
+                       expect(anonymous=LOGIN, **MINISTRY_A_OBJECT)),
+    "project award": (["project-award"], "post", lambda w: f"/projects/{w.project_a.code}/award/", award_form, False,
+                      expect(anonymous=LOGIN, admin=FOUND, **ADMIN_ONLY_WRITE)),
+    "project release": (["project-release"], "post",
+                        lambda w: f"/projects/{w.project_a.code}/allocations/{w.allocation_a.public_id}/release/",
+                        lambda w: {"reason": "matrix"}, False,
+                        expect(anonymous=LOGIN, admin=FOUND, **ADMIN_ONLY_WRITE)),
+    "ministry list": (["ministry-list"], "get", lambda w: "/ministries/", None, False,
+                      expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
+    "ministry detail": (["ministry-detail"], "get", lambda w: f"/ministries/{w.ministry_a.code}/", None, False,
+                        expect(anonymous=LOGIN, **MINISTRY_A_OBJECT)),
+    "audit log": (["audit-log"], "get", lambda w: "/audit/", None, False, expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
+    "admin": (["admin"], "get", lambda w: "/admin/", None, False, expect(FOUND, admin=OK)),
+    "set language": (["set_language"], "post", lambda w: "/i18n/setlang/", {"language": "en"}, False, expect(FOUND)),
+    "js catalog": (["javascript-catalog"], "get", lambda w: "/jsi18n/", None, False, expect(OK)),
+    "schema": (["schema"], "get", lambda w: "/api/schema/", None, True, expect(OK)),
+    "api docs": (["api-docs"], "get", lambda w: "/api/docs/", None, True, expect(OK)),
+    "api root": (["v1:api-root"], "get", lambda w: "/api/v1/", None, True, expect(OK, anonymous=UNAUTH)),
+    "api ministries": (["v1:ministry-list"], "get", lambda w: "/api/v1/ministries/", None, True,
+                       expect(anonymous=UNAUTH, **PROGRAMME_READERS)),
+    "api ministry": (["v1:ministry-detail"], "get", lambda w: f"/api/v1/ministries/{w.ministry_a.code}/", None, True,
+                     expect(anonymous=UNAUTH, **MINISTRY_A_OBJECT)),
+    "api projects": (["v1:project-list"], "get", lambda w: "/api/v1/projects/", None, True,
+                     expect(anonymous=UNAUTH, **PROGRAMME_READERS)),
+    "api project": (["v1:project-detail"], "get", lambda w: f"/api/v1/projects/{w.project_a.code}/", None, True,
+                    expect(anonymous=UNAUTH, **MINISTRY_A_OBJECT)),
+    "api project ledger": (["v1:project-ledger"], "get", lambda w: f"/api/v1/projects/{w.project_a.code}/ledger/",
+                           None, True, expect(anonymous=UNAUTH, **MINISTRY_A_OBJECT)),
+    "api project award": (["v1:project-award"], "post", lambda w: f"/api/v1/projects/{w.project_a.code}/award/",
+                          api_award, True, expect(anonymous=UNAUTH, admin=CREATED, **ADMIN_ONLY_WRITE)),
+    "api providers": (["v1:provider-list"], "get", lambda w: "/api/v1/providers/", None, True,
+                      expect(OK, anonymous=UNAUTH)),
+    "api provider": (["v1:provider-detail"], "get", lambda w: f"/api/v1/providers/{w.cluster.provider.code}/", None,
+                     True, expect(OK, anonymous=UNAUTH)),
+    "api clusters": (["v1:cluster-list"], "get", lambda w: "/api/v1/clusters/", None, True,
+                     expect(OK, anonymous=UNAUTH)),
+    "api cluster": (["v1:cluster-detail"], "get", lambda w: f"/api/v1/clusters/{w.cluster.code}/", None, True,
+                    expect(OK, anonymous=UNAUTH)),
+    "api capacity": (["v1:capacity"], "get", lambda w: "/api/v1/capacity/", None, True, expect(OK, anonymous=UNAUTH)),
+    "api allocations": (["v1:allocation-list"], "get", lambda w: "/api/v1/allocations/", None, True,
+                        expect(anonymous=UNAUTH, **PROGRAMME_READERS)),
+    "api allocation": (["v1:allocation-detail"], "get", lambda w: f"/api/v1/allocations/{w.allocation_a.public_id}/",
+                       None, True, expect(anonymous=UNAUTH, **MINISTRY_A_OBJECT)),
+    "api allocation release": (["v1:allocation-release"], "post",
+                               lambda w: f"/api/v1/allocations/{w.allocation_a.public_id}/release/",
+                               lambda w: {"reason": "matrix"}, True,
+                               expect(anonymous=UNAUTH, admin=OK, **ADMIN_ONLY_WRITE)),
+    "api audit events": (["v1:audit-event-list"], "get", lambda w: "/api/v1/audit-events/", None, True,
+                         expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
+    "api audit event": (["v1:audit-event-detail"], "get",
+                        lambda w: f"/api/v1/audit-events/{AuditEvent.objects.first().public_id}/", None, True,
+                        expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
+}
+
+# URL names that are not pages of their own: the admin's internal views (guarded by the admin
+# site's own permission check, covered by "admin"), DRF's format-suffix twins, static files.
+IGNORED_PREFIXES = ("admin:",)
+
+
+def _all_url_names(resolver=None, namespace=""):
+    resolver = resolver or get_resolver()
+    names = set()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= _all_url_names(pattern, ns)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(f"{namespace}{pattern.name}")
+    return names
+
+
+def test_every_route_is_in_the_matrix():
+    covered = {name for names, *_ in ROUTES.values() for name in names}
+    missing = {n for n in _all_url_names() if not n.startswith(IGNORED_PREFIXES)} - covered - {"admin"}
+    assert not missing, f"routes missing from the permission matrix: {sorted(missing)}"
+
+
+CASES = [(route, role) for route in ROUTES for role in ROLES]
+
+
+@pytest.mark.parametrize("route, role", CASES, ids=[f"{r}-{role}" for r, role in CASES])
+def test_permission_matrix(world, client_for, api_for, route, role):
+    _names, method, url, data, is_api, expected = ROUTES[route]
+    user = world.user(role)
+    client = api_for(user) if is_api else client_for(user)
+    payload = data(world) if callable(data) else data
+    kwargs = {"format": "json"} if is_api and method == "post" else {}
+    response = getattr(client, method)(url(world), payload, **kwargs) if payload is not None else getattr(client, method)(url(world))
+    want = expected[role]
+    if want == LOGIN:
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"], response.status_code
+    else:
+        assert response.status_code == want, (response.status_code, getattr(response, "content", b"")[:300])
+    if is_api and response.status_code >= 400:
+        body = response.json()
+        assert set(body) == {"error"} and {"code", "message", "fields"} <= set(body["error"])
