@@ -78,7 +78,7 @@ def main() -> int:
         env["REDIS_URL"] = ""
         env.setdefault("CELERY_BROKER_URL", "filesystem://")
         queue = VAR / "celery"
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (queue / sub).mkdir(parents=True, exist_ok=True)
         env.setdefault("CELERY_FILESYSTEM_DIR", str(queue))
         say("no REDIS_URL: Celery uses the filesystem transport in var/celery")
