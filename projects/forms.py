@@ -14,6 +14,10 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+class CapacityDateForm(forms.Form):
+    date = forms.DateField(label=_("Capacity on"), required=False, widget=DateInput)
+
+
 class AwardForm(forms.Form):
     cluster = forms.ModelChoiceField(label=_("Cluster"), queryset=Cluster.objects.select_related("provider"))
     server_count = forms.IntegerField(label=_("Servers (8 GPUs each)"), min_value=1, max_value=1000)

@@ -16,7 +16,7 @@ from gpus.services import allocation_release, project_award_servers
 from . import programme_2026 as programme
 from .access import get_ministry_for_user, get_project_for_user, ministries_for_user, projects_for_user
 from .filters import ProjectFilter
-from .forms import AwardForm, ReleaseForm
+from .forms import AwardForm, CapacityDateForm, ReleaseForm
 from .selectors import ministry_list, programme_summary, project_list
 
 PAGE_SIZE = 25
@@ -24,7 +24,9 @@ PAGE_SIZE = 25
 
 @role_required()
 def programme_overview(request):
-    capacity = gpu_selectors.capacity_at(timezone.now())
+    form = CapacityDateForm(request.GET)
+    day = form.cleaned_data.get("date") if form.is_valid() else None
+    capacity = gpu_selectors.capacity_at(day or timezone.now())
     return render(
         request,
         "projects/programme_overview.html",
@@ -34,6 +36,7 @@ def programme_overview(request):
             "programme": programme,
             "named_projects": programme.NAMED_PROJECTS,
             "named_gpus": sum(p["gpus"] for p in programme.NAMED_PROJECTS),
+            "date_form": form,
         },
     )
 

@@ -25,6 +25,13 @@ def test_overview_shows_the_programme_in_korean(world, client_for):
     assert "B200" in page
 
 
+def test_overview_shows_capacity_on_a_chosen_date(world, client_for):
+    client = client_for(world.admin)
+    before = text(client.get("/programme/?date=2026-03-01"))
+    assert "2026-03-01 00:00" in before
+    assert text(client.get("/programme/?date=2026-02-31")).count("errorlist") >= 1
+
+
 def test_english_is_one_click_away(world, client_for):
     client = client_for(world.official)
     response = client.post("/i18n/setlang/", {"language": "en", "next": "/programme/"})
