@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -240,7 +241,17 @@ CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get(
     "CELERY_BEAT_SCHEDULE_FILENAME", str(BASE_DIR / "var" / "celerybeat-schedule")
 )
 # The schedule is declared once, here, in KST (CELERY_TIMEZONE).
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "report-reminders": {
+        "task": "monitoring.tasks.send_report_reminders",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    "notification-emails": {
+        # Catches notices whose e-mail failed or whose on-commit enqueue was lost.
+        "task": "monitoring.tasks.send_pending_notification_emails",
+        "schedule": crontab(minute="*/10"),
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from gpus import api as gpus_api
+from monitoring import api as monitoring_api
+from monitoring import views as monitoring_views
 from projects import api as projects_api
 from projects import views as project_views
 
@@ -19,9 +21,12 @@ router.register("providers", gpus_api.ProviderViewSet, basename="provider")
 router.register("clusters", gpus_api.ClusterViewSet, basename="cluster")
 router.register("allocations", gpus_api.AllocationViewSet, basename="allocation")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("reports", monitoring_api.ReportViewSet, basename="report")
+router.register("notifications", monitoring_api.NotificationViewSet, basename="notification")
 
 api_urls = [
     path("capacity/", gpus_api.CapacityView.as_view(), name="capacity"),
+    path("board/", monitoring_api.BoardView.as_view(), name="board"),
     *router.urls,
 ]
 
@@ -41,6 +46,19 @@ urlpatterns = [
         project_views.project_release,
         name="project-release",
     ),
+    path("projects/<str:code>/plan/", project_views.project_plan, name="project-plan"),
+    path("projects/<str:code>/reports/new/", monitoring_views.report_new, name="report-new"),
+    path("reports/", monitoring_views.report_list, name="report-list"),
+    path("reports/upload/", monitoring_views.report_upload, name="report-upload"),
+    path("reports/upload/template.<str:fmt>", monitoring_views.upload_template, name="report-upload-template"),
+    path("reports/<uuid:report_id>/", monitoring_views.report_detail, name="report-detail"),
+    path("reports/<uuid:report_id>/edit/", monitoring_views.report_edit, name="report-edit"),
+    path("reports/<uuid:report_id>/accept/", monitoring_views.report_accept_view, name="report-accept"),
+    path("reports/<uuid:report_id>/return/", monitoring_views.report_return_view, name="report-return"),
+    path("monitoring/board/", monitoring_views.board, name="board"),
+    path("monitoring/board/export.<str:fmt>", monitoring_views.board_export, name="board-export"),
+    path("notifications/", monitoring_views.notification_list, name="notification-list"),
+    path("notifications/read/", monitoring_views.notification_read, name="notification-read"),
     path("ministries/", project_views.ministry_list_view, name="ministry-list"),
     path("ministries/<slug:code>/", project_views.ministry_detail, name="ministry-detail"),
     path("audit/", views.audit_log, name="audit-log"),

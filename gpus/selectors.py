@@ -178,3 +178,56 @@ def gpus_held_by_projects(project_ids, at: dt.datetime | None = None) -> dict[in
         .order_by()
     )
     return {row["allocation__project_id"]: row["n"] for row in rows}
+
+
+HELD_BY_MONTH_SQL = """
+WITH months AS (
+    SELECT d::date AS month,
+           (d AT TIME ZONE %(tz)s) AS lo,
+           LEAST((d + interval '1 month') AT TIME ZONE %(tz)s, %(now)s) AS hi
+      FROM generate_series(%(first)s::timestamp, %(last)s::timestamp, interval '1 month') AS d
+), held AS (
+    SELECT a.project_id, m.month, ag.gpu_id,
+           ag.period * tstzrange(GREATEST(m.lo, p.actual_start::timestamp AT TIME ZONE %(tz)s), m.hi, '[)') AS r
+      FROM gpus_allocationgpu ag
+      JOIN gpus_allocation a ON a.id = ag.allocation_id
+      JOIN projects_project p ON p.id = a.project_id
+      JOIN months m ON ag.period && tstzrange(m.lo, m.hi, '[)')
+     WHERE ag.layer = 'award' AND a.project_id = ANY(%(ids)s) AND p.actual_start IS NOT NULL
+       AND m.hi > m.lo AND (p.actual_start::timestamp AT TIME ZONE %(tz)s) < m.hi
+)
+SELECT project_id, month,
+       COALESCE(SUM(EXTRACT(EPOCH FROM upper(r) - lower(r))) FILTER (WHERE NOT isempty(r)), 0) / 3600.0,
+       COUNT(DISTINCT gpu_id) FILTER (WHERE NOT isempty(r))
+  FROM held
+ GROUP BY project_id, month
+"""
+
+
+def held_by_month(project_ids, first_month: dt.date, last_month: dt.date, now: dt.datetime | None = None):
+    """GPU-hours and GPUs each started project held in each month, from the ledger, in one query.
+
+    Allocated GPU-hours of a month = GPUs held x hours held in it, counted from the project's
+    actual start and, for the month under way, up to now. `gpus` is the number of distinct GPUs
+    held at some time in the month (the ceiling for a report's peak). Returns
+    {(project_id, month): (gpu_hours: Decimal, gpus: int)}."""
+    from decimal import Decimal
+
+    from django.db import connection
+
+    ids = list(project_ids)
+    if not ids:
+        return {}
+    params = {
+        "tz": str(timezone.get_default_timezone()),
+        "now": now or timezone.now(),
+        "first": dt.datetime.combine(first_month.replace(day=1), dt.time.min),
+        "last": dt.datetime.combine(last_month.replace(day=1), dt.time.min),
+        "ids": ids,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(HELD_BY_MONTH_SQL, params)
+        return {
+            (project_id, month): (Decimal(hours).quantize(Decimal("0.1")), gpus)
+            for project_id, month, hours, gpus in cursor.fetchall()
+        }

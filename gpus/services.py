@@ -365,7 +365,7 @@ def project_award_servers(
                 fields={"server_count": [_("Not enough free servers.")]},
             )
         gpus = Gpu.objects.filter(server__in=servers)
-        return allocation_award(
+        allocation = allocation_award(
             actor=actor,
             holder_kind=HolderKind.PROJECT,
             project=project,
@@ -374,3 +374,8 @@ def project_award_servers(
             ends_at=ends_at,
             reason=reason,
         )
+        # A project's first award also gives it the default usage plan (ramp-up, then flat).
+        from projects.services import usage_plan_create_default
+
+        usage_plan_create_default(actor=actor, project=project)
+        return allocation

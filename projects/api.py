@@ -1,11 +1,13 @@
 import datetime as dt
 
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from allocation_portal import months
 from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, ProgrammeReader
 from gpus.selectors import day_start, holdings_for_project
 from gpus.serializers import AllocationSerializer
@@ -14,7 +16,8 @@ from gpus.services import project_award_servers
 from .access import get_project_for_user, ministries_for_user, projects_for_user
 from .filters import ProjectFilter
 from .selectors import ministry_list, project_list
-from .serializers import AwardRequestSerializer, MinistrySerializer, ProjectSerializer
+from .serializers import AwardRequestSerializer, MinistrySerializer, PlanMonthSerializer, ProjectSerializer
+from .services import usage_plan_update
 
 
 class MinistryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -70,3 +73,41 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
         allocation = holdings_for_project(project).get(pk=allocation.pk)
         return Response(AllocationSerializer(allocation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def usage(self, request, code=None):
+        """Plan vs actual per month: allocated (ledger), planned (plan), used (reports), monthly and cumulative."""
+        from monitoring.api import figures_json
+        from monitoring.selectors import project_usage
+
+        project = get_project_for_user(request.user, code)
+        return Response(
+            [
+                {
+                    "month": months.label(row.month),
+                    "status": row.status,
+                    "report": str(row.report.public_id) if row.report else None,
+                    "month_figures": figures_json(row.monthly),
+                    "cumulative": figures_json(row.cumulative),
+                }
+                for row in project_usage(project)
+            ]
+        )
+
+    @extend_schema(request=PlanMonthSerializer(many=True), responses=PlanMonthSerializer(many=True))
+    @action(detail=True, methods=["get", "put"], permission_classes=[ProgrammeReader, AuditorsOnlyRead])
+    def plan(self, request, code=None):
+        """The usage plan. PUT a list of {month, planned_gpu_hours} (plus `reason` as a query
+        parameter when an MSIT admin changes a month that has begun)."""
+        project = get_project_for_user(request.user, code)
+        if request.method == "PUT":
+            body = PlanMonthSerializer(data=request.data, many=True)
+            body.is_valid(raise_exception=True)
+            usage_plan_update(
+                actor=request.user,
+                project=project,
+                hours_by_month={row["month"]: row["planned_gpu_hours"] for row in body.validated_data},
+                reason=request.query_params.get("reason", ""),
+            )
+        return Response(PlanMonthSerializer(project.plans.order_by("month"), many=True).data)

@@ -125,3 +125,25 @@ class Project(models.Model):
         """Not started 30 days after the planned start: flagged to MSIT and the official."""
         today = today or timezone.localdate()
         return self.actual_start is None and today > self.planned_start + dt.timedelta(days=DELAY_FLAG_DAYS)
+
+
+class UsagePlan(models.Model):
+    """GPU-hours a project plans to use in one month (GPU-hours = GPUs busy x hours)."""
+
+    project = models.ForeignKey(Project, verbose_name=_("project"), on_delete=models.CASCADE, related_name="plans")
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    planned_gpu_hours = models.DecimalField(_("planned GPU-hours"), max_digits=12, decimal_places=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("usage plan")
+        verbose_name_plural = _("usage plans")
+        ordering = ["project", "month"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "month"], name="usage_plan_one_per_month"),
+            models.CheckConstraint(name="usage_plan_month_is_first_day", condition=Q(month__day=1)),
+            models.CheckConstraint(name="usage_plan_not_negative", condition=Q(planned_gpu_hours__gte=0)),
+        ]
+
+    def __str__(self):
+        return f"{self.project.code} {self.month:%Y-%m}: {self.planned_gpu_hours}"

@@ -50,3 +50,13 @@ class AwardRequestSerializer(serializers.Serializer):
         if attrs["ends_on"] < attrs["starts_on"]:
             raise serializers.ValidationError({"ends_on": [_("The end must not be before the start.")]})
         return attrs
+
+
+class PlanMonthSerializer(serializers.Serializer):
+    month = serializers.DateField(help_text=_("The first day of the month."))
+    planned_gpu_hours = serializers.DecimalField(max_digits=12, decimal_places=1, min_value=0)
+
+    def validate_month(self, value):
+        if value.day != 1:
+            raise serializers.ValidationError(_("Use the first day of the month."))
+        return value

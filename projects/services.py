@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from allocation_portal import audit, months
+from allocation_portal.errors import NotPermitted, ValidationFailed
 from gpus.models import GPUS_PER_SERVER, Allocation, Cluster, Gpu, Provider, Server, ServerStatus
 from gpus.selectors import day_start
 from gpus.services import project_award_servers
 
 from . import programme_2026 as data
-from .models import Ministry, Project, ProjectStatus
+from .models import Ministry, Project, ProjectStatus, UsagePlan
 
 
 def _sync(model, lookup: dict, values: dict):
@@ -113,6 +116,7 @@ def programme_2026_load() -> dict[str, int]:
             project, created = Project.objects.get_or_create(code=code, defaults={"ministry": ministry, **row})
             changed += created
             if Allocation.objects.filter(project=project).exists():
+                changed += bool(usage_plan_create_default(actor=None, project=project))
                 continue
             # Awards date from the announcement: until a project starts its servers are idle (lendable).
             cluster = b200_clusters[index % len(b200_clusters)] if index >= 7 else b200_clusters[index % 2]
@@ -134,3 +138,91 @@ def programme_2026_load() -> dict[str, int]:
         "gpus": Gpu.objects.count(),
         "changed": changed,
     }
+
+
+# Default plan: a short ramp-up, then flat, as a share of the awarded GPUs' hours in each month.
+DEFAULT_PLAN_RAMP = (Decimal("0.3"), Decimal("0.6"))
+DEFAULT_PLAN_FLAT = Decimal("0.8")
+
+
+def usage_plan_default(project: Project) -> dict[dt.date, Decimal]:
+    """Planned GPU-hours per month from the (expected) start to the end: 30%, 60%, then 80% of
+    the awarded GPUs' hours; the first month counts only the days from the start."""
+    start = project.actual_start or project.expected_start or project.planned_start
+    plan = {}
+    for index, month in enumerate(months.months_between(start, project.end_date)):
+        share = DEFAULT_PLAN_RAMP[index] if index < len(DEFAULT_PLAN_RAMP) else DEFAULT_PLAN_FLAT
+        hours = Decimal(project.gpus_awarded * months.hours_in(month)) * share
+        if index == 0 and start.day > 1:
+            days = (months.next_month(month) - month).days
+            hours = hours * Decimal(days - start.day + 1) / Decimal(days)
+        plan[month] = hours.quantize(Decimal("1"))
+    return plan
+
+
+def usage_plan_create_default(*, actor, project: Project) -> int:
+    """Make the default plan for a project that has none (on award). Returns months created."""
+    with transaction.atomic():
+        if UsagePlan.objects.filter(project=project).exists():
+            return 0
+        plan = usage_plan_default(project)
+        UsagePlan.objects.bulk_create(
+            UsagePlan(project=project, month=month, planned_gpu_hours=hours) for month, hours in plan.items()
+        )
+        audit.record(
+            actor=actor,
+            action="usage_plan.default",
+            obj=project,
+            after={months.label(m): str(h) for m, h in plan.items()},
+            reason=_("Default plan made on award: ramp-up, then flat."),
+        )
+    return len(plan)
+
+
+def usage_plan_update(*, actor, project: Project, hours_by_month: dict[dt.date, Decimal], reason: str = "") -> int:
+    """Set planned GPU-hours for some months. Officials change future months only; months that
+    have begun are locked except for MSIT admins, whose change is audited with its reason."""
+    from .access import can_act_for_project
+
+    if not can_act_for_project(actor, project):
+        raise NotPermitted(_("You cannot change this project's plan."))
+    this_month = months.current()
+    first = months.first_day(project.planned_start)
+    last = months.first_day(project.end_date)
+    errors: dict[str, list[str]] = {}
+    for month, hours in hours_by_month.items():
+        key = months.label(month)
+        if month < first or month > last:
+            errors[key] = [_("Outside the project's period (%(first)s to %(last)s).")
+                           % {"first": months.label(first), "last": months.label(last)}]
+        elif month <= this_month and not actor.is_msit_admin:
+            errors[key] = [_("This month has begun: only an MSIT admin can change its plan.")]
+        elif hours is None or hours < 0:
+            errors[key] = [_("Enter zero or more GPU-hours.")]
+        elif hours > project.gpus_awarded * months.hours_in(month):
+            errors[key] = [_("More than the awarded GPUs can give in this month (%(max)s GPU-hours).")
+                           % {"max": project.gpus_awarded * months.hours_in(month)}]
+    if errors:
+        raise ValidationFailed(_("Some months of the plan are invalid."), fields=errors)
+    if any(m <= this_month for m in hours_by_month) and not (reason or "").strip():
+        raise ValidationFailed(
+            _("Changing a month that has begun needs a reason."), fields={"reason": [_("Required.")]}
+        )
+    with transaction.atomic():
+        existing = {p.month: p for p in UsagePlan.objects.select_for_update().filter(project=project)}
+        before, after = {}, {}
+        for month, hours in sorted(hours_by_month.items()):
+            hours = Decimal(hours).quantize(Decimal("0.1"))
+            row = existing.get(month)
+            if row is not None and row.planned_gpu_hours == hours:
+                continue
+            before[months.label(month)] = str(row.planned_gpu_hours) if row else None
+            after[months.label(month)] = str(hours)
+            if row is None:
+                UsagePlan.objects.create(project=project, month=month, planned_gpu_hours=hours)
+            else:
+                row.planned_gpu_hours = hours
+                row.save(update_fields=["planned_gpu_hours", "updated_at"])
+        if after:
+            audit.record(actor=actor, action="usage_plan.update", obj=project, before=before, after=after, reason=reason)
+    return len(after)

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from allocation_portal import months
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
 from gpus import selectors as gpu_selectors
@@ -14,10 +18,17 @@ from gpus.models import Allocation
 from gpus.services import allocation_release, project_award_servers
 
 from . import programme_2026 as programme
-from .access import get_ministry_for_user, get_project_for_user, ministries_for_user, projects_for_user
+from .access import (
+    can_act_for_project,
+    get_ministry_for_user,
+    get_project_for_user,
+    ministries_for_user,
+    projects_for_user,
+)
 from .filters import ProjectFilter
 from .forms import AwardForm, CapacityDateForm, ReleaseForm
 from .selectors import ministry_list, programme_summary, project_list
+from .services import usage_plan_update
 
 PAGE_SIZE = 25
 
@@ -57,8 +68,15 @@ def project_list_view(request):
 
 
 def _project_context(request, project, **extra):
+    from monitoring.charts import usage_chart
+    from monitoring.selectors import project_usage
+
     now = timezone.now()
+    usage = project_usage(project)
     return {
+        "usage": usage,
+        "usage_chart": usage_chart(usage),
+        "can_report": can_act_for_project(request.user, project),
         "project": project,
         "ledger": gpu_selectors.holdings_for_project(project),
         "servers": gpu_selectors.servers_held_by_project(project, now),
@@ -134,15 +152,72 @@ def ministry_list_view(request):
 
 @role_required("reads_everything", "is_official")
 def ministry_detail(request, code):
+    from monitoring.views import board_context
+
     ministry = get_ministry_for_user(request.user, code)
     projects = project_list(ministry.projects.all())
     return render(
         request,
         "projects/ministry_detail.html",
         {
+            **board_context(request, ministry.projects.all()),
             "ministry": ministry,
             "projects": projects,
             "summary": programme_summary(ministry.projects.all()),
             "today": timezone.localdate(),
         },
+    )
+
+
+@role_required("reads_everything", "is_official")
+def project_plan(request, code):
+    """The usage plan: officials edit months that have not begun; MSIT admins any month, with a reason."""
+    project = get_project_for_user(request.user, code)
+    editable = can_act_for_project(request.user, project)
+    plans = {p.month: p.planned_gpu_hours for p in project.plans.all()}
+    this_month = months.current()
+    period = list(months.months_between(project.planned_start, project.end_date))
+    errors, reason, status = {}, "", 200
+    if request.method == "POST":
+        if not editable:
+            raise PermissionDenied
+        reason = request.POST.get("reason", "")
+        changes = {}
+        for month in period:
+            raw = request.POST.get(f"m-{months.label(month)}")
+            if raw is None or raw.strip() == "":
+                continue
+            try:
+                value = Decimal(raw.replace(",", ""))
+            except InvalidOperation:
+                errors[months.label(month)] = [_("Enter a number of GPU-hours.")]
+                continue
+            if plans.get(month) != value:
+                changes[month] = value
+        if not errors:
+            try:
+                changed = usage_plan_update(actor=request.user, project=project, hours_by_month=changes, reason=reason)
+            except PortalError as exc:
+                errors = exc.fields or {"": [exc.message]}
+            else:
+                messages.success(request, _("%(n)s months of the plan were updated.") % {"n": changed})
+                return redirect("project-plan", code=project.code)
+        status = 400
+    rows = [
+        {
+            "month": month,
+            "label": months.label(month),
+            "hours": request.POST.get(f"m-{months.label(month)}", plans.get(month, "")) if errors else plans.get(month, ""),
+            "capacity": project.gpus_awarded * months.hours_in(month),
+            "locked": month <= this_month and not request.user.is_msit_admin,
+            "errors": errors.get(months.label(month), []),
+        }
+        for month in period
+    ]
+    return render(
+        request,
+        "projects/project_plan.html",
+        {"project": project, "rows": rows, "editable": editable, "errors": errors, "reason": reason,
+         "other_errors": [m for k, v in errors.items() if k not in {r["label"] for r in rows} for m in v]},
+        status=status,
     )

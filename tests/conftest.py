@@ -21,6 +21,11 @@ from tests import factories as f
 def pytest_configure(config):
     # Tests log in hundreds of users: a fast hasher keeps the suite in seconds, not minutes.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tasks run in-process in tests (e-mails land in django.core.mail.outbox); the Celery
+    # integration test starts a real worker and turns this off for itself.
+    from allocation_portal.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -98,11 +103,12 @@ def world(db):
 
 @pytest.fixture
 def client_for(client):
-    """client_for(user) -> a test client logged in as `user` (None: anonymous)."""
+    """client_for(user) -> a test client logged in as `user` (None: anonymous). Pages answer in
+    English unless `lang="ko"` (the portal's default when the browser asks for nothing)."""
     from django.test import Client
 
-    def make(user):
-        c = Client()
+    def make(user, lang="en"):
+        c = Client(HTTP_ACCEPT_LANGUAGE=lang)
         if user is not None:
             c.force_login(user)
         return c
@@ -112,12 +118,13 @@ def client_for(client):
 
 @pytest.fixture
 def api_for():
-    """api_for(user) -> a DRF APIClient authenticated as `user` with a token (None: anonymous)."""
+    """api_for(user) -> a DRF APIClient authenticated as `user` with a token (None: anonymous),
+    asking for English messages."""
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    def make(user):
-        c = APIClient()
+    def make(user, lang="en"):
+        c = APIClient(HTTP_ACCEPT_LANGUAGE=lang)
         if user is not None:
             token, _ = Token.objects.get_or_create(user=user)
             c.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")

@@ -14,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from allocation_portal.models import AuditEvent
+from monitoring.models import Notification, UsageReport
 from tests.conftest import ROLES
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +52,29 @@ MINISTRY_A_OBJECT = dict(admin=OK, official=OK, outsider=NOT_FOUND, applicant=FO
 ADMIN_ONLY_WRITE = dict(official=FORBIDDEN, outsider=FORBIDDEN, applicant=FORBIDDEN,
                         outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)
 
-# name: (url name(s) covered, method, url(world), data(world) or None, api?, expected)
+def report(w) -> UsageReport:
+    return UsageReport.objects.get(project=w.project_a)
+
+
+def report_values(month="2026-06"):
+    return {"project": "PA-001", "month": month, "gpu_hours_used": "100", "peak_gpus_busy": 8,
+            "within_purpose": True, "ai_basic_act": "yes", "personal_information": "na",
+            "training_data_copyright": "yes", "notes": ""}
+
+
+def upload_file(w):
+    content = (b"project,month,gpu_hours_used,peak_gpus_busy,within_purpose,ai_basic_act,personal_information,"
+               b"training_data_copyright,notes\nPA-001,2026-06,100,8,Y,Y,NA,Y,\n")
+    return {"file": SimpleUploadedFile("r.csv", content)}
+
+
+OWN_MINISTRY_WRITE = dict(admin=OK, official=OK, outsider=NOT_FOUND, applicant=FORBIDDEN,
+                          outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)
+REPORTERS = dict(admin=OK, official=OK, outsider=OK, applicant=FORBIDDEN, outsider_applicant=FORBIDDEN,
+                 auditor=FORBIDDEN)
+EVERYONE = dict(admin=OK, official=OK, outsider=OK, applicant=OK, outsider_applicant=OK, auditor=OK)
+
+# name: (url name(s) covered, method, url(world), data(world) or None, api?, expected[, api format])
 ROUTES = {
     "home": (["home"], "get", lambda w: "/", None, False, expect(FOUND)),
     "healthz": (["healthz"], "get", lambda w: "/healthz", None, False, expect(OK)),
@@ -109,6 +133,62 @@ ROUTES = {
                                expect(anonymous=UNAUTH, admin=OK, **ADMIN_ONLY_WRITE)),
     "api audit events": (["v1:audit-event-list"], "get", lambda w: "/api/v1/audit-events/", None, True,
                          expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
+    "project plan": (["project-plan"], "get", lambda w: f"/projects/{w.project_a.code}/plan/", None, False,
+                     expect(anonymous=LOGIN, **MINISTRY_A_OBJECT)),
+    "report new": (["report-new"], "get", lambda w: f"/projects/{w.project_a.code}/reports/new/?month=2026-06", None,
+                   False, expect(anonymous=LOGIN, **OWN_MINISTRY_WRITE)),
+    "report list": (["report-list"], "get", lambda w: "/reports/", None, False, expect(anonymous=LOGIN, **PROGRAMME_READERS)),
+    "report upload": (["report-upload"], "get", lambda w: "/reports/upload/", None, False,
+                      expect(anonymous=LOGIN, **REPORTERS)),
+    "upload template": (["report-upload-template"], "get", lambda w: "/reports/upload/template.csv", None, False,
+                        expect(anonymous=LOGIN, **REPORTERS)),
+    "report detail": (["report-detail"], "get", lambda w: f"/reports/{report(w).public_id}/", None, False,
+                      expect(anonymous=LOGIN, **MINISTRY_A_OBJECT)),
+    "report edit": (["report-edit"], "get", lambda w: f"/reports/{report(w).public_id}/edit/", None, False,
+                    expect(anonymous=LOGIN, **OWN_MINISTRY_WRITE)),
+    "report accept": (["report-accept"], "post", lambda w: f"/reports/{report(w).public_id}/accept/", {}, False,
+                      expect(anonymous=LOGIN, admin=FOUND, **ADMIN_ONLY_WRITE)),
+    "report return": (["report-return"], "post", lambda w: f"/reports/{report(w).public_id}/return/",
+                      {"reason": "matrix"}, False, expect(anonymous=LOGIN, admin=FOUND, **ADMIN_ONLY_WRITE)),
+    "board": (["board"], "get", lambda w: "/monitoring/board/", None, False, expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
+    "board export": (["board-export"], "get", lambda w: "/monitoring/board/export.xlsx", None, False,
+                     expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
+    "notifications": (["notification-list"], "get", lambda w: "/notifications/", None, False,
+                      expect(anonymous=LOGIN, **EVERYONE)),
+    "notifications read": (["notification-read"], "post", lambda w: "/notifications/read/", {}, False,
+                           expect(FOUND, anonymous=LOGIN)),
+    "api board": (["v1:board"], "get", lambda w: "/api/v1/board/", None, True, expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
+    "api reports": (["v1:report-list"], "get", lambda w: "/api/v1/reports/", None, True,
+                    expect(anonymous=UNAUTH, **PROGRAMME_READERS)),
+    "api report create": (["v1:report-list"], "post", lambda w: "/api/v1/reports/", lambda w: report_values(), True,
+                          expect(anonymous=UNAUTH, admin=CREATED, official=CREATED, outsider=BAD, applicant=FORBIDDEN,
+                                 outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
+    "api report": (["v1:report-detail"], "get", lambda w: f"/api/v1/reports/{report(w).public_id}/", None, True,
+                   expect(anonymous=UNAUTH, **MINISTRY_A_OBJECT)),
+    "api report patch": (["v1:report-detail"], "patch", lambda w: f"/api/v1/reports/{report(w).public_id}/",
+                         lambda w: {**report_values("2026-05"), "submit": True}, True,
+                         expect(anonymous=UNAUTH, admin=OK, official=409, outsider=NOT_FOUND, applicant=FORBIDDEN,
+                                outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
+    "api report submit": (["v1:report-submit"], "post", lambda w: f"/api/v1/reports/{report(w).public_id}/submit/",
+                          {}, True, expect(anonymous=UNAUTH, admin=OK, official=409, outsider=NOT_FOUND,
+                                           applicant=FORBIDDEN, outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
+    "api report accept": (["v1:report-accept"], "post", lambda w: f"/api/v1/reports/{report(w).public_id}/accept/",
+                          {}, True, expect(anonymous=UNAUTH, admin=OK, **ADMIN_ONLY_WRITE)),
+    "api report return": (["v1:report-return"], "post", lambda w: f"/api/v1/reports/{report(w).public_id}/return/",
+                          {"reason": "matrix"}, True, expect(anonymous=UNAUTH, admin=OK, **ADMIN_ONLY_WRITE)),
+    "api report upload": (["v1:report-upload"], "post", lambda w: "/api/v1/reports/upload/", upload_file, True,
+                          expect(anonymous=UNAUTH, admin=CREATED, official=CREATED, outsider=BAD, applicant=FORBIDDEN,
+                                 outsider_applicant=FORBIDDEN, auditor=FORBIDDEN), "multipart"),
+    "api notifications": (["v1:notification-list"], "get", lambda w: "/api/v1/notifications/", None, True,
+                          expect(anonymous=UNAUTH, **EVERYONE)),
+    "api notifications read": (["v1:notification-read"], "post", lambda w: "/api/v1/notifications/read/", {}, True,
+                               expect(anonymous=UNAUTH, **EVERYONE)),
+    "api project usage": (["v1:project-usage"], "get", lambda w: f"/api/v1/projects/{w.project_a.code}/usage/", None,
+                          True, expect(anonymous=UNAUTH, **MINISTRY_A_OBJECT)),
+    "api project plan": (["v1:project-plan"], "get", lambda w: f"/api/v1/projects/{w.project_a.code}/plan/", None,
+                         True, expect(anonymous=UNAUTH, **MINISTRY_A_OBJECT)),
+    "api project plan put": (["v1:project-plan"], "put", lambda w: f"/api/v1/projects/{w.project_a.code}/plan/",
+                             lambda w: [], True, expect(anonymous=UNAUTH, **OWN_MINISTRY_WRITE)),
     "api audit event": (["v1:audit-event-detail"], "get",
                         lambda w: f"/api/v1/audit-events/{AuditEvent.objects.first().public_id}/", None, True,
                         expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
@@ -140,13 +220,29 @@ def test_every_route_is_in_the_matrix():
 CASES = [(route, role) for route in ROUTES for role in ROLES]
 
 
+@pytest.fixture
+def matrix_world(world):
+    """The role world plus a submitted May report of project A and a notice for each user."""
+    from decimal import Decimal
+
+    from monitoring.services import report_save
+    from tests.monitoring.conftest import values
+
+    report_save(actor=None, project=world.project_a, month=dt.date(2026, 5, 1), submit=True,
+                values=values(peak_gpus_busy=8, gpu_hours_used=Decimal(100)))
+    for role in ROLES[1:]:
+        Notification.objects.create(user=world.user(role), kind="general", title="t", body="b", dedup_key="matrix")
+    return world
+
+
 @pytest.mark.parametrize("route, role", CASES, ids=[f"{r}-{role}" for r, role in CASES])
-def test_permission_matrix(world, client_for, api_for, route, role):
-    _names, method, url, data, is_api, expected = ROUTES[route]
+def test_permission_matrix(matrix_world, client_for, api_for, route, role):
+    world = matrix_world
+    _names, method, url, data, is_api, expected, *rest = ROUTES[route]
     user = world.user(role)
     client = api_for(user) if is_api else client_for(user)
     payload = data(world) if callable(data) else data
-    kwargs = {"format": "json"} if is_api and method == "post" else {}
+    kwargs = {"format": rest[0] if rest else "json"} if is_api and method in ("post", "put", "patch") else {}
     response = getattr(client, method)(url(world), payload, **kwargs) if payload is not None else getattr(client, method)(url(world))
     want = expected[role]
     if want == LOGIN:

@@ -2,7 +2,7 @@
 
 from django import template
 from django.utils.html import format_html
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 register = template.Library()
@@ -41,3 +41,43 @@ def percent(value, digits=0):
 @register.filter
 def delayed(project, today):
     return project.is_delayed(today)
+
+
+STATUS_LABELS = {
+    "accepted": gettext_lazy("Accepted"),
+    "submitted": gettext_lazy("Submitted"),
+    "late": gettext_lazy("Submitted late"),
+    "returned": gettext_lazy("Returned"),
+    "draft": gettext_lazy("Draft"),
+    "missing": gettext_lazy("Missing (overdue)"),
+    "not_due": gettext_lazy("Not due yet"),
+    "not_started": gettext_lazy("Not started"),
+}
+FLAG_LABELS = {
+    "missing": gettext_lazy("Missing"),
+    "late": gettext_lazy("Late"),
+    "under_plan": gettext_lazy("Under plan"),
+    "off_purpose": gettext_lazy("Off-purpose declared"),
+}
+
+
+@register.filter
+def status_label(value):
+    return STATUS_LABELS.get(value, value)
+
+
+@register.filter
+def flag_label(value):
+    return FLAG_LABELS.get(value, value)
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None
+
+
+@register.filter
+def due_date(month):
+    from allocation_portal import months
+
+    return months.due_date(month)

@@ -1,0 +1,66 @@
+"""Calendar months in Korea Standard Time: the unit of plans, reports and checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+
+from django.utils import timezone
+
+MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+REPORT_DUE_DAY = 5  # a month's report is due on the 5th of the next month (KST)
+
+
+def first_day(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def add_months(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def next_month(month: dt.date) -> dt.date:
+    return add_months(first_day(month), 1)
+
+
+def months_between(first: dt.date, last: dt.date) -> Iterator[dt.date]:
+    """Every month from `first`'s month to `last`'s month, inclusive."""
+    month, last = first_day(first), first_day(last)
+    while month <= last:
+        yield month
+        month = next_month(month)
+
+
+def start_of(month: dt.date) -> dt.datetime:
+    """Midnight KST on the first day of the month."""
+    return timezone.make_aware(dt.datetime.combine(first_day(month), dt.time.min), timezone.get_default_timezone())
+
+
+def bounds(month: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    return start_of(month), start_of(next_month(month))
+
+
+def hours_in(month: dt.date) -> int:
+    start, end = bounds(month)
+    return int((end - start).total_seconds() // 3600)
+
+
+def current() -> dt.date:
+    return first_day(timezone.localdate())
+
+
+def due_date(month: dt.date) -> dt.date:
+    return next_month(month).replace(day=REPORT_DUE_DAY)
+
+
+def parse(value: str) -> dt.date | None:
+    match = MONTH_RE.match((value or "").strip())
+    if not match:
+        return None
+    return dt.date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def label(month: dt.date) -> str:
+    return f"{month:%Y-%m}"

@@ -1,0 +1,230 @@
+from django.core.validators import RegexValidator
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from allocation_portal import months
+from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, ProgrammeReader, ReadsEverything
+from allocation_portal.errors import StateConflict
+from projects.access import projects_for_user
+from projects.models import Project
+
+from .access import get_report_for_user, reports_for_user
+from .forms import clean_evidence
+from .models import COMPLIANCE_ITEMS, Notification, ReportState, UsageReportVersion
+from .selectors import month_board
+from .serializers import (
+    MonthField,
+    NotificationReadSerializer,
+    NotificationSerializer,
+    ReportCreateSerializer,
+    ReportDetailSerializer,
+    ReportSerializer,
+    ReportValuesSerializer,
+    ReturnSerializer,
+    UploadSerializer,
+)
+from .services import (
+    notification_mark_read,
+    parse_upload,
+    report_accept,
+    report_return,
+    report_save,
+    reports_upload,
+)
+
+VALUE_FIELDS = ["gpu_hours_used", "peak_gpus_busy", "within_purpose", *COMPLIANCE_ITEMS, "notes"]
+
+
+class ReportFilter(filters.FilterSet):
+    project = filters.CharFilter(field_name="project__code")
+    ministry = filters.CharFilter(field_name="project__ministry__code")
+    month = filters.CharFilter(
+        method="filter_month", help_text="YYYY-MM",
+        validators=[RegexValidator(months.MONTH_RE, "Give the month as YYYY-MM.")],
+    )
+    state = filters.ChoiceFilter(choices=ReportState.choices)
+
+    def filter_month(self, queryset, name, value):
+        return queryset.filter(month=months.parse(value))
+
+
+def _evidence(data):
+    upload = data.get("evidence")
+    if upload is None:
+        return None
+    from django import forms
+    from rest_framework.exceptions import ValidationError
+
+    try:
+        return clean_evidence(upload)
+    except forms.ValidationError as exc:
+        raise ValidationError({"evidence": exc.messages}) from exc
+
+
+class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Monthly usage reports in the user's scope. Officials create, edit and submit their ministry's
+    reports; MSIT admins accept or return them. Workflow steps are explicit actions."""
+
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    filterset_class = ReportFilter
+    permission_classes = [ProgrammeReader, AuditorsOnlyRead]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        qs = reports_for_user(self.request.user).select_related("project").order_by("-month", "project__code")
+        if self.action == "retrieve":
+            qs = qs.prefetch_related(
+                Prefetch("versions", queryset=UsageReportVersion.objects.select_related("actor").order_by("-id"))
+            )
+        return qs
+
+    def get_serializer_class(self):
+        return ReportDetailSerializer if self.action == "retrieve" else ReportSerializer
+
+    def _detail(self, report, code=status.HTTP_200_OK):
+        fresh = self.get_queryset().prefetch_related("versions__actor").get(pk=report.pk)
+        return Response(ReportDetailSerializer(fresh).data, status=code)
+
+    @extend_schema(request=ReportCreateSerializer, responses={201: ReportDetailSerializer})
+    def create(self, request):
+        """Create a report for a project and month; `submit: true` submits it at once."""
+        body = ReportCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        project = projects_for_user(request.user).filter(code=data["project"]).first()
+        if project is None:
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError({"project": ["Unknown project code, or not one of your ministry's projects."]})
+        existing = project.usage_reports.filter(month=data["month"]).first()
+        if existing is not None:
+            raise StateConflict(
+                _("A report for %(project)s in %(month)s already exists (%(id)s); change it with PATCH.")
+                % {"project": project.code, "month": months.label(data["month"]), "id": existing.public_id}
+            )
+        report = report_save(
+            actor=request.user, project=project, month=data["month"],
+            values={k: data.get(k) for k in VALUE_FIELDS}, submit=data["submit"], evidence=_evidence(data),
+        )
+        return self._detail(report, status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReportValuesSerializer, responses=ReportDetailSerializer)
+    def partial_update(self, request, id=None):
+        """Change a draft or returned report (all value fields), or submit a correction of an accepted one."""
+        report = get_report_for_user(request.user, id)
+        body = ReportValuesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        report = report_save(
+            actor=request.user, project=report.project, month=report.month,
+            values={k: data.get(k) for k in VALUE_FIELDS}, submit=data["submit"], evidence=_evidence(data),
+        )
+        return self._detail(report)
+
+    @extend_schema(request=None, responses=ReportDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, id=None):
+        """Submit the report as it stands."""
+        report = get_report_for_user(request.user, id)
+        report = report_save(
+            actor=request.user, project=report.project, month=report.month,
+            values={k: getattr(report, k) for k in VALUE_FIELDS}, submit=True,
+        )
+        return self._detail(report)
+
+    @extend_schema(request=None, responses=ReportDetailSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
+    def accept(self, request, id=None):
+        return self._detail(report_accept(actor=request.user, report=get_report_for_user(request.user, id)))
+
+    @extend_schema(request=ReturnSerializer, responses=ReportDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="return", url_name="return", permission_classes=[IsMsitAdmin])
+    def return_(self, request, id=None):
+        body = ReturnSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = report_return(actor=request.user, report=get_report_for_user(request.user, id),
+                               reason=body.validated_data["reason"])
+        return self._detail(report)
+
+    @extend_schema(request={"multipart/form-data": UploadSerializer}, responses=ReportSerializer(many=True))
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
+    def upload(self, request):
+        """A CSV or XLSX file with one row per project-month, applied all-or-nothing. When refused,
+        `fields` holds the errors of each row as `row N.field`."""
+        body = UploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        upload = body.validated_data["file"]
+        rows = parse_upload(upload, upload.name)
+        reports = reports_upload(actor=request.user, rows=rows, submit=body.validated_data["submit"])
+        return Response(ReportSerializer(reports, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class BoardView(APIView):
+    """The monthly status board: every project's report status and plan vs actual for a month."""
+
+    permission_classes = [ReadsEverything]
+
+    @extend_schema(parameters=[OpenApiParameter("month", OpenApiTypes.STR, description="YYYY-MM; default last month")])
+    def get(self, request):
+        raw = request.query_params.get("month")
+        month = MonthField().to_internal_value(raw) if raw else months.add_months(months.current(), -1)
+        board = month_board(Project.objects.all(), month)
+        return Response(board_json(board))
+
+
+def figures_json(f):
+    """Decimals as strings, as DRF's serializers give them."""
+    values = {
+        "allocated_gpu_hours": f.allocated, "planned_gpu_hours": f.planned, "used_gpu_hours": f.used,
+        "utilisation": f.utilisation, "plan_ratio": f.plan_ratio,
+    }
+    return {key: None if value is None else str(value) for key, value in values.items()}
+
+
+def board_json(board):
+    return {
+        "month": months.label(board.month),
+        "counts": board.counts,
+        "totals": figures_json(board.totals),
+        "cumulative": figures_json(board.cumulative),
+        "projects": [
+            {
+                "project": row.project.code,
+                "ministry": row.project.ministry.code,
+                "is_sample": row.project.is_sample,
+                "status": row.month.status,
+                "report": str(row.month.report.public_id) if row.month.report else None,
+                "month": figures_json(row.month.monthly),
+                "cumulative": figures_json(row.month.cumulative),
+                "flags": row.flags,
+            }
+            for row in board.rows
+        ],
+    }
+
+
+class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """The user's own notifications, newest first."""
+
+    serializer_class = NotificationSerializer
+    filterset_fields = []
+
+    def get_queryset(self):
+        return Notification.objects.filter(user=self.request.user).order_by("-created_at", "-id")
+
+    @extend_schema(request=NotificationReadSerializer, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["post"])
+    def read(self, request):
+        body = NotificationReadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        ids = body.validated_data.get("ids")
+        return Response({"marked_read": notification_mark_read(user=request.user, notification_ids=ids)})

@@ -1,0 +1,193 @@
+"""Plan vs actual (계획 대비 실적): allocated GPU-hours from the ledger, planned from the usage plan,
+used from the monthly reports. Every function runs a fixed number of queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from allocation_portal import months
+from gpus.selectors import held_by_month
+from projects.models import Project, UsagePlan
+
+from .models import Notification, ReportState, UsageReport, UsageReportVersion
+
+# A project whose cumulative use is below this share of its cumulative plan is flagged "under plan".
+UNDER_PLAN_RATIO = Decimal("0.6")
+
+
+def ratio(part, whole) -> Decimal | None:
+    if part is None or not whole:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"))
+
+
+@dataclass
+class Figures:
+    """Allocated, planned and used GPU-hours, with utilisation (used / allocated) and plan
+    attainment (used / planned)."""
+
+    allocated: Decimal = Decimal(0)
+    planned: Decimal = Decimal(0)
+    used: Decimal = Decimal(0)
+
+    @property
+    def utilisation(self):
+        return ratio(self.used, self.allocated)
+
+    @property
+    def plan_ratio(self):
+        return ratio(self.used, self.planned)
+
+    def add(self, other: Figures) -> None:
+        self.allocated += other.allocated
+        self.planned += other.planned
+        self.used += other.used
+
+
+@dataclass
+class MonthRow:
+    month: dt.date
+    monthly: Figures
+    cumulative: Figures
+    report: UsageReport | None = None
+    status: str = ""
+
+    @property
+    def counted(self) -> bool:
+        return self.report is not None and self.report.counts
+
+
+def report_status(report: UsageReport | None, month: dt.date, today: dt.date, project: Project) -> str:
+    """accepted, submitted, late (submitted after the due date), returned, draft, missing (due date
+    passed, nothing submitted), not_due, or not_started."""
+    if project.actual_start is None or month < months.first_day(project.actual_start):
+        return "not_started"
+    due = months.due_date(month)
+    if report is not None and report.state in (ReportState.SUBMITTED, ReportState.ACCEPTED):
+        if timezone.localtime(report.submitted_at).date() > due:
+            return "late"
+        return report.state
+    if report is not None and report.state == ReportState.RETURNED:
+        return "returned"
+    if today > due:
+        return "missing"
+    return report.state if report is not None else "not_due"
+
+
+def _series(project, plans, reports, held, first, last, today) -> list[MonthRow]:
+    rows = []
+    cumulative = Figures()
+    for month in months.months_between(first, last):
+        report = reports.get((project.pk, month))
+        used = report.gpu_hours_used if report is not None and report.counts else Decimal(0)
+        monthly = Figures(
+            allocated=held.get((project.pk, month), (Decimal(0), 0))[0],
+            planned=plans.get((project.pk, month), Decimal(0)),
+            used=used,
+        )
+        cumulative.add(monthly)
+        rows.append(
+            MonthRow(
+                month=month,
+                monthly=monthly,
+                cumulative=Figures(cumulative.allocated, cumulative.planned, cumulative.used),
+                report=report,
+                status=report_status(report, month, today, project),
+            )
+        )
+    return rows
+
+
+def project_usage(project: Project, until: dt.date | None = None) -> list[MonthRow]:
+    """The project's months from its first planned month (or start) to `until` (default: this month)."""
+    today = timezone.localdate()
+    until = months.first_day(until or today)
+    plans = {(project.pk, p.month): p.planned_gpu_hours for p in UsagePlan.objects.filter(project=project)}
+    starts = [m for (_pid, m) in plans] + [months.first_day(d) for d in (project.actual_start, project.planned_start) if d]
+    first = min(starts)
+    last = min(until, months.first_day(project.end_date))
+    if last < first:
+        return []
+    reports = {
+        (r.project_id, r.month): r
+        for r in UsageReport.objects.filter(project=project, month__lte=last).select_related("submitted_by")
+    }
+    held = held_by_month([project.pk], first, last)
+    return _series(project, plans, reports, held, first, last, today)
+
+
+@dataclass
+class BoardRow:
+    project: Project
+    month: MonthRow
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Board:
+    month: dt.date
+    rows: list[BoardRow]
+    totals: Figures
+    cumulative: Figures
+    counts: dict[str, int]
+
+
+def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Board:
+    """Every project of `projects` for one month: report status, plan vs actual for the month and
+    cumulative to it, and flags (under plan, off-purpose declared). Four queries."""
+    today = today or timezone.localdate()
+    month = months.first_day(month)
+    projects = list(projects.select_related("ministry").order_by("code"))
+    ids = [p.pk for p in projects]
+    plans = {
+        (pid, m): hours
+        for pid, m, hours in UsagePlan.objects.filter(project_id__in=ids, month__lte=month).values_list(
+            "project_id", "month", "planned_gpu_hours"
+        )
+    }
+    reports = {
+        (r.project_id, r.month): r
+        for r in UsageReport.objects.filter(project_id__in=ids, month__lte=month).defer("notes")
+    }
+    firsts = [m for (_pid, m) in plans] + [months.first_day(p.actual_start) for p in projects if p.actual_start]
+    first = min(firsts) if firsts else month
+    held = held_by_month(ids, first, month)
+    rows, totals, cumulative = [], Figures(), Figures()
+    counts: dict[str, int] = {}
+    for project in projects:
+        series = _series(project, plans, reports, held, min(first, month), month, today)
+        row = series[-1]
+        flags = []
+        if row.status in ("missing", "late"):
+            flags.append(row.status)
+        started = project.actual_start is not None and months.first_day(project.actual_start) <= month
+        if started and row.cumulative.planned and row.cumulative.plan_ratio is not None and (
+            row.cumulative.plan_ratio < UNDER_PLAN_RATIO
+        ):
+            flags.append("under_plan")
+        if row.report is not None and row.report.within_purpose is False and row.report.counts:
+            flags.append("off_purpose")
+        rows.append(BoardRow(project=project, month=row, flags=flags))
+        totals.add(row.monthly)
+        cumulative.add(row.cumulative)
+        counts[row.status] = counts.get(row.status, 0) + 1
+    return Board(month=month, rows=rows, totals=totals, cumulative=cumulative, counts=counts)
+
+
+def report_with_versions(report: UsageReport) -> UsageReport:
+    return (
+        UsageReport.objects.select_related("project__ministry", "submitted_by", "decided_by")
+        .prefetch_related(
+            Prefetch("versions", queryset=UsageReportVersion.objects.select_related("actor").order_by("-version", "-id"))
+        )
+        .get(pk=report.pk)
+    )
+
+
+def unread_count(user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

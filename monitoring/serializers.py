@@ -1,0 +1,90 @@
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from allocation_portal import months
+
+from .models import COMPLIANCE_ITEMS, Compliance, Notification, UsageReport, UsageReportVersion
+
+
+class MonthField(serializers.Field):
+    default_error_messages = {"invalid": _("Give the month as YYYY-MM.")}
+
+    def to_internal_value(self, data):
+        month = months.parse(str(data))
+        if month is None:
+            self.fail("invalid")
+        return month
+
+    def to_representation(self, value):
+        return months.label(value)
+
+
+class ReportVersionSerializer(serializers.ModelSerializer):
+    actor = serializers.StringRelatedField()
+
+    class Meta:
+        model = UsageReportVersion
+        fields = ["version", "event", "state", "at", "actor", "note", "data"]
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    project = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    month = MonthField(read_only=True)
+    is_sample = serializers.BooleanField(source="project.is_sample", read_only=True)
+    evidence = serializers.SerializerMethodField()
+
+    class Meta:
+        model = UsageReport
+        fields = [
+            "id", "project", "month", "state", "version", "gpu_hours_used", "peak_gpus_busy", "within_purpose",
+            *COMPLIANCE_ITEMS, "notes", "evidence", "submitted_at", "decided_at", "return_reason", "is_sample",
+        ]
+
+    def get_evidence(self, obj) -> str:
+        return obj.evidence.name if obj.evidence else ""
+
+
+class ReportDetailSerializer(ReportSerializer):
+    versions = ReportVersionSerializer(many=True, read_only=True)
+
+    class Meta(ReportSerializer.Meta):
+        fields = [*ReportSerializer.Meta.fields, "versions"]
+
+
+class ReportValuesSerializer(serializers.Serializer):
+    gpu_hours_used = serializers.DecimalField(max_digits=12, decimal_places=1)
+    peak_gpus_busy = serializers.IntegerField()
+    within_purpose = serializers.BooleanField(allow_null=True)
+    ai_basic_act = serializers.ChoiceField(choices=Compliance.choices)
+    personal_information = serializers.ChoiceField(choices=Compliance.choices)
+    training_data_copyright = serializers.ChoiceField(choices=Compliance.choices)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+    evidence = serializers.FileField(required=False)
+    submit = serializers.BooleanField(required=False, default=False, help_text=_("Submit now, not only save a draft."))
+
+
+class ReportCreateSerializer(ReportValuesSerializer):
+    project = serializers.CharField(help_text=_("Project code"))
+    month = MonthField()
+
+
+class ReturnSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    submit = serializers.BooleanField(required=False, default=True)
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "url", "created_at", "read_at"]
+
+
+class NotificationReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.UUIDField(), required=False, help_text=_("Omit to mark all read."))

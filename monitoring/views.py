@@ -1,0 +1,264 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from allocation_portal import months
+from allocation_portal.access import role_required
+from allocation_portal.errors import PortalError
+from projects.access import can_act_for_project, get_project_for_user, projects_for_user
+from projects.models import Project
+
+from . import exports
+from .access import get_report_for_user, reports_for_user
+from .forms import BoardFilterForm, ReportForm, ReturnForm, UploadForm
+from .models import COMPLIANCE_ITEMS, Notification, ReportState
+from .selectors import month_board, report_with_versions
+from .services import (
+    UploadRejected,
+    notification_mark_read,
+    parse_upload,
+    report_accept,
+    report_return,
+    report_save,
+    reports_upload,
+)
+
+BOARD_STATUSES = ["accepted", "submitted", "late", "returned", "draft", "missing", "not_due", "not_started"]
+
+
+def default_report_month():
+    """The month officials report now: last month (due on the 5th of this month)."""
+    return months.add_months(months.current(), -1)
+
+
+@role_required("reads_everything", "is_official")
+def report_list(request):
+    reports = reports_for_user(request.user).select_related("project__ministry", "submitted_by")
+    month = months.parse(request.GET.get("month", ""))
+    state = request.GET.get("state", "")
+    code = request.GET.get("project", "").strip()
+    if month:
+        reports = reports.filter(month=month)
+    if state in ReportState.values:
+        reports = reports.filter(state=state)
+    if code:
+        reports = reports.filter(project__code=code)
+    page = Paginator(reports.order_by("-month", "project__code"), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "monitoring/report_list.html",
+        {"page": page, "query": query.urlencode(), "states": ReportState.choices, "month": request.GET.get("month", ""),
+         "state": state, "project": code},
+    )
+
+
+def _report_form_page(request, project, form, report=None, status=200):
+    return render(
+        request,
+        "monitoring/report_form.html",
+        {"project": project, "form": form, "report": report, "compliance_items": list(COMPLIANCE_ITEMS)},
+        status=status,
+    )
+
+
+def _save_from_form(request, project, form, report=None):
+    submit = "submit" in request.POST
+    try:
+        saved = report_save(
+            actor=request.user,
+            project=project,
+            month=form.cleaned_data["month"] if report is None else report.month,
+            values=form.values(),
+            submit=submit,
+            evidence=form.cleaned_data.get("evidence"),
+            note=request.POST.get("note", "")[:1000],
+        )
+    except PortalError as exc:
+        form.add_portal_error(exc)
+        return None
+    messages.success(
+        request,
+        _("The %(month)s report was submitted.") % {"month": months.label(saved.month)}
+        if submit
+        else _("The %(month)s report was saved as a draft.") % {"month": months.label(saved.month)},
+    )
+    return saved
+
+
+@role_required("is_msit_admin", "is_official")
+def report_new(request, code):
+    project = get_project_for_user(request.user, code)
+    if not can_act_for_project(request.user, project):
+        raise Http404
+    month = months.parse(request.GET.get("month", "")) or default_report_month()
+    if request.method == "POST":
+        form = ReportForm(request.POST, request.FILES)
+        if form.is_valid():
+            existing = project.usage_reports.filter(month=form.cleaned_data["month"]).first()
+            if existing is not None:
+                form.add_error("month", _("A report for this month exists already; open it to change it."))
+            elif (saved := _save_from_form(request, project, form)) is not None:
+                return redirect("report-detail", report_id=saved.public_id)
+        return _report_form_page(request, project, form, status=400)
+    existing = project.usage_reports.filter(month=month).first()
+    if existing is not None:
+        return redirect("report-edit", report_id=existing.public_id)
+    return _report_form_page(request, project, ReportForm(initial={"month": months.label(month)}))
+
+
+@role_required("is_msit_admin", "is_official")
+def report_edit(request, report_id):
+    report = get_report_for_user(request.user, report_id)
+    if not can_act_for_project(request.user, report.project):
+        raise Http404
+    if request.method == "POST":
+        data = request.POST.copy()
+        data["month"] = months.label(report.month)
+        form = ReportForm(data, request.FILES, fixed_month=True)
+        if form.is_valid() and (saved := _save_from_form(request, report.project, form, report)) is not None:
+            return redirect("report-detail", report_id=saved.public_id)
+        return _report_form_page(request, report.project, form, report, status=400)
+    initial = {
+        "month": months.label(report.month),
+        "gpu_hours_used": report.gpu_hours_used,
+        "peak_gpus_busy": report.peak_gpus_busy,
+        "within_purpose": {True: "yes", False: "no"}.get(report.within_purpose),
+        "notes": report.notes,
+        **{name: getattr(report, name) for name in COMPLIANCE_ITEMS},
+    }
+    return _report_form_page(request, report.project, ReportForm(initial=initial, fixed_month=True), report)
+
+
+@role_required("reads_everything", "is_official")
+def report_detail(request, report_id, return_form=None, status=200):
+    report = report_with_versions(get_report_for_user(request.user, report_id))
+    return render(
+        request,
+        "monitoring/report_detail.html",
+        {
+            "report": report,
+            "return_form": return_form or ReturnForm(),
+            "can_edit": can_act_for_project(request.user, report.project)
+            and report.state != ReportState.SUBMITTED,
+            "compliance": [(COMPLIANCE_ITEMS[n], getattr(report, f"get_{n}_display")()) for n in COMPLIANCE_ITEMS],
+        },
+        status=status,
+    )
+
+
+@require_POST
+@role_required("is_msit_admin")
+def report_accept_view(request, report_id):
+    report = get_report_for_user(request.user, report_id)
+    try:
+        report_accept(actor=request.user, report=report, note=request.POST.get("note", "")[:1000])
+    except PortalError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The report was accepted."))
+    return redirect("report-detail", report_id=report.public_id)
+
+
+@require_POST
+@role_required("is_msit_admin")
+def report_return_view(request, report_id):
+    report = get_report_for_user(request.user, report_id)
+    form = ReturnForm(request.POST)
+    if form.is_valid():
+        try:
+            report_return(actor=request.user, report=report, reason=form.cleaned_data["reason"])
+        except PortalError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("The report was returned to the ministry."))
+        return redirect("report-detail", report_id=report.public_id)
+    return report_detail(request, report_id, return_form=form, status=400)
+
+
+@role_required("is_msit_admin", "is_official")
+def report_upload(request):
+    result, rejected, form = None, None, UploadForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                rows = parse_upload(upload, upload.name)
+                result = reports_upload(actor=request.user, rows=rows, submit=form.cleaned_data["submit"])
+            except UploadRejected as exc:
+                rejected, status = exc, 400
+            except PortalError as exc:
+                form.add_error("file", exc.message)
+                for messages_ in exc.fields.values():
+                    for message in messages_:
+                        if message != exc.message:
+                            form.add_error("file", message)
+                status = 400
+            else:
+                messages.success(request, _("%(n)s reports were saved from the upload.") % {"n": len(result)})
+        else:
+            status = 400
+    return render(
+        request, "monitoring/report_upload.html",
+        {"form": form, "result": result, "rejected": rejected, "columns": exports.UPLOAD_HEADERS},
+        status=status,
+    )
+
+
+@role_required("is_msit_admin", "is_official")
+def upload_template(request, fmt):
+    projects = projects_for_user(request.user).filter(actual_start__isnull=False).order_by("code")
+    return exports.upload_template(projects, default_report_month(), fmt)
+
+
+def board_context(request, projects):
+    form = BoardFilterForm(request.GET)
+    month = (form.cleaned_data.get("month") if form.is_valid() else None) or default_report_month()
+    board = month_board(projects, month)
+    status = request.GET.get("status", "")
+    ministry = request.GET.get("ministry", "")
+    rows = board.rows
+    if status in BOARD_STATUSES:
+        rows = [r for r in rows if r.month.status == status]
+    elif status == "flagged":
+        rows = [r for r in rows if r.flags]
+    if ministry:
+        rows = [r for r in rows if r.project.ministry.code == ministry]
+    return {"board": board, "rows": rows, "form": form, "month": month, "status": status, "ministry": ministry,
+            "statuses": BOARD_STATUSES, "previous": months.add_months(month, -1), "next": months.add_months(month, 1)}
+
+
+@role_required("reads_everything")
+def board(request):
+    return render(request, "monitoring/board.html", board_context(request, Project.objects.all()))
+
+
+@role_required("reads_everything")
+def board_export(request, fmt):
+    context = board_context(request, Project.objects.all())
+    return exports.board_export(context["board"], context["rows"], fmt)
+
+
+@role_required()
+def notification_list(request):
+    notices = Notification.objects.filter(user=request.user).order_by("-created_at", "-id")
+    page = Paginator(notices, 30).get_page(request.GET.get("page"))
+    return render(request, "monitoring/notification_list.html", {"page": page, "query": ""})
+
+
+@require_POST
+@role_required()
+def notification_read(request):
+    ids = request.POST.getlist("id")
+    notification_mark_read(user=request.user, notification_ids=ids or None)
+    target = request.POST.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect("notification-list")

@@ -1,0 +1,101 @@
+"""Usage plans: a default ramp-up plan on award; officials change future months, MSIT admins any."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from allocation_portal.errors import NotPermitted, ValidationFailed
+from allocation_portal.models import AuditEvent
+from gpus.selectors import day_start
+from gpus.services import project_award_servers
+from projects.models import UsagePlan
+from projects.services import usage_plan_create_default, usage_plan_update
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_award_makes_the_default_plan(world, clock):
+    project = f.make_project(world.ministry_a, gpus=8, planned_start=dt.date(2026, 10, 15), end_date=dt.date(2027, 3, 31))
+    project_award_servers(
+        actor=world.admin, project=project, cluster=world.cluster, server_count=1, reason="award",
+        starts_at=day_start(dt.date(2026, 10, 1)), ends_at=day_start(dt.date(2027, 4, 1)),
+    )
+    plan = dict(UsagePlan.objects.filter(project=project).values_list("month", "planned_gpu_hours"))
+    assert list(plan) == [dt.date(2026, m, 1) for m in (10, 11, 12)] + [dt.date(2027, m, 1) for m in (1, 2, 3)]
+    # October: 30% of 8 GPUs x 744 h, for the 17 days from the 15th; November 60%; then 80%.
+    assert plan[dt.date(2026, 10, 1)] == (Decimal(8 * 744) * Decimal("0.3") * 17 / 31).quantize(Decimal(1))
+    assert plan[dt.date(2026, 11, 1)] == Decimal(8 * 720) * Decimal("0.6")
+    assert plan[dt.date(2027, 1, 1)] == (Decimal(8 * 744) * Decimal("0.8")).quantize(Decimal(1))
+    assert AuditEvent.objects.filter(action="usage_plan.default", object_id=project.code).exists()
+    # A second award does not replace the plan.
+    assert usage_plan_create_default(actor=None, project=project) == 0
+
+
+def test_officials_change_future_months_only(world, clock):
+    usage_plan_create_default(actor=None, project=world.project_a)
+    usage_plan_update(actor=world.official, project=world.project_a, hours_by_month={dt.date(2026, 10, 1): Decimal(5000)})
+    assert world.project_a.plans.get(month=dt.date(2026, 10, 1)).planned_gpu_hours == 5000
+    with pytest.raises(ValidationFailed) as excinfo:
+        usage_plan_update(actor=world.official, project=world.project_a, hours_by_month={dt.date(2026, 9, 1): Decimal(1)})
+    assert "has begun" in excinfo.value.fields["2026-09"][0]
+    with pytest.raises(NotPermitted):
+        usage_plan_update(actor=world.outsider, project=world.project_a, hours_by_month={dt.date(2026, 10, 1): Decimal(1)})
+
+
+def test_admins_change_begun_months_with_a_reason_that_is_audited(world, clock):
+    usage_plan_create_default(actor=None, project=world.project_a)
+    month = {dt.date(2026, 8, 1): Decimal(6000)}
+    with pytest.raises(ValidationFailed) as excinfo:
+        usage_plan_update(actor=world.admin, project=world.project_a, hours_by_month=month)
+    assert "reason" in excinfo.value.fields
+    usage_plan_update(actor=world.admin, project=world.project_a, hours_by_month=month, reason="re-baselined")
+    event = AuditEvent.objects.get(action="usage_plan.update")
+    assert event.after == {"2026-08": "6000.0"} and event.reason == "re-baselined" and event.before["2026-08"]
+
+
+@pytest.mark.parametrize(
+    "month, hours, message",
+    [
+        (dt.date(2027, 5, 1), Decimal(1), "Outside the project's period"),
+        (dt.date(2026, 10, 1), Decimal(-1), "zero or more"),
+        (dt.date(2026, 10, 1), Decimal(24 * 31 * 24 + 1), "More than the awarded GPUs"),
+    ],
+)
+def test_plan_values_are_validated(world, clock, month, hours, message):
+    with pytest.raises(ValidationFailed) as excinfo:
+        usage_plan_update(actor=world.official, project=world.project_a, hours_by_month={month: hours})
+    assert message in str(excinfo.value.fields)
+
+
+def test_the_plan_page(world, client_for, clock):
+    usage_plan_create_default(actor=None, project=world.project_a)
+    client = client_for(world.official)
+    page = client.get(f"/projects/{world.project_a.code}/plan/").content.decode()
+    assert 'name="m-2026-10"' in page and 'name="m-2026-09"' not in page  # September has begun
+    response = client.post(f"/projects/{world.project_a.code}/plan/", {"m-2026-10": "1234", "m-2026-11": "abc"})
+    assert response.status_code == 400 and "Enter a number" in response.content.decode()
+    assert client.post(f"/projects/{world.project_a.code}/plan/", {"m-2026-10": "1234"}).status_code == 302
+    assert world.project_a.plans.get(month=dt.date(2026, 10, 1)).planned_gpu_hours == 1234
+    auditor = client_for(world.auditor)
+    assert 'name="m-2026-10"' not in auditor.get(f"/projects/{world.project_a.code}/plan/").content.decode()
+    assert auditor.post(f"/projects/{world.project_a.code}/plan/", {"m-2026-10": "1"}).status_code == 403
+
+
+def test_the_plan_api(world, api_for, clock):
+    usage_plan_create_default(actor=None, project=world.project_a)
+    api = api_for(world.official)
+    rows = api.get(f"/api/v1/projects/{world.project_a.code}/plan/").json()
+    assert rows[0]["month"] == "2026-04-01"
+    response = api.put(
+        f"/api/v1/projects/{world.project_a.code}/plan/",
+        [{"month": "2026-12-01", "planned_gpu_hours": "4000"}], format="json",
+    )
+    assert response.status_code == 200
+    locked = api.put(
+        f"/api/v1/projects/{world.project_a.code}/plan/", [{"month": "2026-08-01", "planned_gpu_hours": "1"}],
+        format="json",
+    )
+    assert locked.status_code == 400 and "2026-08" in locked.json()["error"]["fields"]
+    assert api_for(world.auditor).put(f"/api/v1/projects/{world.project_a.code}/plan/", [], format="json").status_code == 403
