@@ -57,62 +57,55 @@ MINISTRIES = [
 ]
 
 # The seven projects named in the announcement: rank, ministry, GPUs, official Korean title,
-# English paraphrase, domain, purpose. Start dates (planned, actual) are demo data.
+# English paraphrase, domain, purpose (Korean, from the announcement's summaries). Start dates (planned, actual) are demo data.
 NAMED_PROJECTS = [
     {
         "rank": 1, "ministry": "motie", "gpus": 304, "domain": "mobility",
         "title_ko": "소프트웨어 정의 차량(SDV) 전환 및 인공지능 미래 차 인공지능 통합 학습 기반(E2E) 자율주행 모델 고도화",
         "title_en": "End-to-end autonomous driving foundation model for the shift to software-defined vehicles",
-        "purpose": "One AI foundation model covering perception, decision and control for autonomous driving, "
-                   "trained in a virtual environment built from real road data.",
+        "purpose": "실제 도로 데이터로 만든 가상 환경에서 학습하여 인지·판단·제어를 하나로 처리하는 자율주행 인공지능 기초 모형을 개발합니다.",
         "planned_start": dt.date(2026, 4, 15), "actual_start": dt.date(2026, 4, 20),
     },
     {
         "rank": 2, "ministry": "msit", "gpus": 256, "domain": "manufacturing",
         "title_ko": "산업 특화 기초 모형 사업(파운데이션 모델 프로젝트)",
         "title_en": "Industry-specialised foundation model project",
-        "purpose": "Foundation models for promising industries such as manufacturing, robotics and mobility, "
-                   "released as open source to spur private AI services.",
+        "purpose": "제조·로봇·모빌리티 등 유망 산업에 특화된 기초 모형을 개발하고 공개(오픈소스)하여 민간의 인공지능 서비스 개발을 촉진합니다.",
         "planned_start": dt.date(2026, 4, 1), "actual_start": dt.date(2026, 4, 8),
     },
     {
         "rank": 3, "ministry": "mss", "gpus": 200, "domain": "startup",
         "title_ko": "혁신 인공지능 창업 초기 기업(스타트업) 전략 기술 상용화 및 인공지능 전환 가속 사업(프로젝트)",
         "title_en": "Commercialising strategic technology of innovative AI start-ups and accelerating AI transformation",
-        "purpose": "Support for AI models in strategic industries such as bio and energy, with large companies' "
-                   "LLMs opened to AI start-ups for domain solutions.",
+        "purpose": "바이오·에너지 등 전략 산업의 인공지능 모델 개발을 지원하고, 대기업의 거대언어모델을 인공지능 창업 기업에 개방해 분야별 해법을 만듭니다.",
         "planned_start": dt.date(2026, 5, 1), "actual_start": dt.date(2026, 5, 11),
     },
     {
         "rank": 4, "ministry": "kma", "gpus": 128, "domain": "climate",
         "title_ko": "한국형 인공지능 기상·기후 기초 모형(파운데이션 모델) 개발",
         "title_en": "Korean AI weather and climate foundation model",
-        "purpose": "One forecasting system from very-short-range rainfall to medium-range and seasonal outlooks, "
-                   "for disaster response, energy and agriculture.",
+        "purpose": "초단기 강수부터 중기·계절 전망까지 하나로 예측하는 체계를 만들어 재난 대응, 에너지, 농업에 활용합니다.",
         "planned_start": dt.date(2026, 6, 1), "actual_start": dt.date(2026, 6, 1),
     },
     {
         "rank": 5, "ministry": "mohw", "gpus": 80, "domain": "health",
         "title_ko": "인공지능 기본 의료",
         "title_en": "AI basic healthcare",
-        "purpose": "AI for voice charting summaries, imaging reading assistance and care-exchange record "
-                   "summaries, with a central hub for health AI.",
+        "purpose": "음성 기반 진료 기록 요약, 영상 판독 보조, 진료 의뢰·회송 기록 요약 인공지능과 보건의료 인공지능 중앙 허브를 구축합니다.",
         "planned_start": dt.date(2026, 7, 1), "actual_start": None, "expected_start": dt.date(2026, 12, 1),
     },
     {
         "rank": 6, "ministry": "mcst", "gpus": 64, "domain": "content",
         "title_ko": "인공지능 융합콘텐츠 제작 활성화",
         "title_en": "AI-converged content production",
-        "purpose": "AI across planning, production, distribution and consumption of content, and models suited "
-                   "to K-content.",
+        "purpose": "콘텐츠 기획·제작·유통·소비 전 과정에 인공지능을 적용하고 K-콘텐츠에 맞는 모델을 개발합니다.",
         "planned_start": dt.date(2026, 9, 1), "actual_start": dt.date(2026, 9, 14),
     },
     {
         "rank": 7, "ministry": "mof", "gpus": 64, "domain": "ocean",
         "title_ko": "북극항로 운영을 위한 실측 기반 통합 예측 기술 개발",
         "title_en": "Measurement-based integrated prediction for Arctic shipping routes",
-        "purpose": "A benchmark for safe Arctic routes from sea-ice and weather changes, and a full-scale "
-                   "multimodal Arctic foundation model.",
+        "purpose": "해빙·기상 변화를 반영한 안전한 북극항로 벤치마크와 다중모달 북극 기초 모형을 개발합니다.",
         "planned_start": dt.date(2027, 1, 4), "actual_start": None,
     },
 ]

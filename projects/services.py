@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from allocation_portal import audit, months
@@ -87,7 +88,7 @@ def _project_rows():
             "title_ko": title_ko,
             "title_en": title_en,
             "domain": domain,
-            "purpose": f"[예시 데이터 / sample data] {title_en}.",
+            "purpose": f"[예시 데이터] {title_ko} (sample data: {title_en}).",
             "gpus_awarded": servers * GPUS_PER_SERVER,
             **schedule,
             "is_sample": True,
@@ -98,7 +99,8 @@ def programme_2026_load() -> dict[str, int]:
     """Load the 2026 programme: 25 ministries, 52 projects, the providers' inventory and one
     award of whole servers per project. Idempotent: a second run changes nothing."""
     changed = 0
-    with transaction.atomic():
+    # Texts stored in the ledger are written in the portal's first language, whoever runs this.
+    with translation.override("ko"), transaction.atomic():
         ministries = {}
         for code, name_ko, name_en, is_sample in data.MINISTRIES:
             ministry, was_changed = _sync(
