@@ -132,3 +132,81 @@ def load_demo_reports() -> int:
                 else:
                     report_accept(actor=admin, report=report)
     return created
+
+
+DEMO_LENDING_ORGS = [
+    ("(주)누리비전 (예시)", OrganisationKind.INDUSTRY, Region.CAPITAL, "DEMO-220-81-00002", "nuri"),
+    ("부산해양AI연구원 (예시)", OrganisationKind.RESEARCH, Region.NON_CAPITAL, "DEMO-605-82-00003", "busan"),
+    ("서울과학대학교 (예시)", OrganisationKind.ACADEMIA, Region.CAPITAL, "DEMO-101-83-00004", "seoul"),
+]
+
+
+def load_demo_lending() -> int:
+    """Requests waiting in the queue, an active loan on a delayed project's idle servers (recall
+    risk), a scheduled loan with a renewal asked for, and an ended loan with its report."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from gpus import lending_services as lending
+    from gpus.lending_selectors import propose, request_window
+    from gpus.models import AllocationGpu, LoanRequest
+
+    if LoanRequest.objects.exists():
+        return 0
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).first()
+    today = timezone.localdate()
+    people = {}
+    for name, kind, region, number, key in DEMO_LENDING_ORGS:
+        org, _created = Organisation.objects.get_or_create(
+            registration_number=number, defaults={"name": name, "kind": kind, "region": region, "is_sample": True}
+        )
+        user = User.objects.filter(username=f"demo-{key}").first()
+        if user is None:
+            user = User(username=f"demo-{key}", role=Role.APPLICANT, organisation=org, display_name=name,
+                        email=f"{key}@demo.gpu-portal.example.kr")
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        people[key] = user
+    applicant = User.objects.get(username="applicant")
+
+    def values(count, start, days, purpose, model="B200"):
+        return {
+            "gpu_model": model, "gpu_count": count, "starts_on": start, "ends_on": start + dt.timedelta(days=days),
+            "purpose": purpose, "expected_results": "논문·공개 모델·서비스 시제품 (예시 데이터)",
+            "personal_information": "na", "training_data_copyright": "yes", "ai_basic_act": "yes",
+            "accepts_recall_terms": True,
+        }
+
+    made = 0
+    # An active loan of two whole servers reserved for the delayed AI basic healthcare project
+    # (NAI-2026-05): when its official records the start, the loan gets the 72-hour recall notice.
+    active = lending.request_submit(actor=people["busan"], values=values(16, today, 80, "해양 기상 다중모달 모델 사전학습"))
+    if admin:
+        lending.request_score(actor=admin, request=active, score=88)
+        idle_servers = list(
+            AllocationGpu.objects.filter(allocation__project__code="NAI-2026-05", layer="award")
+            .order_by("gpu__server__hostname", "gpu__index").values_list("gpu_id", flat=True)[:16]
+        )
+        offered = propose("B200", 16, *request_window(active)).gpu_ids
+        loan = lending.request_approve(actor=admin, request=active, gpu_ids=idle_servers if len(idle_servers) == 16 else offered)
+        lending.loan_request_renewal(actor=people["busan"], loan=loan, ends_on=today + dt.timedelta(days=150),
+                                     reason="학습 데이터 추가 확보로 2개월 연장 필요 (예시)")
+    made += 1
+    # A scheduled small loan for the demo applicant.
+    small = lending.request_submit(actor=applicant, values=values(4, today + dt.timedelta(days=5), 45,
+                                                                  "한국어 법률 문서 요약 모델 미세조정"))
+    if admin:
+        lending.request_score(actor=admin, request=small, score=74)
+        lending.request_approve(actor=admin, request=small, gpu_ids=propose("B200", 4, *request_window(small)).gpu_ids)
+    made += 1
+    # Waiting in the queue, scored and unscored.
+    queued = lending.request_submit(actor=people["nuri"], values=values(8, today + dt.timedelta(days=14), 60,
+                                                                        "제조 결함 검출 비전 모델 학습"))
+    if admin:
+        lending.request_score(actor=admin, request=queued, score=74)
+    lending.request_submit(actor=people["seoul"], values=values(2, today + dt.timedelta(days=10), 30,
+                                                                "단백질 구조 예측 모델 재현 연구"))
+    lending.request_submit(actor=applicant, values=values(8, today + dt.timedelta(days=60), 80,
+                                                          "H200 기반 추론 최적화 연구", model="H200"))
+    return made + 3

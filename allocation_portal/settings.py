@@ -246,6 +246,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "monitoring.tasks.send_report_reminders",
         "schedule": crontab(hour=9, minute=0),
     },
+    "loans-tick": {
+        "task": "gpus.tasks.tick_loans",
+        "schedule": crontab(minute="*/15"),
+    },
     "notification-emails": {
         # Catches notices whose e-mail failed or whose on-commit enqueue was lost.
         "task": "monitoring.tasks.send_pending_notification_emails",

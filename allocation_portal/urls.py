@@ -5,6 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from gpus import api as gpus_api
+from gpus import lending_api
+from gpus import views as lending_views
 from monitoring import api as monitoring_api
 from monitoring import views as monitoring_views
 from projects import api as projects_api
@@ -23,10 +25,13 @@ router.register("allocations", gpus_api.AllocationViewSet, basename="allocation"
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("reports", monitoring_api.ReportViewSet, basename="report")
 router.register("notifications", monitoring_api.NotificationViewSet, basename="notification")
+router.register("loan-requests", lending_api.LoanRequestViewSet, basename="loan-request")
+router.register("loans", lending_api.LoanViewSet, basename="loan")
 
 api_urls = [
     path("capacity/", gpus_api.CapacityView.as_view(), name="capacity"),
     path("board/", monitoring_api.BoardView.as_view(), name="board"),
+    path("lending/calendar/", lending_api.CalendarView.as_view(), name="lending-calendar"),
     *router.urls,
 ]
 
@@ -59,6 +64,25 @@ urlpatterns = [
     path("monitoring/board/export.<str:fmt>", monitoring_views.board_export, name="board-export"),
     path("notifications/", monitoring_views.notification_list, name="notification-list"),
     path("notifications/read/", monitoring_views.notification_read, name="notification-read"),
+    path("projects/<str:code>/start/", project_views.project_start, name="project-start"),
+    path("projects/<str:code>/expected-start/", project_views.project_expected_start, name="project-expected-start"),
+    path("lending/", lending_views.lending_public, name="lending-public"),
+    path("lending/signup/", lending_views.signup, name="lending-signup"),
+    path("lending/dashboard/", lending_views.dashboard, name="lending-dashboard"),
+    path("lending/organisation/", lending_views.organisation, name="lending-organisation"),
+    path("lending/requests/new/", lending_views.request_new, name="lending-request-new"),
+    path("lending/requests/<uuid:request_id>/", lending_views.request_detail, name="lending-request"),
+    path("lending/requests/<uuid:request_id>/edit/", lending_views.request_edit, name="lending-request-edit"),
+    path("lending/requests/<uuid:request_id>/withdraw/", lending_views.request_withdraw, name="lending-request-withdraw"),
+    path(
+        "lending/requests/<uuid:request_id>/review/<slug:step>/",
+        lending_views.request_review,
+        name="lending-request-review",
+    ),
+    path("lending/queue/", lending_views.queue, name="lending-queue"),
+    path("lending/loans/", lending_views.loan_list, name="lending-loans"),
+    path("lending/loans/<uuid:loan_id>/", lending_views.loan_detail, name="lending-loan"),
+    path("lending/loans/<uuid:loan_id>/<slug:step>/", lending_views.loan_action, name="lending-loan-action"),
     path("ministries/", project_views.ministry_list_view, name="ministry-list"),
     path("ministries/<slug:code>/", project_views.ministry_detail, name="ministry-detail"),
     path("audit/", views.audit_log, name="audit-log"),

@@ -7,9 +7,11 @@ from .models import AuditEvent
 
 
 def home(request):
-    if request.user.is_authenticated:
-        return redirect("programme")
-    return redirect("login")
+    if not request.user.is_authenticated:
+        return redirect("lending-public")
+    if request.user.is_applicant:
+        return redirect("lending-dashboard")
+    return redirect("programme")
 
 
 @role_required("reads_everything")

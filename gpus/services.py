@@ -32,9 +32,10 @@ from .models import (
 EXCLUSION_VIOLATION = "23P01"
 
 
-def _require_admin(actor) -> None:
-    # `actor=None` is the system itself (a management command or a scheduled job).
-    if actor is not None and not actor.is_msit_admin:
+def _require_admin(actor, check: bool = True) -> None:
+    # `actor=None` is the system itself (a management command or a scheduled job). `check=False`
+    # is for services that have already checked their own rule (an applicant returning a loan).
+    if check and actor is not None and not actor.is_msit_admin:
         raise NotPermitted(_("Only an MSIT admin can change the allocation ledger."))
 
 
@@ -86,9 +87,10 @@ def allocation_award(
     project=None,
     loan=None,
     parent: Allocation | None = None,
+    check_permission: bool = True,
 ) -> Allocation:
     """Promise `gpus` to one holder for [starts_at, ends_at)."""
-    _require_admin(actor)
+    _require_admin(actor, check_permission)
     gpus = list(gpus)
     if not reason or not reason.strip():
         raise ValidationFailed(_("A reason is required for every ledger entry."), fields={"reason": [_("Required.")]})
@@ -173,10 +175,11 @@ def allocation_release(
     at: dt.datetime | None = None,
     gpus: Iterable[Gpu] | None = None,
     action: str = "allocation.release",
+    check_permission: bool = True,
 ) -> Allocation | None:
     """End a holding at `at` (default now). With `gpus`, only those are released: the entry ends and
     a continuation holds the rest until the original end. Returns the continuation, if any."""
-    _require_admin(actor)
+    _require_admin(actor, check_permission)
     if not reason or not reason.strip():
         raise ValidationFailed(_("A reason is required to release GPUs."), fields={"reason": [_("Required.")]})
     at = at or timezone.now()
@@ -247,9 +250,11 @@ def allocation_release(
     return continuation
 
 
-def allocation_change_end(*, actor, allocation: Allocation, ends_at: dt.datetime, reason: str) -> Allocation:
+def allocation_change_end(
+    *, actor, allocation: Allocation, ends_at: dt.datetime, reason: str, check_permission: bool = True
+) -> Allocation:
     """Move the end of a holding (a renewal or an early end). Extending it must still fit."""
-    _require_admin(actor)
+    _require_admin(actor, check_permission)
     if not reason or not reason.strip():
         raise ValidationFailed(_("A reason is required."), fields={"reason": [_("Required.")]})
     with transaction.atomic():

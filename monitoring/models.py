@@ -118,6 +118,13 @@ class NotificationKind(models.TextChoices):
     REPORT_DUE_TODAY = "report_due_today", _("Report due today")
     REPORT_OVERDUE = "report_overdue", _("Report overdue")
     REPORT_RETURNED = "report_returned", _("Report returned")
+    REQUEST_DECIDED = "request_decided", _("Request decided")
+    REQUEST_CHANGES = "request_changes", _("Changes requested")
+    LOAN_STARTED = "loan_started", _("Loan started")
+    LOAN_ENDING = "loan_ending", _("Loan ending soon")
+    LOAN_ENDED = "loan_ended", _("Loan ended")
+    LOAN_RECALLED = "loan_recalled", _("Loan recalled")
+    LOAN_RENEWAL = "loan_renewal", _("Renewal")
     GENERAL = "general", _("Notice")
 
 

@@ -16,8 +16,15 @@ from gpus.services import project_award_servers
 from .access import get_project_for_user, ministries_for_user, projects_for_user
 from .filters import ProjectFilter
 from .selectors import ministry_list, project_list
-from .serializers import AwardRequestSerializer, MinistrySerializer, PlanMonthSerializer, ProjectSerializer
-from .services import usage_plan_update
+from .serializers import (
+    AwardRequestSerializer,
+    ExpectedStartSerializer,
+    MinistrySerializer,
+    PlanMonthSerializer,
+    ProjectSerializer,
+    StartSerializer,
+)
+from .services import project_record_start, project_set_expected_start, usage_plan_update
 
 
 class MinistryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -111,3 +118,24 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                 reason=request.query_params.get("reason", ""),
             )
         return Response(PlanMonthSerializer(project.plans.order_by("month"), many=True).data)
+
+    def _project(self, project):
+        return Response(ProjectSerializer(project_list(type(project).objects.filter(pk=project.pk)).get()).data)
+
+    @extend_schema(request=StartSerializer, responses=ProjectSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[ProgrammeReader, AuditorsOnlyRead])
+    def start(self, request, code=None):
+        """Record the project's actual start; loans on its servers get the recall notice."""
+        body = StartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        project = get_project_for_user(request.user, code)
+        return self._project(project_record_start(actor=request.user, project=project, **body.validated_data))
+
+    @extend_schema(request=ExpectedStartSerializer, responses=ProjectSerializer)
+    @action(detail=True, methods=["post"], url_path="expected-start", permission_classes=[ProgrammeReader, AuditorsOnlyRead])
+    def expected_start(self, request, code=None):
+        """Record a new expected start for a project that has not started."""
+        body = ExpectedStartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        project = get_project_for_user(request.user, code)
+        return self._project(project_set_expected_start(actor=request.user, project=project, **body.validated_data))

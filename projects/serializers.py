@@ -60,3 +60,13 @@ class PlanMonthSerializer(serializers.Serializer):
         if value.day != 1:
             raise serializers.ValidationError(_("Use the first day of the month."))
         return value
+
+
+class StartSerializer(serializers.Serializer):
+    started_on = serializers.DateField()
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class ExpectedStartSerializer(serializers.Serializer):
+    expected_start = serializers.DateField()
+    reason = serializers.CharField(max_length=2000)

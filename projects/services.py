@@ -6,11 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from allocation_portal import audit, months
-from allocation_portal.errors import NotPermitted, ValidationFailed
+from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
 from gpus.models import GPUS_PER_SERVER, Allocation, Cluster, Gpu, Provider, Server, ServerStatus
 from gpus.selectors import day_start
 from gpus.services import project_award_servers
@@ -228,3 +228,58 @@ def usage_plan_update(*, actor, project: Project, hours_by_month: dict[dt.date, 
         if after:
             audit.record(actor=actor, action="usage_plan.update", obj=project, before=before, after=after, reason=reason)
     return len(after)
+
+
+def project_record_start(*, actor, project: Project, started_on: dt.date, reason: str = "") -> Project:
+    """The project has started: its servers stop being idle, and every loan on them gets the
+    recall notice (72 hours). Officials record their own projects' start; MSIT admins any."""
+    from gpus.lending_services import loans_recall_for_project
+
+    from .access import can_act_for_project
+
+    if not can_act_for_project(actor, project):
+        raise NotPermitted(_("You cannot record this project's start."))
+    if started_on is None or started_on > timezone.localdate():
+        raise ValidationFailed(_("The start cannot be in the future."), fields={"started_on": [_("Not in the future.")]})
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        if locked.actual_start is not None:
+            raise StateConflict(_("This project has started already (%(day)s).") % {"day": locked.actual_start})
+        before = audit.snapshot(locked, ["status", "actual_start", "expected_start"])
+        locked.actual_start = started_on
+        locked.status = ProjectStatus.ACTIVE
+        locked.save(update_fields=["actual_start", "status", "updated_at"])
+        audit.record(actor=actor, action="project.start", obj=locked, before=before,
+                     after=audit.snapshot(locked, ["status", "actual_start", "expected_start"]), reason=reason)
+        loans_recall_for_project(
+            actor=actor, project=locked,
+            reason=_("Project %(code)s, which these GPUs are reserved for, has started.") % {"code": locked.code},
+        )
+    return locked
+
+
+def project_set_expected_start(*, actor, project: Project, expected_start: dt.date, reason: str) -> Project:
+    """The official records a new expected start for a project that has not started."""
+    from .access import can_act_for_project
+
+    if not can_act_for_project(actor, project):
+        raise NotPermitted(_("You cannot change this project's expected start."))
+    errors = {}
+    if expected_start is None or expected_start < timezone.localdate():
+        errors["expected_start"] = [_("The expected start must be today or later.")]
+    elif expected_start > project.end_date:
+        errors["expected_start"] = [_("The expected start must be before the project's end (%(end)s).") % {"end": project.end_date}]
+    if not (reason or "").strip():
+        errors["reason"] = [_("Say why the start moves.")]
+    if errors:
+        raise ValidationFailed(_("The new expected start has errors."), fields=errors)
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        if locked.actual_start is not None:
+            raise StateConflict(_("This project has started already."))
+        before = audit.snapshot(locked, ["expected_start"])
+        locked.expected_start = expected_start
+        locked.save(update_fields=["expected_start", "updated_at"])
+        audit.record(actor=actor, action="project.expected_start", obj=locked, before=before,
+                     after=audit.snapshot(locked, ["expected_start"]), reason=reason)
+    return locked

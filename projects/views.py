@@ -14,6 +14,8 @@ from allocation_portal import months
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
 from gpus import selectors as gpu_selectors
+from gpus.forms import ExpectedStartForm, StartForm
+from gpus.lending_selectors import loans_on_project
 from gpus.models import Allocation
 from gpus.services import allocation_release, project_award_servers
 
@@ -28,7 +30,7 @@ from .access import (
 from .filters import ProjectFilter
 from .forms import AwardForm, CapacityDateForm, ReleaseForm
 from .selectors import ministry_list, programme_summary, project_list
-from .services import usage_plan_update
+from .services import project_record_start, project_set_expected_start, usage_plan_update
 
 PAGE_SIZE = 25
 
@@ -85,6 +87,9 @@ def _project_context(request, project, **extra):
         "now_dt": now,
         "award_form": extra.pop("award_form", None) or (AwardForm(project=project) if request.user.is_msit_admin else None),
         "release_form": extra.pop("release_form", None),
+        "start_form": extra.pop("start_form", None) or StartForm(initial={"started_on": timezone.localdate()}),
+        "expected_form": extra.pop("expected_form", None) or ExpectedStartForm(initial={"expected_start": project.expected_start}),
+        "borrowing_loans": loans_on_project(project),
         **extra,
     }
 
@@ -221,3 +226,39 @@ def project_plan(request, code):
          "other_errors": [m for k, v in errors.items() if k not in {r["label"] for r in rows} for m in v]},
         status=status,
     )
+
+
+@require_POST
+@role_required("is_msit_admin", "is_official")
+def project_start(request, code):
+    project = get_project_for_user(request.user, code)
+    form = StartForm(request.POST)
+    if form.is_valid():
+        try:
+            project_record_start(actor=request.user, project=project, started_on=form.cleaned_data["started_on"],
+                                 reason=form.cleaned_data["reason"])
+        except PortalError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("The start was recorded; loans on the project's servers got their recall notice."))
+            return redirect("project-detail", code=project.code)
+    return render(request, "projects/project_detail.html", _project_context(request, project, start_form=form), status=400)
+
+
+@require_POST
+@role_required("is_msit_admin", "is_official")
+def project_expected_start(request, code):
+    project = get_project_for_user(request.user, code)
+    form = ExpectedStartForm(request.POST)
+    if form.is_valid():
+        try:
+            project_set_expected_start(actor=request.user, project=project,
+                                       expected_start=form.cleaned_data["expected_start"], reason=form.cleaned_data["reason"])
+        except PortalError as exc:
+            for name, errors in exc.fields.items():
+                for error in errors:
+                    form.add_error(name if name in form.fields else None, error)
+        else:
+            messages.success(request, _("The new expected start was recorded."))
+            return redirect("project-detail", code=project.code)
+    return render(request, "projects/project_detail.html", _project_context(request, project, expected_form=form), status=400)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.conf import settings
 
 from allocation_portal.models import Role
@@ -30,6 +32,16 @@ def pytest_configure(config):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+KST = ZoneInfo("Asia/Seoul")
+
+
+@pytest.fixture
+def clock():
+    """Freeze the portal's clock at 2026-09-10 10:00 KST (move it with clock.move_to)."""
+    with time_machine.travel(dt.datetime(2026, 9, 10, 10, 0, tzinfo=KST), tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture(autouse=True)

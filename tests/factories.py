@@ -105,3 +105,30 @@ __all__ = [
     "PASSWORD", "Role", "award", "day_start", "make_cluster", "make_ministry", "make_organisation",
     "make_project", "make_user", "server_gpus",
 ]
+
+
+def make_loan(organisation=None, *, gpus=None, start=dt.date(2026, 5, 1), end=dt.date(2026, 6, 1), state="active"):
+    """A loan (with its request) holding `gpus` in the loan layer for [start, end)."""
+    from django.utils import timezone
+
+    from gpus.models import Loan, LoanRequest
+
+    organisation = organisation or make_organisation()
+    submitter = make_user("applicant", organisation=organisation)
+    count = len(gpus) if gpus else 1
+    request = LoanRequest.objects.create(
+        organisation=organisation, submitted_by=submitter, gpu_model="B200", gpu_count=count, starts_on=start,
+        ends_on=end - dt.timedelta(days=1), purpose="p", expected_results="r", personal_information="na",
+        training_data_copyright="yes", ai_basic_act="yes", accepts_recall_terms=True, state="approved",
+        submitted_at=timezone.now(),
+    )
+    loan = Loan.objects.create(
+        request=request, organisation=organisation, gpu_model="B200", gpu_count=count,
+        starts_at=day_start(start), ends_at=day_start(end), state=state,
+    )
+    if gpus:
+        allocation_award(
+            actor=None, holder_kind=HolderKind.LOAN, loan=loan, gpus=gpus, starts_at=day_start(start),
+            ends_at=day_start(end), reason="test loan",
+        )
+    return loan

@@ -52,6 +52,34 @@ MINISTRY_A_OBJECT = dict(admin=OK, official=OK, outsider=NOT_FOUND, applicant=FO
 ADMIN_ONLY_WRITE = dict(official=FORBIDDEN, outsider=FORBIDDEN, applicant=FORBIDDEN,
                         outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)
 
+def loan_request(w):
+    from gpus.models import LoanRequest
+
+    return LoanRequest.objects.get(organisation=w.org_a, state="submitted")
+
+
+def loan(w):
+    from gpus.models import Loan
+
+    return Loan.objects.get(organisation=w.org_a)
+
+
+def proposal_gpus(w):
+    from gpus.lending_selectors import propose, request_window
+
+    r = loan_request(w)
+    found = propose(r.gpu_model, r.gpu_count, *request_window(r))
+    from gpus.models import Gpu
+
+    return {"gpus": [f"{g.server.hostname}:{g.index}" for g in Gpu.objects.filter(pk__in=found.gpu_ids).select_related("server")]}
+
+
+def request_body(w):
+    from tests.gpus.conftest import request_values
+
+    return {**request_values(), "starts_on": "2026-12-01", "ends_on": "2026-12-31"}
+
+
 def report(w) -> UsageReport:
     return UsageReport.objects.get(project=w.project_a)
 
@@ -72,6 +100,14 @@ OWN_MINISTRY_WRITE = dict(admin=OK, official=OK, outsider=NOT_FOUND, applicant=F
                           outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)
 REPORTERS = dict(admin=OK, official=OK, outsider=OK, applicant=FORBIDDEN, outsider_applicant=FORBIDDEN,
                  auditor=FORBIDDEN)
+APPLICANTS = dict(admin=FORBIDDEN, official=FORBIDDEN, outsider=FORBIDDEN, applicant=OK, outsider_applicant=OK,
+                  auditor=FORBIDDEN)
+ORG_A_OBJECT = dict(admin=OK, official=FORBIDDEN, outsider=FORBIDDEN, applicant=OK, outsider_applicant=NOT_FOUND,
+                    auditor=OK)
+ORG_A_WRITE = dict(admin=FORBIDDEN, official=FORBIDDEN, outsider=FORBIDDEN, applicant=OK, outsider_applicant=NOT_FOUND,
+                   auditor=FORBIDDEN)
+ADMIN_WRITE_ON_ORG_A = dict(admin=OK, official=FORBIDDEN, outsider=FORBIDDEN, applicant=FORBIDDEN,
+                            outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)
 EVERYONE = dict(admin=OK, official=OK, outsider=OK, applicant=OK, outsider_applicant=OK, auditor=OK)
 
 # name: (url name(s) covered, method, url(world), data(world) or None, api?, expected[, api format])
@@ -189,6 +225,102 @@ ROUTES = {
                          True, expect(anonymous=UNAUTH, **MINISTRY_A_OBJECT)),
     "api project plan put": (["v1:project-plan"], "put", lambda w: f"/api/v1/projects/{w.project_a.code}/plan/",
                              lambda w: [], True, expect(anonymous=UNAUTH, **OWN_MINISTRY_WRITE)),
+    "lending public": (["lending-public"], "get", lambda w: "/lending/", None, False, expect(OK)),
+    "lending signup": (["lending-signup"], "get", lambda w: "/lending/signup/", None, False, expect(FOUND, anonymous=OK)),
+    "lending dashboard": (["lending-dashboard"], "get", lambda w: "/lending/dashboard/", None, False,
+                          expect(anonymous=LOGIN, **APPLICANTS)),
+    "lending organisation": (["lending-organisation"], "get", lambda w: "/lending/organisation/", None, False,
+                             expect(anonymous=LOGIN, **APPLICANTS)),
+    "lending request new": (["lending-request-new"], "get", lambda w: "/lending/requests/new/", None, False,
+                            expect(anonymous=LOGIN, **APPLICANTS)),
+    "lending request": (["lending-request"], "get", lambda w: f"/lending/requests/{loan_request(w).public_id}/", None,
+                        False, expect(anonymous=LOGIN, **ORG_A_OBJECT)),
+    "lending request edit": (["lending-request-edit"], "get",
+                             lambda w: f"/lending/requests/{loan_request(w).public_id}/edit/", None, False,
+                             expect(anonymous=LOGIN, **ORG_A_WRITE)),
+    "lending request withdraw": (["lending-request-withdraw"], "post",
+                                 lambda w: f"/lending/requests/{loan_request(w).public_id}/withdraw/", {}, False,
+                                 expect(anonymous=LOGIN, admin=FORBIDDEN, official=FORBIDDEN, outsider=FORBIDDEN,
+                                        applicant=FOUND, outsider_applicant=NOT_FOUND, auditor=FORBIDDEN)),
+    "lending request review": (["lending-request-review"], "post",
+                               lambda w: f"/lending/requests/{loan_request(w).public_id}/review/score/", {"score": "50"},
+                               False, expect(anonymous=LOGIN, admin=FOUND, **ADMIN_ONLY_WRITE)),
+    "lending queue": (["lending-queue"], "get", lambda w: "/lending/queue/", None, False,
+                      expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
+    "lending loans": (["lending-loans"], "get", lambda w: "/lending/loans/", None, False,
+                      expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
+    "lending loan": (["lending-loan"], "get", lambda w: f"/lending/loans/{loan(w).public_id}/", None, False,
+                     expect(anonymous=LOGIN, **ORG_A_OBJECT)),
+    "lending loan action": (["lending-loan-action"], "post", lambda w: f"/lending/loans/{loan(w).public_id}/return/", {},
+                            False, expect(anonymous=LOGIN, admin=FOUND, official=FORBIDDEN, outsider=FORBIDDEN,
+                                          applicant=FOUND, outsider_applicant=NOT_FOUND, auditor=FORBIDDEN)),
+    "project start": (["project-start"], "post", lambda w: f"/projects/{w.project_a2.code}/start/",
+                      {"started_on": "2026-09-01"}, False,
+                      expect(anonymous=LOGIN, admin=FOUND, official=FOUND, outsider=NOT_FOUND, applicant=FORBIDDEN,
+                             outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
+    "project expected start": (["project-expected-start"], "post", lambda w: f"/projects/{w.project_a2.code}/expected-start/",
+                               {"expected_start": "2027-01-04", "reason": "delay"}, False,
+                               expect(anonymous=LOGIN, admin=FOUND, official=FOUND, outsider=NOT_FOUND,
+                                      applicant=FORBIDDEN, outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
+    "api lending calendar": (["v1:lending-calendar"], "get", lambda w: "/api/v1/lending/calendar/", None, True, expect(OK)),
+    "api loan requests": (["v1:loan-request-list"], "get", lambda w: "/api/v1/loan-requests/", None, True,
+                          expect(anonymous=UNAUTH, admin=OK, official=FORBIDDEN, outsider=FORBIDDEN, applicant=OK,
+                                 outsider_applicant=OK, auditor=OK)),
+    "api loan request create": (["v1:loan-request-list"], "post", lambda w: "/api/v1/loan-requests/", request_body, True,
+                                expect(anonymous=UNAUTH, admin=FORBIDDEN, official=FORBIDDEN, outsider=FORBIDDEN,
+                                       applicant=CREATED, outsider_applicant=CREATED, auditor=FORBIDDEN)),
+    "api loan request": (["v1:loan-request-detail"], "get", lambda w: f"/api/v1/loan-requests/{loan_request(w).public_id}/",
+                         None, True, expect(anonymous=UNAUTH, **ORG_A_OBJECT)),
+    "api loan request resubmit": (["v1:loan-request-resubmit"], "post",
+                                  lambda w: f"/api/v1/loan-requests/{loan_request(w).public_id}/resubmit/",
+                                  lambda w: {**request_body(w), "starts_on": "2026-10-05", "ends_on": "2026-10-30"}, True,
+                                  expect(anonymous=UNAUTH, **ORG_A_WRITE)),
+    "api loan request withdraw": (["v1:loan-request-withdraw"], "post",
+                                  lambda w: f"/api/v1/loan-requests/{loan_request(w).public_id}/withdraw/", {}, True,
+                                  expect(anonymous=UNAUTH, **ORG_A_WRITE)),
+    "api loan request score": (["v1:loan-request-score"], "post",
+                               lambda w: f"/api/v1/loan-requests/{loan_request(w).public_id}/score/", {"score": 60}, True,
+                               expect(anonymous=UNAUTH, **ADMIN_WRITE_ON_ORG_A)),
+    "api loan request changes": (["v1:loan-request-request-changes"], "post",
+                                 lambda w: f"/api/v1/loan-requests/{loan_request(w).public_id}/request-changes/",
+                                 {"note": "less"}, True, expect(anonymous=UNAUTH, **ADMIN_WRITE_ON_ORG_A)),
+    "api loan request reject": (["v1:loan-request-reject"], "post",
+                                lambda w: f"/api/v1/loan-requests/{loan_request(w).public_id}/reject/", {"reason": "no"},
+                                True, expect(anonymous=UNAUTH, **ADMIN_WRITE_ON_ORG_A)),
+    "api loan request proposal": (["v1:loan-request-proposal"], "get",
+                                  lambda w: f"/api/v1/loan-requests/{loan_request(w).public_id}/proposal/", None, True,
+                                  expect(anonymous=UNAUTH, **ADMIN_WRITE_ON_ORG_A)),
+    "api loan request approve": (["v1:loan-request-approve"], "post",
+                                 lambda w: f"/api/v1/loan-requests/{loan_request(w).public_id}/approve/", proposal_gpus,
+                                 True, expect(anonymous=UNAUTH, admin=CREATED, official=FORBIDDEN, outsider=FORBIDDEN,
+                                              applicant=FORBIDDEN, outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
+    "api loans": (["v1:loan-list"], "get", lambda w: "/api/v1/loans/", None, True,
+                  expect(anonymous=UNAUTH, admin=OK, official=FORBIDDEN, outsider=FORBIDDEN, applicant=OK,
+                         outsider_applicant=OK, auditor=OK)),
+    "api loan": (["v1:loan-detail"], "get", lambda w: f"/api/v1/loans/{loan(w).public_id}/", None, True,
+                 expect(anonymous=UNAUTH, **ORG_A_OBJECT)),
+    "api loan return": (["v1:loan-return"], "post", lambda w: f"/api/v1/loans/{loan(w).public_id}/return/", {}, True,
+                        expect(anonymous=UNAUTH, **ORG_A_WRITE)),
+    "api loan renew": (["v1:loan-renew"], "post", lambda w: f"/api/v1/loans/{loan(w).public_id}/renew/",
+                       {"ends_on": "2026-11-30", "reason": "more"}, True,
+                       expect(anonymous=UNAUTH, admin=FORBIDDEN, official=FORBIDDEN, outsider=FORBIDDEN, applicant=409,
+                              outsider_applicant=NOT_FOUND, auditor=FORBIDDEN)),
+    "api loan decide renewal": (["v1:loan-decide-renewal"], "post",
+                                lambda w: f"/api/v1/loans/{loan(w).public_id}/decide-renewal/", {"approve": False}, True,
+                                expect(anonymous=UNAUTH, **ADMIN_WRITE_ON_ORG_A)),
+    "api loan recall": (["v1:loan-recall"], "post", lambda w: f"/api/v1/loans/{loan(w).public_id}/recall/",
+                        {"reason": "need"}, True, expect(anonymous=UNAUTH, **ADMIN_WRITE_ON_ORG_A)),
+    "api loan end report": (["v1:loan-end-report"], "post", lambda w: f"/api/v1/loans/{loan(w).public_id}/end-report/",
+                            {"text": "done"}, True, expect(anonymous=UNAUTH, **ORG_A_WRITE)),
+    "api project start": (["v1:project-start"], "post", lambda w: f"/api/v1/projects/{w.project_a2.code}/start/",
+                          {"started_on": "2026-09-01"}, True,
+                          expect(anonymous=UNAUTH, admin=OK, official=OK, outsider=NOT_FOUND, applicant=FORBIDDEN,
+                                 outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
+    "api project expected start": (["v1:project-expected-start"], "post",
+                                   lambda w: f"/api/v1/projects/{w.project_a2.code}/expected-start/",
+                                   {"expected_start": "2027-01-04", "reason": "delay"}, True,
+                                   expect(anonymous=UNAUTH, admin=OK, official=OK, outsider=NOT_FOUND,
+                                          applicant=FORBIDDEN, outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
     "api audit event": (["v1:audit-event-detail"], "get",
                         lambda w: f"/api/v1/audit-events/{AuditEvent.objects.first().public_id}/", None, True,
                         expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
@@ -221,15 +353,24 @@ CASES = [(route, role) for route in ROUTES for role in ROLES]
 
 
 @pytest.fixture
-def matrix_world(world):
-    """The role world plus a submitted May report of project A and a notice for each user."""
+def matrix_world(world, clock):
+    """The role world (clock: 2026-09-10) plus a submitted May report of project A, a notice for
+    each user, organisation A's open request and its active loan with a renewal asked for."""
     from decimal import Decimal
 
+    from gpus import lending_services as lending
     from monitoring.services import report_save
+    from tests import factories as f
+    from tests.gpus.conftest import request_values
     from tests.monitoring.conftest import values
 
     report_save(actor=None, project=world.project_a, month=dt.date(2026, 5, 1), submit=True,
                 values=values(peak_gpus_busy=8, gpu_hours_used=Decimal(100)))
+    lending.request_submit(actor=world.applicant, values=request_values(starts_on=dt.date(2026, 10, 1),
+                                                                       ends_on=dt.date(2026, 10, 31)))
+    active = f.make_loan(world.org_a, gpus=f.server_gpus(world.cluster.servers.get(hostname="clw-006"))[:2],
+                         start=dt.date(2026, 9, 1), end=dt.date(2026, 9, 30))
+    lending.loan_request_renewal(actor=world.applicant, loan=active, ends_on=dt.date(2026, 10, 31), reason="more")
     for role in ROLES[1:]:
         Notification.objects.create(user=world.user(role), kind="general", title="t", body="b", dedup_key="matrix")
     return world

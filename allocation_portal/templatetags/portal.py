@@ -81,3 +81,8 @@ def due_date(month):
     from allocation_portal import months
 
     return months.due_date(month)
+
+
+@register.filter
+def calendar_level(row, value):
+    return row.level(value)

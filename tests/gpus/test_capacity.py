@@ -27,10 +27,7 @@ def scene():
         actor=None, holder_kind=HolderKind.RESERVE, gpus=f.server_gpus(servers[3]),
         starts_at=day_start(dt.date(2026, 8, 1)), ends_at=day_start(dt.date(2027, 1, 1)), reason="reclaimed",
     )
-    allocation_award(
-        actor=None, holder_kind=HolderKind.LOAN, gpus=f.server_gpus(servers[2])[:2],
-        starts_at=day_start(dt.date(2026, 6, 1)), ends_at=day_start(dt.date(2026, 7, 1)), reason="loan",
-    )
+    f.make_loan(gpus=f.server_gpus(servers[2])[:2], start=dt.date(2026, 6, 1), end=dt.date(2026, 7, 1))
     return cluster
 
 

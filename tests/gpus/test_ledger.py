@@ -83,10 +83,9 @@ def test_a_loan_may_borrow_an_idle_award_but_not_another_loan(setup):
     project = f.make_project(ministry, gpus=8)
     f.award(project, servers[:1])
     gpus = f.server_gpus(servers[0])[:2]
-    window = {"starts_at": day_start(dt.date(2026, 5, 1)), "ends_at": day_start(dt.date(2026, 6, 1))}
-    allocation_award(actor=admin, holder_kind=HolderKind.LOAN, gpus=gpus, reason="loan", **window)
+    f.make_loan(gpus=gpus, start=dt.date(2026, 5, 1), end=dt.date(2026, 6, 1))
     with pytest.raises(CapacityConflict):
-        allocation_award(actor=admin, holder_kind=HolderKind.LOAN, gpus=gpus[1:], reason="loan 2", **window)
+        f.make_loan(gpus=gpus[1:], start=dt.date(2026, 5, 15), end=dt.date(2026, 6, 15))
 
 
 @pytest.mark.parametrize(

@@ -1,20 +1,8 @@
 import datetime as dt
 from decimal import Decimal
-from zoneinfo import ZoneInfo
-
-import pytest
-import time_machine
 
 from monitoring.models import Compliance
-
-KST = ZoneInfo("Asia/Seoul")
-
-
-@pytest.fixture
-def clock():
-    """Freeze the portal's clock at 2026-09-10 10:00 KST (move it with clock.move_to)."""
-    with time_machine.travel(dt.datetime(2026, 9, 10, 10, 0, tzinfo=KST), tick=False) as traveller:
-        yield traveller
+from tests.conftest import KST  # noqa: F401 - shared by these tests
 
 
 def values(**overrides):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from allocation_portal.demo import DEMO_PASSWORD, load_demo_reports, load_demo_users
+from allocation_portal.demo import DEMO_PASSWORD, load_demo_lending, load_demo_reports, load_demo_users
 from monitoring.services import report_reminders_send
 
 
@@ -19,12 +19,13 @@ class Command(BaseCommand):
             raise CommandError("Demo accounts have published passwords: refused with DEBUG off (use --force to override).")
         users = load_demo_users()
         reports = load_demo_reports()
+        lending = load_demo_lending()
         # Replay the daily reminder job over the last three weeks, as beat would have run it.
         today = timezone.localdate()
         reminders = sum(
             sum(report_reminders_send(today=today - dt.timedelta(days=back)).values()) for back in range(21, -1, -1)
         )
-        self.stdout.write(f"Demo reports created: {reports}; reminder notices: {reminders}.")
+        self.stdout.write(f"Demo reports created: {reports}; lending requests: {lending}; reminder notices: {reminders}.")
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD}):"))
         for user in users:
             scope = user.ministry or user.organisation or ""

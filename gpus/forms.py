@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from monitoring.models import Compliance
+
+from .models import GpuModel, OrganisationKind, Region
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def add_portal_error(form: forms.Form, exc) -> None:
+    """A service's field errors onto the form's fields; the rest at the top."""
+    placed = False
+    for name, messages in exc.fields.items():
+        target = name if name in form.fields else None
+        for message in messages:
+            form.add_error(target, message)
+            placed = placed or target is not None
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+class SignupForm(forms.Form):
+    name = forms.CharField(label=_("Organisation name"), max_length=150)
+    kind = forms.ChoiceField(label=_("Type"), choices=OrganisationKind.choices, widget=forms.RadioSelect)
+    region = forms.ChoiceField(label=_("Region"), choices=Region.choices, widget=forms.RadioSelect)
+    registration_number = forms.CharField(
+        label=_("Registration number"), max_length=30, help_text=_("Business or institution registration number.")
+    )
+    display_name = forms.CharField(label=_("Your name"), max_length=100)
+    username = forms.CharField(label=_("Username"), max_length=150)
+    email = forms.EmailField(label=_("E-mail"))
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, help_text=_("At least 10 characters."))
+    password_again = forms.CharField(label=_("Password again"), widget=forms.PasswordInput)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", _("The two passwords differ."))
+        return data
+
+
+class MemberForm(forms.Form):
+    display_name = forms.CharField(label=_("Name"), max_length=100)
+    username = forms.CharField(label=_("Username"), max_length=150)
+    email = forms.EmailField(label=_("E-mail"))
+    password = forms.CharField(label=_("First password"), widget=forms.PasswordInput,
+                               help_text=_("Give it to your colleague; they should change it."))
+
+
+# The numbers are LOAN_MAX_MONTHS and RECALL_NOTICE_HOURS (a test keeps them in step).
+TERMS = _(
+    "I accept the terms: the loan is at most 3 months and can be renewed once; GPUs lent from a "
+    "national project's idle servers are recalled with 72 hours' notice when that project starts; "
+    "the organisation files a short report at the end."
+)
+
+
+class LoanRequestForm(forms.Form):
+    gpu_model = forms.ChoiceField(label=_("GPU model"), choices=GpuModel.choices)
+    gpu_count = forms.IntegerField(
+        label=_("GPUs"), min_value=1, max_value=2000, help_text=_("1 to 4 GPUs of a server, or whole servers: 8, 16, 24, ...")
+    )
+    starts_on = forms.DateField(label=_("First day"), widget=DateInput)
+    ends_on = forms.DateField(label=_("Last day"), widget=DateInput, help_text=_("At most three months after the first day."))
+    purpose = forms.CharField(label=_("Purpose"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    expected_results = forms.CharField(label=_("Expected results"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    personal_information = forms.ChoiceField(
+        label=_("Personal information in the data is handled under the Personal Information Protection Act."),
+        choices=Compliance.choices, widget=forms.RadioSelect,
+    )
+    training_data_copyright = forms.ChoiceField(
+        label=_("We have the right to use the training data (copyright and IP)."),
+        choices=Compliance.choices, widget=forms.RadioSelect,
+    )
+    ai_basic_act = forms.ChoiceField(
+        label=_("The work complies with the AI Basic Act."), choices=Compliance.choices, widget=forms.RadioSelect,
+    )
+    accepts_recall_terms = forms.BooleanField(label=TERMS, required=False)
+
+    def values(self) -> dict:
+        return dict(self.cleaned_data)
+
+
+class ScoreForm(forms.Form):
+    score = forms.DecimalField(label=_("Criteria score (0-100)"), min_value=0, max_value=100, decimal_places=1)
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label=_("What should change"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class RenewalForm(forms.Form):
+    ends_on = forms.DateField(label=_("New last day"), widget=DateInput)
+    reason = forms.CharField(label=_("Why more time is needed"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class EndReportForm(forms.Form):
+    text = forms.CharField(label=_("What the GPUs were used for and what came of it"),
+                           widget=forms.Textarea(attrs={"rows": 4}), max_length=10000)
+    gpu_hours = forms.DecimalField(label=_("GPU-hours used (optional)"), required=False, min_value=0, decimal_places=1)
+
+
+class StartForm(forms.Form):
+    started_on = forms.DateField(label=_("Actual start"), widget=DateInput)
+    reason = forms.CharField(label=_("Note"), required=False, max_length=2000)
+
+
+class ExpectedStartForm(forms.Form):
+    expected_start = forms.DateField(label=_("New expected start"), widget=DateInput)
+    reason = forms.CharField(label=_("Why the start moves"), max_length=2000)

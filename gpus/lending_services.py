@@ -1,0 +1,618 @@
+"""Writes for short-term lending: sign-up, requests, review, loans, renewal, return and recall.
+
+Each function is one state change: it checks its rule, locks what it changes, writes its audit
+event in the same transaction, and queues notices after commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from allocation_portal import audit, months
+from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
+from allocation_portal.models import Role, User
+from monitoring.models import Compliance, NotificationKind
+
+from . import services as ledger
+from .lending_selectors import lendable_servers, request_window
+from .models import (
+    GPUS_PER_SERVER,
+    LOAN_MAX_MONTHS,
+    PARTIAL_SERVER_MAX_GPUS,
+    RECALL_NOTICE_HOURS,
+    Allocation,
+    AllocationGpu,
+    Gpu,
+    GpuModel,
+    HolderKind,
+    Loan,
+    LoanEnd,
+    LoanRequest,
+    LoanState,
+    Organisation,
+    OrganisationKind,
+    Region,
+    RenewalState,
+    RequestState,
+)
+
+REQUEST_FIELDS = [
+    "gpu_model", "gpu_count", "starts_on", "ends_on", "purpose", "expected_results",
+    "personal_information", "training_data_copyright", "ai_basic_act", "accepts_recall_terms",
+]
+OPEN_REQUEST_STATES = [RequestState.SUBMITTED, RequestState.CHANGES_REQUESTED]
+
+
+def _notify_org(organisation_id: int, *, kind: str, title: str, body: str, url: str, dedup_key: str):
+    from monitoring.services import notify
+
+    members = User.objects.filter(organisation_id=organisation_id, role=Role.APPLICANT, is_active=True)
+    return notify(users=list(members), kind=kind, title=title, body=body, url=url, dedup_key=dedup_key)
+
+
+def request_snapshot(request: LoanRequest) -> dict:
+    return audit.snapshot(request, [*REQUEST_FIELDS, "state", "score", "review_note"])
+
+
+def loan_snapshot(loan: Loan) -> dict:
+    return audit.snapshot(loan, ["state", "end_reason", "starts_at", "ends_at", "ended_at", "recall_notice_at",
+                                 "renewal_state", "renewal_ends_on", "gpu_count"])
+
+
+# --- Organisations ------------------------------------------------------------------------------
+
+
+def organisation_signup(
+    *, name: str, kind: str, region: str, registration_number: str, username: str, email: str, password: str,
+    display_name: str = "",
+) -> User:
+    """A company, university or research institute registers with its first person."""
+    errors: dict[str, list[str]] = {}
+    registration_number = (registration_number or "").strip()
+    if not (name or "").strip():
+        errors["name"] = [_("Required.")]
+    if kind not in OrganisationKind.values:
+        errors["kind"] = [_("Choose industry, academia or research institute.")]
+    if region not in Region.values:
+        errors["region"] = [_("Choose capital region or outside it.")]
+    if not registration_number:
+        errors["registration_number"] = [_("Required.")]
+    elif Organisation.objects.filter(registration_number=registration_number).exists():
+        errors["registration_number"] = [
+            _("This organisation is registered already: ask a colleague there to add you.")
+        ]
+    if not (username or "").strip():
+        errors["username"] = [_("Required.")]
+    elif User.objects.filter(username__iexact=username.strip()).exists():
+        errors["username"] = [_("This username is taken.")]
+    if not (email or "").strip():
+        errors["email"] = [_("Required.")]
+    try:
+        validate_password(password, User(username=username, email=email))
+    except DjangoValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationFailed(_("The sign-up has errors."), fields=errors)
+    with transaction.atomic():
+        organisation = Organisation.objects.create(
+            name=name.strip(), kind=kind, region=region, registration_number=registration_number
+        )
+        user = User(username=username.strip(), email=email.strip(), role=Role.APPLICANT, organisation=organisation,
+                    display_name=(display_name or "").strip())
+        user.set_password(password)
+        user.save()
+        audit.record(actor=user, action="organisation.signup", obj=organisation, after=audit.snapshot(organisation))
+    return user
+
+
+def organisation_add_member(*, actor, username: str, email: str, password: str, display_name: str = "") -> User:
+    """An applicant adds a colleague of the same organisation."""
+    if not actor.is_applicant:
+        raise NotPermitted(_("Only members of an organisation can add colleagues."))
+    errors: dict[str, list[str]] = {}
+    if not (username or "").strip():
+        errors["username"] = [_("Required.")]
+    elif User.objects.filter(username__iexact=username.strip()).exists():
+        errors["username"] = [_("This username is taken.")]
+    if not (email or "").strip():
+        errors["email"] = [_("Required.")]
+    try:
+        validate_password(password, User(username=username, email=email))
+    except DjangoValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ValidationFailed(_("The new member has errors."), fields=errors)
+    with transaction.atomic():
+        user = User(username=username.strip(), email=email.strip(), role=Role.APPLICANT,
+                    organisation_id=actor.organisation_id, display_name=(display_name or "").strip())
+        user.set_password(password)
+        user.save()
+        audit.record(actor=actor, action="organisation.add_member", obj=user,
+                     after={"username": user.username, "organisation": actor.organisation_id})
+    return user
+
+
+# --- Requests -------------------------------------------------------------------------------------
+
+
+def max_end(starts_on: dt.date) -> dt.date:
+    """The last day of a loan of at most three months from `starts_on`."""
+    target = months.add_months(starts_on.replace(day=1), LOAN_MAX_MONTHS)
+    day = min(starts_on.day, (months.next_month(target) - dt.timedelta(days=1)).day)
+    return target.replace(day=day) - dt.timedelta(days=1)
+
+
+def valid_size(count: int) -> bool:
+    return 1 <= count <= PARTIAL_SERVER_MAX_GPUS or (count >= GPUS_PER_SERVER and count % GPUS_PER_SERVER == 0)
+
+
+def _request_errors(values: dict, *, organisation_id: int, exclude_pk=None) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+
+    def add(name, message):
+        errors.setdefault(name, []).append(message)
+
+    today = timezone.localdate()
+    if values.get("gpu_model") not in GpuModel.values:
+        add("gpu_model", _("Choose a GPU model."))
+    count = values.get("gpu_count")
+    if count is None:
+        add("gpu_count", _("Enter the number of GPUs."))
+    elif not valid_size(count):
+        add("gpu_count", _("Ask for 1 to 4 GPUs, or whole servers (8, 16, 24, ... GPUs)."))
+    starts, ends = values.get("starts_on"), values.get("ends_on")
+    if starts is None:
+        add("starts_on", _("Enter the first day."))
+    elif starts < today:
+        add("starts_on", _("The start is in the past."))
+    if ends is None:
+        add("ends_on", _("Enter the last day."))
+    elif starts is not None:
+        if ends < starts:
+            add("ends_on", _("The end is before the start."))
+        elif ends > max_end(starts):
+            add("ends_on", _("A loan is at most three months: the last day can be %(last)s.") % {"last": max_end(starts)})
+    for name in ("purpose", "expected_results"):
+        if not (values.get(name) or "").strip():
+            add(name, _("Required."))
+    for name in ("personal_information", "training_data_copyright", "ai_basic_act"):
+        if values.get(name) not in Compliance.values:
+            add(name, _("Answer this checklist item."))
+    if values.get("accepts_recall_terms") is not True:
+        add("accepts_recall_terms", _("Accept the terms: a loan on a project's idle servers ends 72 hours after that project starts."))
+    if starts is not None and ends is not None and not errors.get("ends_on"):
+        overlapping = LoanRequest.objects.filter(
+            organisation_id=organisation_id, starts_on__lte=ends, ends_on__gte=starts,
+            state__in=[*OPEN_REQUEST_STATES, RequestState.APPROVED],
+        ).exclude(loan__state=LoanState.ENDED)
+        if exclude_pk is not None:
+            overlapping = overlapping.exclude(pk=exclude_pk)
+        first = overlapping.first()
+        if first is not None:
+            add("starts_on", _("Your organisation already has a request for overlapping dates (%(start)s to %(end)s).")
+                % {"start": first.starts_on, "end": first.ends_on})
+    return errors
+
+
+def request_submit(*, actor, values: dict) -> LoanRequest:
+    if actor is None or not actor.is_applicant:
+        raise NotPermitted(_("Only applicants of a registered organisation can apply."))
+    with transaction.atomic():
+        # One organisation's requests are checked for overlaps one at a time.
+        Organisation.objects.select_for_update().get(pk=actor.organisation_id)
+        errors = _request_errors(values, organisation_id=actor.organisation_id)
+        if errors:
+            raise ValidationFailed(_("The request has errors; nothing was saved."), fields=errors)
+        request = LoanRequest.objects.create(
+            organisation_id=actor.organisation_id, submitted_by=actor, submitted_at=timezone.now(),
+            **{name: values[name] for name in REQUEST_FIELDS},
+        )
+        audit.record(actor=actor, action="loan_request.submit", obj=request, after=request_snapshot(request))
+    return request
+
+
+def request_update(*, actor, request: LoanRequest, values: dict) -> LoanRequest:
+    """Change a request MSIT asked to change, and submit it again."""
+    with transaction.atomic():
+        locked = LoanRequest.objects.select_for_update().get(pk=request.pk)
+        if not (actor.is_applicant and actor.organisation_id == locked.organisation_id):
+            raise NotPermitted(_("Only your organisation can change this request."))
+        if locked.state not in OPEN_REQUEST_STATES:
+            raise StateConflict(_("Only a request waiting for review can be changed."))
+        errors = _request_errors(values, organisation_id=locked.organisation_id, exclude_pk=locked.pk)
+        if errors:
+            raise ValidationFailed(_("The request has errors; nothing was saved."), fields=errors)
+        before = request_snapshot(locked)
+        for name in REQUEST_FIELDS:
+            setattr(locked, name, values[name])
+        locked.state = RequestState.SUBMITTED
+        locked.save()
+        audit.record(actor=actor, action="loan_request.update", obj=locked, before=before, after=request_snapshot(locked))
+    return locked
+
+
+def request_withdraw(*, actor, request: LoanRequest, reason: str = "") -> LoanRequest:
+    with transaction.atomic():
+        locked = LoanRequest.objects.select_for_update().get(pk=request.pk)
+        if not (actor.is_applicant and actor.organisation_id == locked.organisation_id):
+            raise NotPermitted(_("Only your organisation can withdraw this request."))
+        if locked.state not in OPEN_REQUEST_STATES:
+            raise StateConflict(_("Only a request waiting for review can be withdrawn; return an approved loan instead."))
+        before = request_snapshot(locked)
+        locked.state = RequestState.WITHDRAWN
+        locked.save(update_fields=["state", "updated_at"])
+        audit.record(actor=actor, action="loan_request.withdraw", obj=locked, before=before, after=request_snapshot(locked), reason=reason)
+    return locked
+
+
+def _review(actor, request: LoanRequest, *, action: str, state=None, note: str = "", score=None, notice=None):
+    if not (actor is not None and actor.is_msit_admin):
+        raise NotPermitted(_("Only an MSIT admin reviews requests."))
+    with transaction.atomic():
+        locked = LoanRequest.objects.select_for_update().get(pk=request.pk)
+        if locked.state not in OPEN_REQUEST_STATES:
+            raise StateConflict(_("This request has been decided already."))
+        before = request_snapshot(locked)
+        if score is not None:
+            locked.score = score
+        if state is not None:
+            locked.state = state
+        if note:
+            locked.review_note = note
+        locked.reviewed_by = actor
+        locked.reviewed_at = timezone.now()
+        locked.save()
+        audit.record(actor=actor, action=action, obj=locked, before=before, after=request_snapshot(locked), reason=note)
+        if notice is not None:
+            kind, title = notice
+            _notify_org(locked.organisation_id, kind=kind, title=title, body=note or title,
+                        url=f"/lending/requests/{locked.public_id}/",
+                        dedup_key=f"{action}:{locked.public_id}:{locked.reviewed_at.isoformat()}")
+    return locked
+
+
+def request_score(*, actor, request: LoanRequest, score, note: str = "") -> LoanRequest:
+    score = Decimal(score) if score is not None else None
+    if score is None or not (0 <= score <= 100):
+        raise ValidationFailed(_("Score from 0 to 100."), fields={"score": [_("Score from 0 to 100.")]})
+    return _review(actor, request, action="loan_request.score", score=score, note=note)
+
+
+def request_ask_changes(*, actor, request: LoanRequest, note: str) -> LoanRequest:
+    if not (note or "").strip():
+        raise ValidationFailed(_("Say what should change."), fields={"note": [_("Required.")]})
+    return _review(actor, request, action="loan_request.ask_changes", state=RequestState.CHANGES_REQUESTED, note=note,
+                   notice=(NotificationKind.REQUEST_CHANGES, _("MSIT asks for changes to your GPU request")))
+
+
+def request_reject(*, actor, request: LoanRequest, reason: str) -> LoanRequest:
+    if not (reason or "").strip():
+        raise ValidationFailed(_("Give the reason for the rejection."), fields={"reason": [_("Required.")]})
+    return _review(actor, request, action="loan_request.reject", state=RequestState.REJECTED, note=reason,
+                   notice=(NotificationKind.REQUEST_DECIDED, _("Your GPU request was not approved")))
+
+
+def _lock_and_check_lendable(gpu_ids: list[int], gpu_model: str, starts_at, ends_at, ignore_allocations=()) -> None:
+    """Inside the approval's transaction: lock the projects whose awards cover these GPUs (so a
+    project cannot start half-way through this approval), then check every GPU is still lendable."""
+    from projects.models import Project
+
+    project_ids = set(
+        AllocationGpu.objects.filter(
+            gpu_id__in=gpu_ids, layer="award", period__overlap=ledger._period(starts_at, ends_at),
+            allocation__project__isnull=False,
+        ).values_list("allocation__project_id", flat=True)
+    )
+    list(Project.objects.select_for_update().filter(pk__in=project_ids).order_by("pk").values_list("pk"))
+    offers = lendable_servers(gpu_model, starts_at, ends_at, ignore_allocations=ignore_allocations)
+    lendable = {gpu_id for offer in offers for gpu_id in offer.gpu_ids}
+    gone = set(gpu_ids) - lendable
+    if gone:
+        hosts = sorted(set(Gpu.objects.filter(pk__in=gone).values_list("server__hostname", flat=True)))
+        raise CapacityConflict(
+            _("The capacity has gone meanwhile: %(n)s of these GPUs are no longer idle for the whole period (%(servers)s). "
+              "Nothing was written; make a new proposal.") % {"n": len(gone), "servers": ", ".join(hosts[:6])},
+            fields={"gpus": [_("No longer idle.")]},
+        )
+
+
+def request_approve(*, actor, request: LoanRequest, gpu_ids: list[int], note: str = "") -> Loan:
+    """Approve with the GPUs the admin confirmed. If any of them is no longer idle for the whole
+    period, nothing is written and CapacityConflict says so."""
+    if not (actor is not None and actor.is_msit_admin):
+        raise NotPermitted(_("Only an MSIT admin approves requests."))
+    gpu_ids = sorted({int(g) for g in gpu_ids})
+    with transaction.atomic():
+        locked = LoanRequest.objects.select_for_update().select_related("organisation").get(pk=request.pk)
+        if locked.state not in OPEN_REQUEST_STATES:
+            raise StateConflict(_("This request has been decided already."))
+        if len(gpu_ids) != locked.gpu_count:
+            raise ValidationFailed(
+                _("Confirm exactly %(n)s GPUs.") % {"n": locked.gpu_count}, fields={"gpus": [_("Wrong number of GPUs.")]}
+            )
+        gpus = list(Gpu.objects.filter(pk__in=gpu_ids).select_related("server__cluster"))
+        if len(gpus) != len(gpu_ids) or any(g.server.cluster.gpu_model != locked.gpu_model for g in gpus):
+            raise ValidationFailed(_("Choose GPUs of the requested model."), fields={"gpus": [_("Wrong GPUs.")]})
+        if locked.gpu_count >= GPUS_PER_SERVER:
+            per_server = {}
+            for g in gpus:
+                per_server[g.server_id] = per_server.get(g.server_id, 0) + 1
+            if any(n != GPUS_PER_SERVER for n in per_server.values()):
+                raise ValidationFailed(_("A request for whole servers gets whole servers."), fields={"gpus": [_("Not whole servers.")]})
+        starts_at, ends_at = request_window(locked)
+        _lock_and_check_lendable(gpu_ids, locked.gpu_model, starts_at, ends_at)
+        before = request_snapshot(locked)
+        locked.state = RequestState.APPROVED
+        locked.reviewed_by = actor
+        locked.reviewed_at = timezone.now()
+        if note:
+            locked.review_note = note
+        locked.save()
+        loan = Loan.objects.create(
+            request=locked, organisation=locked.organisation, gpu_model=locked.gpu_model, gpu_count=locked.gpu_count,
+            starts_at=starts_at, ends_at=ends_at,
+            state=LoanState.ACTIVE if starts_at <= timezone.now() else LoanState.SCHEDULED,
+        )
+        by_cluster: dict[int, list[Gpu]] = {}
+        for g in gpus:
+            by_cluster.setdefault(g.server.cluster_id, []).append(g)
+        for cluster_gpus in by_cluster.values():
+            ledger.allocation_award(
+                actor=actor, holder_kind=HolderKind.LOAN, loan=loan, gpus=cluster_gpus, starts_at=starts_at,
+                ends_at=ends_at, reason=_("Short-term loan to %(org)s.") % {"org": locked.organisation.name},
+            )
+        audit.record(actor=actor, action="loan_request.approve", obj=locked, before=before, after=request_snapshot(locked), reason=note)
+        audit.record(actor=actor, action="loan.create", obj=loan, after=loan_snapshot(loan))
+        _notify_org(
+            locked.organisation_id, kind=NotificationKind.REQUEST_DECIDED,
+            title=_("Your GPU request was approved: %(n)s %(model)s from %(start)s")
+            % {"n": loan.gpu_count, "model": loan.gpu_model, "start": locked.starts_on},
+            body=note or _("See the loan for its GPUs, dates and recall terms."),
+            url=f"/lending/loans/{loan.public_id}/", dedup_key=f"loan-approved:{loan.public_id}",
+        )
+    return loan
+
+
+# --- Loans ----------------------------------------------------------------------------------------
+
+
+def _loan_for_update(loan: Loan) -> Loan:
+    return Loan.objects.select_for_update().select_related("organisation", "request").get(pk=loan.pk)
+
+
+def _check_holder(actor, loan: Loan) -> None:
+    if actor is None or actor.is_msit_admin:
+        return
+    if not (actor.is_applicant and actor.organisation_id == loan.organisation_id):
+        raise NotPermitted(_("Only the borrowing organisation or an MSIT admin can do this."))
+
+
+def _live_allocations(loan: Loan):
+    return list(Allocation.objects.filter(loan=loan, released_at__isnull=True).order_by("pk"))
+
+
+def loan_return(*, actor, loan: Loan, reason: str = "") -> Loan:
+    """Give the GPUs back early (or cancel a loan that has not begun)."""
+    _check_holder(actor, loan)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _loan_for_update(loan)
+        if locked.state == LoanState.ENDED:
+            raise StateConflict(_("This loan has ended already."))
+        before = loan_snapshot(locked)
+        for allocation in _live_allocations(locked):
+            if allocation.ends_at > now:
+                ledger.allocation_release(actor=actor, allocation=allocation, reason=reason or _("Returned early."),
+                                          at=now, check_permission=False)
+        locked.state = LoanState.ENDED
+        locked.end_reason = LoanEnd.RETURNED
+        locked.ended_at = now
+        locked.save()
+        audit.record(actor=actor, action="loan.return", obj=locked, before=before, after=loan_snapshot(locked), reason=reason)
+    return locked
+
+
+def loan_request_renewal(*, actor, loan: Loan, ends_on: dt.date, reason: str) -> Loan:
+    """Ask once to extend the loan by at most three more months."""
+    _check_holder(actor, loan)
+    with transaction.atomic():
+        locked = _loan_for_update(loan)
+        if locked.state == LoanState.ENDED or locked.recalled:
+            raise StateConflict(_("An ended or recalled loan cannot be renewed."))
+        if locked.renewal_state:
+            raise StateConflict(_("A loan can be renewed once; a renewal was asked for already."))
+        current_last = timezone.localtime(locked.ends_at).date() - dt.timedelta(days=1)
+        errors = {}
+        if ends_on is None or ends_on <= current_last:
+            errors["ends_on"] = [_("The new last day must be after %(last)s.") % {"last": current_last}]
+        elif ends_on > max_end(current_last + dt.timedelta(days=1)):
+            errors["ends_on"] = [_("A renewal adds at most three months: the last day can be %(last)s.")
+                                 % {"last": max_end(current_last + dt.timedelta(days=1))}]
+        if not (reason or "").strip():
+            errors["reason"] = [_("Required.")]
+        if errors:
+            raise ValidationFailed(_("The renewal request has errors."), fields=errors)
+        before = loan_snapshot(locked)
+        locked.renewal_state = RenewalState.REQUESTED
+        locked.renewal_ends_on = ends_on
+        locked.renewal_reason = reason.strip()
+        locked.save()
+        audit.record(actor=actor, action="loan.renewal_request", obj=locked, before=before, after=loan_snapshot(locked), reason=reason)
+    return locked
+
+
+def loan_decide_renewal(*, actor, loan: Loan, approve: bool, note: str = "") -> Loan:
+    """Approve (if the GPUs are still idle for the added time) or refuse the renewal."""
+    if not (actor is not None and actor.is_msit_admin):
+        raise NotPermitted(_("Only an MSIT admin decides renewals."))
+    with transaction.atomic():
+        locked = _loan_for_update(loan)
+        if locked.renewal_state != RenewalState.REQUESTED:
+            raise StateConflict(_("No renewal is waiting for a decision."))
+        if locked.state == LoanState.ENDED or locked.recalled:
+            raise StateConflict(_("An ended or recalled loan cannot be renewed."))
+        before = loan_snapshot(locked)
+        if approve:
+            new_end = timezone.make_aware(
+                dt.datetime.combine(locked.renewal_ends_on + dt.timedelta(days=1), dt.time.min),
+                timezone.get_default_timezone(),
+            )
+            allocations = _live_allocations(locked)
+            gpu_ids = list(AllocationGpu.objects.filter(allocation__in=allocations).values_list("gpu_id", flat=True))
+            _lock_and_check_lendable(gpu_ids, locked.gpu_model, locked.ends_at, new_end,
+                                     ignore_allocations=[a.pk for a in allocations])
+            for allocation in allocations:
+                ledger.allocation_change_end(actor=actor, allocation=allocation, ends_at=new_end,
+                                             reason=_("Loan renewed."), check_permission=False)
+            locked.ends_at = new_end
+            locked.renewal_state = RenewalState.APPROVED
+        else:
+            locked.renewal_state = RenewalState.REJECTED
+        locked.save()
+        audit.record(actor=actor, action="loan.renewal_decide", obj=locked, before=before, after=loan_snapshot(locked), reason=note)
+        _notify_org(
+            locked.organisation_id, kind=NotificationKind.LOAN_RENEWAL,
+            title=_("Your loan renewal was approved") if approve else _("Your loan renewal was not approved"),
+            body=note or "", url=f"/lending/loans/{locked.public_id}/",
+            dedup_key=f"loan-renewal:{locked.public_id}",
+        )
+    return locked
+
+
+def loan_recall(
+    *, actor, loan: Loan, reason: str, notice_hours: int = RECALL_NOTICE_HOURS, now=None, check_permission: bool = True
+) -> Loan:
+    """Give notice: the loan ends `notice_hours` from now (or at its own end, if sooner)."""
+    if check_permission and actor is not None and not actor.is_msit_admin:
+        raise NotPermitted(_("Only an MSIT admin recalls loans."))
+    if not (reason or "").strip():
+        raise ValidationFailed(_("Give the reason for the recall."), fields={"reason": [_("Required.")]})
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _loan_for_update(loan)
+        if locked.state == LoanState.ENDED:
+            raise StateConflict(_("This loan has ended already."))
+        if locked.recalled:
+            return locked
+        before = loan_snapshot(locked)
+        end = min(locked.ends_at, now + dt.timedelta(hours=notice_hours))
+        recall_reason = _("Recalled: %(reason)s") % {"reason": reason}
+        if end <= locked.starts_at:
+            # The notice runs out before the loan begins: it never begins.
+            for allocation in _live_allocations(locked):
+                ledger.allocation_release(actor=actor, allocation=allocation, at=locked.starts_at, reason=recall_reason,
+                                          check_permission=False)
+            locked.state = LoanState.ENDED
+            locked.end_reason = LoanEnd.RECALLED
+            locked.ended_at = now
+        else:
+            for allocation in _live_allocations(locked):
+                if allocation.ends_at > end:
+                    ledger.allocation_change_end(actor=actor, allocation=allocation, ends_at=end, reason=recall_reason,
+                                                 check_permission=False)
+            locked.ends_at = end
+        locked.recall_notice_at = now
+        locked.recall_reason = reason.strip()
+        if locked.renewal_state == RenewalState.REQUESTED:
+            locked.renewal_state = RenewalState.REJECTED
+        locked.save()
+        audit.record(actor=actor, action="loan.recall", obj=locked, before=before, after=loan_snapshot(locked), reason=reason)
+        _notify_org(
+            locked.organisation_id, kind=NotificationKind.LOAN_RECALLED,
+            title=_("Recall notice: your GPU loan ends on %(end)s")
+            % {"end": timezone.localtime(locked.ended_at or end).strftime("%Y-%m-%d %H:%M")},
+            body=reason, url=f"/lending/loans/{locked.public_id}/", dedup_key=f"loan-recall:{locked.public_id}",
+        )
+    return locked
+
+
+def loans_recall_for_project(*, actor, project, reason: str, now=None) -> list[Loan]:
+    """The project has started: every loan on its reserved servers gets the recall notice."""
+    now = now or timezone.now()
+    award_gpus = AllocationGpu.objects.filter(
+        allocation__project=project, layer="award", period__contains=now
+    ).values("gpu_id")
+    loan_ids = set(
+        AllocationGpu.objects.filter(
+            layer="loan", gpu_id__in=award_gpus, allocation__loan__isnull=False,
+            allocation__loan__state__in=[LoanState.SCHEDULED, LoanState.ACTIVE],
+        ).values_list("allocation__loan_id", flat=True)
+    )
+    # Loans that would only begin after the project's start end before they begin.
+    return [
+        loan_recall(actor=actor, loan=loan, reason=reason, now=now, check_permission=False)
+        for loan in Loan.objects.filter(pk__in=loan_ids)
+    ]
+
+
+def loan_file_end_report(*, actor, loan: Loan, text: str, gpu_hours=None) -> Loan:
+    _check_holder(actor, loan)
+    if not (text or "").strip():
+        raise ValidationFailed(_("Describe what the GPUs were used for and what came of it."), fields={"text": [_("Required.")]})
+    with transaction.atomic():
+        locked = _loan_for_update(loan)
+        if locked.state == LoanState.SCHEDULED:
+            raise StateConflict(_("The loan has not begun yet."))
+        if gpu_hours is not None and gpu_hours < 0:
+            raise ValidationFailed(_("GPU-hours cannot be negative."), fields={"gpu_hours": [_("Must be zero or more.")]})
+        before = loan_snapshot(locked)
+        locked.end_report = text.strip()
+        locked.end_report_gpu_hours = gpu_hours
+        locked.end_report_at = timezone.now()
+        locked.save()
+        audit.record(actor=actor, action="loan.end_report", obj=locked, before=before,
+                     after={**loan_snapshot(locked), "end_report": locked.end_report})
+    return locked
+
+
+# --- The scheduled tick -----------------------------------------------------------------------------
+
+END_NOTICE_DAYS = (7, 1)
+
+
+def loans_tick(*, now=None) -> dict[str, int]:
+    """Start loans whose start has come, end those whose end has passed, and warn before the end.
+
+    Rows move with conditional UPDATEs (state = the expected one), so running this twice, or in two
+    workers at once, changes each loan once; notices carry a dedup key."""
+    now = now or timezone.now()
+    counts = {"started": 0, "ended": 0, "warned": 0}
+    with transaction.atomic():
+        starting = list(Loan.objects.filter(state=LoanState.SCHEDULED, starts_at__lte=now, ends_at__gt=now).values_list("pk", "organisation_id", "public_id"))
+        for pk, organisation_id, public_id in starting:
+            if Loan.objects.filter(pk=pk, state=LoanState.SCHEDULED).update(state=LoanState.ACTIVE):
+                counts["started"] += 1
+                audit.record(actor=None, action="loan.start", object_type="gpus.loan", object_id=str(public_id),
+                             after={"state": LoanState.ACTIVE})
+                _notify_org(organisation_id, kind=NotificationKind.LOAN_STARTED, title=_("Your GPU loan has started"),
+                            body=_("The GPUs are yours to use until the loan's end."), url=f"/lending/loans/{public_id}/",
+                            dedup_key=f"loan-started:{public_id}")
+        ending = list(Loan.objects.filter(state__in=[LoanState.SCHEDULED, LoanState.ACTIVE], ends_at__lte=now))
+        for loan in ending:
+            reason = LoanEnd.RECALLED if loan.recalled else LoanEnd.COMPLETED
+            if Loan.objects.filter(pk=loan.pk, state=loan.state).update(state=LoanState.ENDED, end_reason=reason, ended_at=loan.ends_at):
+                counts["ended"] += 1
+                audit.record(actor=None, action="loan.end", object_type="gpus.loan", object_id=str(loan.public_id),
+                             before={"state": loan.state}, after={"state": LoanState.ENDED, "end_reason": reason})
+                _notify_org(loan.organisation_id, kind=NotificationKind.LOAN_ENDED, title=_("Your GPU loan has ended"),
+                            body=_("Please file the short end-of-loan report."), url=f"/lending/loans/{loan.public_id}/",
+                            dedup_key=f"loan-ended:{loan.public_id}")
+        for days in END_NOTICE_DAYS:
+            soon = Loan.objects.filter(
+                state__in=[LoanState.SCHEDULED, LoanState.ACTIVE], ends_at__gt=now, ends_at__lte=now + dt.timedelta(days=days)
+            )
+            for loan in soon:
+                created = _notify_org(
+                    loan.organisation_id, kind=NotificationKind.LOAN_ENDING,
+                    title=_("Your GPU loan ends on %(end)s") % {"end": timezone.localtime(loan.ends_at).strftime("%Y-%m-%d %H:%M")},
+                    body=_("Save your work before the end; ask for a renewal if you need more time."),
+                    url=f"/lending/loans/{loan.public_id}/", dedup_key=f"loan-ending:{loan.public_id}:{days}d",
+                )
+                counts["warned"] += bool(created)
+    return counts

@@ -1,0 +1,330 @@
+"""Pages for short-term lending of idle GPUs: the public page, applicants' sign-up, requests and
+loans, and MSIT admins' review queue."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from allocation_portal.access import role_required
+from allocation_portal.errors import PortalError
+
+from . import lending_services as lending
+from .access import get_loan_for_user, get_request_for_user, loans_for_user, requests_for_user
+from .forms import (
+    EndReportForm,
+    LoanRequestForm,
+    MemberForm,
+    NoteForm,
+    ReasonForm,
+    RenewalForm,
+    ScoreForm,
+    SignupForm,
+    add_portal_error,
+)
+from .lending_selectors import current_loans, idle_calendar, propose, request_queue, request_window
+from .models import LOAN_MAX_MONTHS, RECALL_NOTICE_HOURS, AllocationGpu, Loan, LoanState, RenewalState
+from .selectors import capacity_at
+
+
+def lending_public(request):
+    """What is idle now and over the next three months, how to apply, and the terms. No login."""
+    return render(
+        request,
+        "gpus/lending_public.html",
+        {
+            "calendar": idle_calendar(),
+            "capacity": capacity_at(timezone.now()),
+            "max_months": LOAN_MAX_MONTHS,
+            "notice_hours": RECALL_NOTICE_HOURS,
+        },
+    )
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = lending.organisation_signup(
+                name=data["name"], kind=data["kind"], region=data["region"],
+                registration_number=data["registration_number"], username=data["username"], email=data["email"],
+                password=data["password"], display_name=data["display_name"],
+            )
+        except PortalError as exc:
+            add_portal_error(form, exc)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Your organisation is registered. You can apply for idle GPUs now."))
+            return redirect("lending-dashboard")
+    return render(request, "gpus/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@role_required("is_applicant")
+def dashboard(request):
+    org = request.user.organisation
+    requests_ = requests_for_user(request.user).select_related("submitted_by").order_by("-submitted_at")
+    loans = loans_for_user(request.user).select_related("request").order_by("-starts_at")
+    from monitoring.models import Notification
+
+    notices = Notification.objects.filter(user=request.user).order_by("-created_at")[:8]
+    return render(request, "gpus/dashboard.html", {"organisation": org, "requests": requests_, "loans": loans, "notices": notices})
+
+
+@role_required("is_applicant")
+def organisation(request):
+    form = MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            lending.organisation_add_member(actor=request.user, **form.cleaned_data)
+        except PortalError as exc:
+            add_portal_error(form, exc)
+        else:
+            messages.success(request, _("Your colleague can log in now."))
+            return redirect("lending-organisation")
+    members = request.user.organisation.members.order_by("username")
+    return render(request, "gpus/organisation.html", {"form": form, "members": members},
+                  status=400 if form.errors else 200)
+
+
+def _request_form_page(request, form, loan_request=None, status=200):
+    return render(request, "gpus/request_form.html",
+                  {"form": form, "loan_request": loan_request, "calendar": idle_calendar()}, status=status)
+
+
+@role_required("is_applicant")
+def request_new(request):
+    form = LoanRequestForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                created = lending.request_submit(actor=request.user, values=form.values())
+            except PortalError as exc:
+                add_portal_error(form, exc)
+            else:
+                messages.success(request, _("Your request was submitted. MSIT reviews requests in ranked order."))
+                return redirect("lending-request", request_id=created.public_id)
+        return _request_form_page(request, form, status=400)
+    return _request_form_page(request, form)
+
+
+@role_required("is_applicant")
+def request_edit(request, request_id):
+    loan_request = get_request_for_user(request.user, request_id)
+    initial = {name: getattr(loan_request, name) for name in lending.REQUEST_FIELDS}
+    form = LoanRequestForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                lending.request_update(actor=request.user, request=loan_request, values=form.values())
+            except PortalError as exc:
+                add_portal_error(form, exc)
+            else:
+                messages.success(request, _("Your request was changed and submitted again."))
+                return redirect("lending-request", request_id=loan_request.public_id)
+        return _request_form_page(request, form, loan_request, status=400)
+    return _request_form_page(request, form, loan_request)
+
+
+@role_required("is_applicant", "reads_everything")
+def request_detail(request, request_id, forms_=None, status=200):
+    loan_request = get_request_for_user(request.user, request_id)
+    context = {"loan_request": loan_request, "forms": forms_ or {}}
+    if request.user.reads_everything and loan_request.state in lending.OPEN_REQUEST_STATES:
+        starts_at, ends_at = request_window(loan_request)
+        proposal = propose(loan_request.gpu_model, loan_request.gpu_count, starts_at, ends_at)
+        context.update(
+            proposal=proposal,
+            score_form=(forms_ or {}).get("score") or ScoreForm(initial={"score": loan_request.score}),
+            note_form=(forms_ or {}).get("note") or NoteForm(),
+            reject_form=(forms_ or {}).get("reject") or ReasonForm(),
+            has_current_loan=current_loans().filter(organisation=loan_request.organisation).exists(),
+        )
+    if hasattr(loan_request, "loan"):
+        context["loan"] = loan_request.loan
+    return render(request, "gpus/request_detail.html", context, status=status)
+
+
+def _act(request, redirect_name, call, success, **redirect_kwargs):
+    try:
+        call()
+    except PortalError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, success)
+    return redirect(redirect_name, **redirect_kwargs)
+
+
+@require_POST
+@role_required("is_applicant")
+def request_withdraw(request, request_id):
+    loan_request = get_request_for_user(request.user, request_id)
+    return _act(request, "lending-request",
+                lambda: lending.request_withdraw(actor=request.user, request=loan_request, reason=request.POST.get("reason", "")),
+                _("The request was withdrawn."), request_id=loan_request.public_id)
+
+
+@require_POST
+@role_required("is_msit_admin")
+def request_review(request, request_id, step):
+    loan_request = get_request_for_user(request.user, request_id)
+    forms_ = {}
+    if step == "score":
+        form = ScoreForm(request.POST)
+        forms_["score"] = form
+        if form.is_valid():
+            return _act(request, "lending-request", lambda: lending.request_score(
+                actor=request.user, request=loan_request, score=form.cleaned_data["score"], note=form.cleaned_data["note"]),
+                _("The score was saved."), request_id=loan_request.public_id)
+    elif step == "changes":
+        form = NoteForm(request.POST)
+        forms_["note"] = form
+        if form.is_valid():
+            return _act(request, "lending-request", lambda: lending.request_ask_changes(
+                actor=request.user, request=loan_request, note=form.cleaned_data["note"]),
+                _("The applicant was asked for changes."), request_id=loan_request.public_id)
+    elif step == "reject":
+        form = ReasonForm(request.POST)
+        forms_["reject"] = form
+        if form.is_valid():
+            return _act(request, "lending-request", lambda: lending.request_reject(
+                actor=request.user, request=loan_request, reason=form.cleaned_data["reason"]),
+                _("The request was rejected."), request_id=loan_request.public_id)
+    elif step == "approve":
+        gpu_ids = request.POST.getlist("gpu")
+        try:
+            loan = lending.request_approve(actor=request.user, request=loan_request, gpu_ids=gpu_ids,
+                                           note=request.POST.get("note", "")[:2000])
+        except (PortalError, ValueError) as exc:
+            messages.error(request, getattr(exc, "message", str(exc)))
+            return redirect("lending-request", request_id=loan_request.public_id)
+        messages.success(request, _("Approved: the loan is written to the ledger."))
+        return redirect("lending-loan", loan_id=loan.public_id)
+    else:
+        from django.http import Http404
+
+        raise Http404
+    return request_detail(request, request_id, forms_=forms_, status=400)
+
+
+@role_required("reads_everything")
+def queue(request):
+    ranked = list(request_queue())
+    return render(request, "gpus/queue.html", {"ranked": ranked})
+
+
+@role_required("reads_everything")
+def loan_list(request):
+    loans = Loan.objects.select_related("organisation", "request").order_by("-starts_at")
+    state = request.GET.get("state", "")
+    if state in LoanState.values:
+        loans = loans.filter(state=state)
+    page = Paginator(loans, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "gpus/loan_list.html", {"page": page, "query": query.urlencode(), "state": state,
+                                                   "states": LoanState.choices})
+
+
+def _loan_servers(loan: Loan):
+    rows = (
+        AllocationGpu.objects.filter(allocation__loan=loan)
+        .select_related("gpu__server__cluster", "allocation")
+        .order_by("gpu__server__hostname", "gpu__index")
+    )
+    servers: dict[str, dict] = {}
+    for row in rows:
+        entry = servers.setdefault(row.gpu.server.hostname, {"server": row.gpu.server, "slots": [], "allocation": row.allocation})
+        entry["slots"].append(row.gpu.index)
+    return list(servers.values())
+
+
+def _recall_risk(loan: Loan):
+    """Projects whose reserved servers this loan borrows, with their expected starts."""
+    from projects.models import Project
+
+    gpu_ids = AllocationGpu.objects.filter(allocation__loan=loan).values("gpu_id")
+    projects = Project.objects.filter(
+        allocations__gpu_rows__gpu_id__in=gpu_ids, allocations__layer="award",
+        allocations__starts_at__lt=loan.ends_at, allocations__ends_at__gt=loan.starts_at,
+    ).distinct()
+    return list(projects)
+
+
+@role_required("is_applicant", "reads_everything")
+def loan_detail(request, loan_id, forms_=None, status=200):
+    loan = get_loan_for_user(request.user, loan_id)
+    forms_ = forms_ or {}
+    return render(
+        request,
+        "gpus/loan_detail.html",
+        {
+            "loan": loan,
+            "servers": _loan_servers(loan),
+            "risk_projects": _recall_risk(loan),
+            "renewal_form": forms_.get("renew") or RenewalForm(),
+            "report_form": forms_.get("report") or EndReportForm(initial={"text": loan.end_report,
+                                                                           "gpu_hours": loan.end_report_gpu_hours}),
+            "recall_form": forms_.get("recall") or ReasonForm(),
+            "is_holder": request.user.is_applicant and request.user.organisation_id == loan.organisation_id,
+            "RenewalState": RenewalState,
+        },
+        status=status,
+    )
+
+
+@require_POST
+@role_required("is_applicant", "is_msit_admin")
+def loan_action(request, loan_id, step):
+    loan = get_loan_for_user(request.user, loan_id)
+    forms_ = {}
+    back = {"loan_id": loan.public_id}
+    if step == "return":
+        return _act(request, "lending-loan", lambda: lending.loan_return(
+            actor=request.user, loan=loan, reason=request.POST.get("reason", "")[:2000]), _("The GPUs were returned."), **back)
+    if step == "renew" and request.user.is_applicant:
+        form = RenewalForm(request.POST)
+        forms_["renew"] = form
+        if form.is_valid():
+            try:
+                lending.loan_request_renewal(actor=request.user, loan=loan, **form.cleaned_data)
+            except PortalError as exc:
+                add_portal_error(form, exc)
+            else:
+                messages.success(request, _("The renewal was asked for. MSIT decides."))
+                return redirect("lending-loan", **back)
+    elif step == "report" and request.user.is_applicant:
+        form = EndReportForm(request.POST)
+        forms_["report"] = form
+        if form.is_valid():
+            try:
+                lending.loan_file_end_report(actor=request.user, loan=loan, text=form.cleaned_data["text"],
+                                             gpu_hours=form.cleaned_data["gpu_hours"])
+            except PortalError as exc:
+                add_portal_error(form, exc)
+            else:
+                messages.success(request, _("Thank you: the end-of-loan report was filed."))
+                return redirect("lending-loan", **back)
+    elif step in ("renewal-approve", "renewal-reject") and request.user.is_msit_admin:
+        return _act(request, "lending-loan", lambda: lending.loan_decide_renewal(
+            actor=request.user, loan=loan, approve=step == "renewal-approve", note=request.POST.get("note", "")[:2000]),
+            _("The renewal was decided."), **back)
+    elif step == "recall" and request.user.is_msit_admin:
+        form = ReasonForm(request.POST)
+        forms_["recall"] = form
+        if form.is_valid():
+            return _act(request, "lending-loan", lambda: lending.loan_recall(
+                actor=request.user, loan=loan, reason=form.cleaned_data["reason"]),
+                _("The recall notice was sent."), **back)
+    else:
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied
+    return loan_detail(request, loan_id, forms_=forms_, status=400)

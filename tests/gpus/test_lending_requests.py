@@ -1,0 +1,137 @@
+"""Applicants: sign-up, requests with every validation rule, withdraw and resubmit."""
+
+import datetime as dt
+
+import pytest
+
+from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
+from allocation_portal.models import AuditEvent, User
+from gpus import lending_services as lending
+from gpus.models import LoanRequest, Organisation
+from tests.gpus.conftest import request_values
+
+pytestmark = pytest.mark.django_db
+
+
+def test_an_applicant_submits_a_request(world, submit):
+    request = submit()
+    assert request.state == "submitted" and request.organisation == world.org_a
+    assert AuditEvent.objects.filter(action="loan_request.submit", object_id=str(request.public_id)).exists()
+
+
+@pytest.mark.parametrize(
+    "override, field, message",
+    [
+        ({"starts_on": dt.date(2026, 9, 9)}, "starts_on", "in the past"),
+        ({"ends_on": dt.date(2026, 9, 19)}, "ends_on", "before the start"),
+        ({"ends_on": dt.date(2026, 12, 20)}, "ends_on", "at most three months: the last day can be 2026-12-19"),
+        ({"gpu_count": 5}, "gpu_count", "1 to 4 GPUs, or whole servers"),
+        ({"gpu_count": 12}, "gpu_count", "1 to 4 GPUs, or whole servers"),
+        ({"gpu_count": 0}, "gpu_count", "1 to 4 GPUs, or whole servers"),
+        ({"gpu_model": "A100"}, "gpu_model", "Choose a GPU model"),
+        ({"purpose": " "}, "purpose", "Required"),
+        ({"expected_results": ""}, "expected_results", "Required"),
+        ({"personal_information": None}, "personal_information", "checklist"),
+        ({"ai_basic_act": "maybe"}, "ai_basic_act", "checklist"),
+        ({"accepts_recall_terms": False}, "accepts_recall_terms", "72 hours"),
+    ],
+)
+def test_every_invalid_field_gets_a_clear_error(world, submit, override, field, message):
+    with pytest.raises(ValidationFailed) as excinfo:
+        submit(**override)
+    assert message in " ".join(excinfo.value.fields[field])
+    assert not LoanRequest.objects.exists()
+
+
+@pytest.mark.parametrize("count", [1, 4, 8, 16, 64])
+def test_sizes_that_are_allowed(world, submit, count):
+    assert submit(gpu_count=count).gpu_count == count
+
+
+def test_overlapping_own_requests_are_refused_but_other_organisations_may(world, submit):
+    submit()
+    with pytest.raises(ValidationFailed) as excinfo:
+        submit(starts_on=dt.date(2026, 11, 1), ends_on=dt.date(2026, 12, 1))
+    assert "overlapping dates" in excinfo.value.fields["starts_on"][0]
+    submit(starts_on=dt.date(2026, 11, 20), ends_on=dt.date(2026, 12, 1))  # the day after: fine
+    submit(actor=world.outsider_applicant)
+
+
+def test_a_withdrawn_request_no_longer_blocks_its_dates(world, submit):
+    request = submit()
+    with pytest.raises(NotPermitted):
+        lending.request_withdraw(actor=world.outsider_applicant, request=request)
+    lending.request_withdraw(actor=world.applicant, request=request)
+    with pytest.raises(StateConflict):
+        lending.request_withdraw(actor=world.applicant, request=request)
+    submit()
+
+
+def test_changes_requested_then_resubmitted(world, submit):
+    request = submit()
+    with pytest.raises(ValidationFailed):
+        lending.request_ask_changes(actor=world.admin, request=request, note="")
+    lending.request_ask_changes(actor=world.admin, request=request, note="Fewer GPUs, please.")
+    assert world.applicant.notifications.filter(kind="request_changes").exists()
+    updated = lending.request_update(actor=world.applicant, request=request, values=request_values(gpu_count=1))
+    assert updated.state == "submitted" and updated.gpu_count == 1
+
+
+def test_only_applicants_apply(world, clock):
+    for user in (world.admin, world.official, world.auditor):
+        with pytest.raises(NotPermitted):
+            lending.request_submit(actor=user, values=request_values())
+
+
+def test_reject_needs_a_reason_and_tells_the_applicant(world, submit):
+    request = submit()
+    with pytest.raises(NotPermitted):
+        lending.request_reject(actor=world.official, request=request, reason="no")
+    lending.request_reject(actor=world.admin, request=request, reason="Out of scope.")
+    request.refresh_from_db()
+    assert request.state == "rejected" and request.review_note == "Out of scope."
+    assert world.applicant.notifications.filter(kind="request_decided").exists()
+    with pytest.raises(StateConflict):
+        lending.request_score(actor=world.admin, request=request, score=50)
+
+
+def test_signup_registers_an_organisation_and_its_first_person(client, db):
+    response = client.post("/lending/signup/", {
+        "name": "부산AI연구원", "kind": "research", "region": "non_capital", "registration_number": "123-45-67890",
+        "display_name": "김연구", "username": "kim", "email": "kim@busan-ai.kr",
+        "password": "long-enough-pass", "password_again": "long-enough-pass",
+    }, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 302 and response["Location"] == "/lending/dashboard/"
+    user = User.objects.get(username="kim")
+    assert user.role == "applicant" and user.organisation.registration_number == "123-45-67890"
+    client.logout()
+    again = client.post("/lending/signup/", {
+        "name": "x", "kind": "research", "region": "capital", "registration_number": "123-45-67890",
+        "display_name": "y", "username": "lee", "email": "lee@x.kr", "password": "123", "password_again": "123",
+    }, HTTP_ACCEPT_LANGUAGE="en")
+    assert again.status_code == 400
+    assert "registered already" in again.content.decode()
+    assert not User.objects.filter(username="lee").exists()
+
+
+def test_signup_errors(db):
+    lending.organisation_signup(name="A", kind="industry", region="capital", registration_number="R-1",
+                                username="a", email="a@a.kr", password="long-enough-pass")
+    with pytest.raises(ValidationFailed) as excinfo:
+        lending.organisation_signup(name="", kind="company", region="seoul", registration_number="R-1",
+                                    username="A", email="", password="short")
+    fields = excinfo.value.fields
+    assert {"name", "kind", "region", "registration_number", "username", "email", "password"} <= set(fields)
+    assert "registered already" in fields["registration_number"][0]
+    assert Organisation.objects.count() == 1
+
+
+def test_applicants_add_colleagues(world, client_for):
+    client = client_for(world.applicant)
+    response = client.post("/lending/organisation/", {"display_name": "박동료", "username": "park",
+                                                      "email": "park@a.kr", "password": "another-long-pass"})
+    assert response.status_code == 302
+    assert User.objects.get(username="park").organisation == world.org_a
+    taken = client.post("/lending/organisation/", {"display_name": "x", "username": "park", "email": "x@a.kr",
+                                                   "password": "another-long-pass"})
+    assert taken.status_code == 400 and "taken" in taken.content.decode()

@@ -1,0 +1,119 @@
+"""Review: the ranked queue, the capacity proposal, approval into the ledger, and approvals that
+lose the capacity to someone else."""
+
+import datetime as dt
+
+import pytest
+
+from allocation_portal.errors import CapacityConflict, StateConflict, ValidationFailed
+from gpus import lending_services as lending
+from gpus.lending_selectors import lendable_servers, propose, request_queue, request_window
+from gpus.models import AllocationGpu, Loan
+from gpus.selectors import day_start
+from tests import factories as f
+from tests.gpus.conftest import request_values
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_queue_is_ranked_by_score_region_current_loan_then_time(world, clock):
+    capital_new = f.make_organisation(name="capital-new", region="capital")
+    capital_loan = f.make_organisation(name="capital-with-loan", region="capital")
+    regional_loan = f.make_organisation(name="regional-with-loan", region="non_capital")
+    regional_new = f.make_organisation(name="regional-new", region="non_capital")
+    unscored = f.make_organisation(name="unscored", region="non_capital")
+    for org in (capital_loan, regional_loan):
+        f.make_loan(org, start=dt.date(2026, 8, 1), end=dt.date(2026, 9, 15))  # current, ends before the new dates
+    requests = {}
+    for org in (unscored, capital_new, capital_loan, regional_loan, regional_new):  # submission order
+        user = f.make_user("applicant", organisation=org)
+        requests[org.name] = lending.request_submit(actor=user, values=request_values())
+        clock.shift(dt.timedelta(minutes=1))
+    for name in ("capital-new", "capital-with-loan", "regional-with-loan", "regional-new"):
+        lending.request_score(actor=world.admin, request=requests[name], score=70)
+    top = f.make_organisation(name="top-score", region="capital")
+    requests["top-score"] = lending.request_submit(actor=f.make_user("applicant", organisation=top), values=request_values())
+    lending.request_score(actor=world.admin, request=requests["top-score"], score=90)
+    ranked = [r.organisation.name for r in request_queue()]
+    assert ranked == ["top-score", "regional-new", "regional-with-loan", "capital-new", "capital-with-loan", "unscored"]
+
+
+def window(start=dt.date(2026, 9, 20), end=dt.date(2026, 11, 20)):
+    return day_start(start), day_start(end)
+
+
+def test_lendable_servers_exclude_started_projects_and_loans_and_carry_risk(world, clock):
+    offers = {o.hostname: o for o in lendable_servers("B200", *window())}
+    # clw-001/002 belong to started PA, clw-004 to started PB: not lendable.
+    assert set(offers) == {"clw-003", "clw-005", "clw-006", "clw-007", "clw-008"}
+    assert offers["clw-003"].recall_risk == [("PA-002", dt.date(2026, 12, 1))]
+    assert offers["clw-005"].recall_risk == [] and offers["clw-005"].whole
+    f.make_loan(gpus=f.server_gpus(world.cluster.servers.get(hostname="clw-005"))[:3], start=dt.date(2026, 10, 1),
+                end=dt.date(2026, 10, 15))
+    offers = {o.hostname: o for o in lendable_servers("B200", *window())}
+    assert len(offers["clw-005"].gpu_ids) == 5 and not offers["clw-005"].whole
+    assert lendable_servers("H200", *window()) == []
+
+
+def test_the_proposal_takes_whole_servers_first_without_recall_risk(world, clock):
+    proposal = propose("B200", 16, *window())
+    assert proposal.complete
+    assert [offer.hostname for offer, _ids in proposal.picks] == ["clw-005", "clw-006"]
+    assert proposal.recall_risk == []
+
+
+def test_small_requests_fill_one_server_before_spreading(world, clock):
+    f.make_loan(gpus=f.server_gpus(world.cluster.servers.get(hostname="clw-007"))[:4], start=dt.date(2026, 9, 1),
+                end=dt.date(2026, 12, 1))
+    proposal = propose("B200", 3, *window())
+    # clw-007 has 4 idle GPUs left: the fullest server that fits, so whole servers stay whole.
+    assert [(o.hostname, len(ids)) for o, ids in proposal.picks] == [("clw-007", 3)]
+    # With only two servers of 2 idle GPUs each, 4 GPUs are spread over both.
+    offers = [o for o in lendable_servers("B200", *window()) if o.hostname == "clw-007"]
+    offers = [type(o)(o.server_id, o.hostname, o.cluster, o.gpu_ids[:2]) for o in offers] * 1
+    second = [type(offers[0])(offers[0].server_id + 1, "clw-x", offers[0].cluster, [1, 2])]
+    spread = propose("B200", 4, *window(), offers=offers + second)
+    assert spread.complete and [(o.hostname, len(ids)) for o, ids in spread.picks] == [("clw-007", 2), ("clw-x", 2)]
+
+
+def test_proposals_report_when_there_is_not_enough(world, clock):
+    assert not propose("B200", 48, *window()).complete
+    assert not propose("H200", 1, *window()).complete
+
+
+def test_approval_writes_the_loan_to_the_ledger(world, submit):
+    request = submit(gpu_count=8)
+    proposal = propose("B200", 8, *request_window(request))
+    loan = lending.request_approve(actor=world.admin, request=request, gpu_ids=proposal.gpu_ids, note="Welcome")
+    assert loan.state == "scheduled" and loan.gpu_count == 8
+    assert loan.starts_at == day_start(dt.date(2026, 9, 20)) and loan.ends_at == day_start(dt.date(2026, 11, 20))
+    rows = AllocationGpu.objects.filter(allocation__loan=loan)
+    assert rows.count() == 8 and set(rows.values_list("layer", flat=True)) == {"loan"}
+    request.refresh_from_db()
+    assert request.state == "approved"
+    assert world.applicant.notifications.filter(kind="request_decided").exists()
+    with pytest.raises(StateConflict):
+        lending.request_approve(actor=world.admin, request=request, gpu_ids=proposal.gpu_ids)
+
+
+def test_approval_checks_the_confirmed_gpus(world, submit):
+    request = submit(gpu_count=8)
+    started_project_gpus = [g.pk for g in f.server_gpus(world.cluster.servers.get(hostname="clw-001"))]
+    with pytest.raises(ValidationFailed):
+        lending.request_approve(actor=world.admin, request=request, gpu_ids=started_project_gpus[:4])
+    with pytest.raises(CapacityConflict) as excinfo:
+        lending.request_approve(actor=world.admin, request=request, gpu_ids=started_project_gpus)
+    assert "clw-001" in excinfo.value.message
+    assert not Loan.objects.exists()
+
+
+def test_when_the_capacity_has_gone_the_approval_fails_and_writes_nothing(world, clock):
+    first = lending.request_submit(actor=world.applicant, values=request_values(gpu_count=8))
+    second = lending.request_submit(actor=world.outsider_applicant, values=request_values(gpu_count=8))
+    stale = propose("B200", 8, *request_window(second))  # made before the first approval
+    lending.request_approve(actor=world.admin, request=first, gpu_ids=propose("B200", 8, *request_window(first)).gpu_ids)
+    with pytest.raises(CapacityConflict) as excinfo:
+        lending.request_approve(actor=world.admin, request=second, gpu_ids=stale.gpu_ids)
+    assert "capacity has gone meanwhile" in excinfo.value.message
+    second.refresh_from_db()
+    assert second.state == "submitted" and Loan.objects.count() == 1
