@@ -14,6 +14,14 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", _("Auditor")
 
 
+class Compliance(models.TextChoices):
+    """An answer to a compliance checklist item (reports and short-term requests)."""
+
+    YES = "yes", _("Yes, complied")
+    NO = "no", _("No")
+    NOT_APPLICABLE = "na", _("Not applicable")
+
+
 class User(AbstractUser):
     """A portal user. The role decides what they may see; officials are bound to one ministry and
     applicants to one organisation, and the database refuses a role without its binding."""

@@ -11,6 +11,8 @@ from django.db.models.lookups import Exact
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from allocation_portal.models import Compliance
+
 GPUS_PER_SERVER = 8
 
 
@@ -274,9 +276,9 @@ class LoanRequest(models.Model):
     ends_on = models.DateField(_("until (inclusive)"))
     purpose = models.TextField(_("purpose"))
     expected_results = models.TextField(_("expected results"))
-    personal_information = models.CharField(_("personal information"), max_length=4)
-    training_data_copyright = models.CharField(_("training data copyright"), max_length=4)
-    ai_basic_act = models.CharField(_("AI Basic Act"), max_length=4)
+    personal_information = models.CharField(_("personal information"), max_length=4, choices=Compliance.choices)
+    training_data_copyright = models.CharField(_("training data copyright"), max_length=4, choices=Compliance.choices)
+    ai_basic_act = models.CharField(_("AI Basic Act"), max_length=4, choices=Compliance.choices)
     accepts_recall_terms = models.BooleanField(_("accepts the recall terms"), default=False)
     state = models.CharField(_("state"), max_length=20, choices=RequestState.choices, default=RequestState.SUBMITTED)
     score = models.DecimalField(_("criteria score"), max_digits=5, decimal_places=1, null=True, blank=True)

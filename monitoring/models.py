@@ -6,18 +6,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from allocation_portal.models import Compliance
+
 
 class ReportState(models.TextChoices):
     DRAFT = "draft", _("Draft")
     SUBMITTED = "submitted", _("Submitted")
     ACCEPTED = "accepted", _("Accepted")
     RETURNED = "returned", _("Returned")
-
-
-class Compliance(models.TextChoices):
-    YES = "yes", _("Yes, complied")
-    NO = "no", _("No")
-    NOT_APPLICABLE = "na", _("Not applicable")
 
 
 # The compliance checklist of a monthly report: field name -> question.
