@@ -210,3 +210,34 @@ def load_demo_lending() -> int:
     lending.request_submit(actor=applicant, values=values(8, today + dt.timedelta(days=60), 80,
                                                           "H200 기반 추론 최적화 연구", model="H200"))
     return made + 3
+
+
+def load_demo_reclamation() -> dict:
+    """Last month's check (under-plan cases waiting for their ministries), the off-purpose case the
+    demo report declared (decided: one server to the MSIT reserve), delayed-start flags, a project
+    asking for more GPUs, and today's redistribution proposals."""
+    from monitoring import reclamation, redistribution
+    from monitoring.models import CaseKind, CaseState, ReclamationCase
+    from projects.models import GpuRequestState, Project, ProjectGpuRequest
+
+    from . import months
+
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).first()
+    run = reclamation.monthly_check_run(month=months.add_months(months.current(), -1))
+    off = ReclamationCase.objects.filter(kind=CaseKind.OFF_PURPOSE, state=CaseState.OPEN).first()
+    if off is not None and admin is not None:
+        reclamation.case_suspend(actor=admin, case=off, reason="목적 외 사용 신고에 따라 결정 시까지 사용 정지 (예시)")
+        reclamation.case_decide(actor=admin, case=off, decision=CaseState.APPROVED, servers=1,
+                                reason="외부 과제 학습에 사용한 서버 1대를 회수합니다 (예시).")
+    flagged = reclamation.delayed_projects_flag()
+    project = Project.objects.filter(code="NAI-2026-02").first()
+    official = User.objects.filter(role=Role.OFFICIAL, ministry__code="msit").first()
+    if project is not None and not ProjectGpuRequest.objects.filter(project=project).exists():
+        if official is None and admin is not None:
+            official = admin
+        if official is not None:
+            redistribution.gpu_request_create(actor=official, project=project, servers=1,
+                                              reason="산업별 파운데이션 모델 추가 학습 (예시)")
+    proposals = redistribution.redistribution_propose(actor=admin)
+    return {"cases": run.cases_opened, "flagged": flagged, "proposals": len(proposals),
+            "open_gpu_requests": ProjectGpuRequest.objects.filter(state=GpuRequestState.OPEN).count()}

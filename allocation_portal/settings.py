@@ -246,6 +246,19 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "monitoring.tasks.send_report_reminders",
         "schedule": crontab(hour=9, minute=0),
     },
+    "monthly-reclamation-check": {
+        # The 6th of each month at 09:00 KST, for the month before.
+        "task": "monitoring.tasks.run_monthly_check",
+        "schedule": crontab(day_of_month=6, hour=9, minute=0),
+    },
+    "redistribution-proposals": {
+        "task": "monitoring.tasks.propose_redistribution",
+        "schedule": crontab(hour=10, minute=0),
+    },
+    "delayed-project-flags": {
+        "task": "monitoring.tasks.flag_delayed_projects",
+        "schedule": crontab(hour=8, minute=30),
+    },
     "loans-tick": {
         "task": "gpus.tasks.tick_loans",
         "schedule": crontab(minute="*/15"),

@@ -8,6 +8,7 @@ from gpus import api as gpus_api
 from gpus import lending_api
 from gpus import views as lending_views
 from monitoring import api as monitoring_api
+from monitoring import case_api, case_views
 from monitoring import views as monitoring_views
 from projects import api as projects_api
 from projects import views as project_views
@@ -27,11 +28,15 @@ router.register("reports", monitoring_api.ReportViewSet, basename="report")
 router.register("notifications", monitoring_api.NotificationViewSet, basename="notification")
 router.register("loan-requests", lending_api.LoanRequestViewSet, basename="loan-request")
 router.register("loans", lending_api.LoanViewSet, basename="loan")
+router.register("cases", case_api.CaseViewSet, basename="case")
+router.register("checks", case_api.CheckRunViewSet, basename="check")
+router.register("redistribution/proposals", case_api.ProposalViewSet, basename="proposal")
 
 api_urls = [
     path("capacity/", gpus_api.CapacityView.as_view(), name="capacity"),
     path("board/", monitoring_api.BoardView.as_view(), name="board"),
     path("lending/calendar/", lending_api.CalendarView.as_view(), name="lending-calendar"),
+    path("policy/", case_api.PolicyView.as_view(), name="policy"),
     *router.urls,
 ]
 
@@ -62,6 +67,20 @@ urlpatterns = [
     path("reports/<uuid:report_id>/return/", monitoring_views.report_return_view, name="report-return"),
     path("monitoring/board/", monitoring_views.board, name="board"),
     path("monitoring/board/export.<str:fmt>", monitoring_views.board_export, name="board-export"),
+    path("monitoring/cases/", case_views.case_list, name="case-list"),
+    path("monitoring/cases/off-purpose/new/", case_views.off_purpose_new, name="case-off-purpose-new"),
+    path("monitoring/cases/<uuid:case_id>/", case_views.case_detail, name="case-detail"),
+    path("monitoring/cases/<uuid:case_id>/<slug:step>/", case_views.case_action, name="case-action"),
+    path("monitoring/checks/", case_views.checks, name="checks"),
+    path("monitoring/policy/", case_views.policy, name="policy"),
+    path("monitoring/redistribution/", case_views.redistribution_board, name="redistribution"),
+    path("monitoring/redistribution/<slug:step>/", case_views.redistribution_action, name="redistribution-action"),
+    path(
+        "monitoring/redistribution/<uuid:proposal_id>/<slug:step>/",
+        case_views.redistribution_action,
+        name="redistribution-proposal-action",
+    ),
+    path("projects/<str:code>/gpu-request/", case_views.gpu_request_new, name="project-gpu-request"),
     path("notifications/", monitoring_views.notification_list, name="notification-list"),
     path("notifications/read/", monitoring_views.notification_read, name="notification-read"),
     path("projects/<str:code>/start/", project_views.project_start, name="project-start"),

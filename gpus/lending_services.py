@@ -303,6 +303,7 @@ def _lock_and_check_lendable(gpu_ids: list[int], gpu_model: str, starts_at, ends
     project cannot start half-way through this approval), then check every GPU is still lendable."""
     from projects.models import Project
 
+    ledger.lock_servers_of(gpu_ids)
     project_ids = set(
         AllocationGpu.objects.filter(
             gpu_id__in=gpu_ids, layer="award", period__overlap=ledger._period(starts_at, ends_at),

@@ -43,6 +43,14 @@ def _period(starts_at: dt.datetime, ends_at: dt.datetime) -> DateTimeTZRange:
     return DateTimeTZRange(starts_at, ends_at, "[)")
 
 
+def lock_servers_of(gpu_ids) -> None:
+    """Lock the server rows of these GPUs, in id order. Every approval that hands GPUs out (a loan,
+    redistribution of reserve servers to a project) takes these locks first, so they queue instead
+    of both passing their checks."""
+    server_ids = Gpu.objects.filter(pk__in=list(gpu_ids)).values("server_id")
+    list(Server.objects.select_for_update().filter(pk__in=server_ids).order_by("pk").values_list("pk", flat=True))
+
+
 def allocation_snapshot(allocation: Allocation) -> dict:
     return {
         "holder_kind": allocation.holder_kind,

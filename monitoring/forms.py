@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from allocation_portal import months
 from allocation_portal.errors import PortalError
 
-from .models import COMPLIANCE_ITEMS, Compliance
+from .models import COMPLIANCE_ITEMS, CaseState, Compliance, ReclamationPolicy, ResponseKind
 
 EVIDENCE_TYPES = (".csv", ".xlsx", ".pdf", ".txt", ".json", ".zip", ".log")
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
@@ -111,3 +111,53 @@ class BoardFilterForm(forms.Form):
     month = MonthField(label=_("Month"), required=False, widget=forms.TextInput(attrs={"type": "month"}))
     ministry = forms.CharField(required=False, widget=forms.HiddenInput)
     status = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class CaseResponseForm(forms.Form):
+    response_kind = forms.ChoiceField(label=_("Response"), choices=ResponseKind.choices, widget=forms.RadioSelect)
+    response_text = forms.CharField(label=_("Explanation"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+
+
+class CaseDecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=_("Decision"), widget=forms.RadioSelect,
+        choices=[(CaseState.APPROVED, _("Approve the reclamation")), (CaseState.EXEMPTED, _("Grant the exemption")),
+                 (CaseState.REJECTED, _("Reject (reclaim nothing)"))],
+    )
+    servers = forms.IntegerField(label=_("Servers to reclaim"), min_value=1, required=False,
+                                 help_text=_("Fewer than proposed if you decide so."))
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for the suspension"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class OffPurposeForm(forms.Form):
+    project = forms.CharField(label=_("Project code"), max_length=20)
+    month = MonthField(label=_("Month"), widget=forms.TextInput(attrs={"type": "month"}))
+    note = forms.CharField(label=_("What was found, and its evidence"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+    evidence_file = forms.FileField(label=_("Evidence file (optional)"), required=False)
+    proposed_servers = forms.IntegerField(label=_("Servers proposed for reclamation"), min_value=0, required=False,
+                                          help_text=_("Empty: all the servers the project holds."))
+
+    def clean_evidence_file(self):
+        return clean_evidence(self.cleaned_data.get("evidence_file"))
+
+
+class CheckRunForm(forms.Form):
+    month = MonthField(label=_("Month to check"), widget=forms.TextInput(attrs={"type": "month"}))
+
+
+class PolicyForm(forms.ModelForm):
+    reason = forms.CharField(label=_("Reason for the change"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    class Meta:
+        model = ReclamationPolicy
+        fields = ["grace_months", "tier1_below", "tier1_share", "tier2_below", "tier2_share", "response_days",
+                  "rounding", "floor_servers"]
+
+
+class GpuRequestForm(forms.Form):
+    servers = forms.IntegerField(label=_("More servers (8 GPUs each)"), min_value=1, max_value=100)
+    reason = forms.CharField(label=_("Why more GPUs are needed"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from allocation_portal.models import Compliance
@@ -114,6 +115,11 @@ class NotificationKind(models.TextChoices):
     REPORT_DUE_TODAY = "report_due_today", _("Report due today")
     REPORT_OVERDUE = "report_overdue", _("Report overdue")
     REPORT_RETURNED = "report_returned", _("Report returned")
+    CASE_OPENED = "case_opened", _("Reclamation case opened")
+    CASE_RESPONDED = "case_responded", _("Case response")
+    CASE_DECIDED = "case_decided", _("Case decided")
+    PROJECT_DELAYED = "project_delayed", _("Project start delayed")
+    PROPOSALS_READY = "proposals_ready", _("Redistribution proposals")
     REQUEST_DECIDED = "request_decided", _("Request decided")
     REQUEST_CHANGES = "request_changes", _("Changes requested")
     LOAN_STARTED = "loan_started", _("Loan started")
@@ -148,3 +154,196 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+
+# --- Reclamation (회수) --------------------------------------------------------------------------
+
+
+class Rounding(models.TextChoices):
+    DOWN = "down", _("Round down to whole servers")
+    NEAREST = "nearest", _("Round to the nearest whole server")
+
+
+class ReclamationPolicy(models.Model):
+    """The thresholds of the monthly check. Never edited in place: each change is a new version, and
+    each case records the version it was judged by."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    grace_months = models.PositiveSmallIntegerField(_("grace months after the start"), default=2)
+    tier1_below = models.DecimalField(_("tier 1: cumulative use of plan below"), max_digits=4, decimal_places=3, default=Decimal("0.30"))
+    tier1_share = models.DecimalField(_("tier 1: share of the unused servers reclaimed"), max_digits=4, decimal_places=3, default=Decimal("0.50"))
+    tier2_below = models.DecimalField(_("tier 2: cumulative use of plan below"), max_digits=4, decimal_places=3, default=Decimal("0.60"))
+    tier2_share = models.DecimalField(_("tier 2: share of the unused servers reclaimed"), max_digits=4, decimal_places=3, default=Decimal("0.25"))
+    response_days = models.PositiveSmallIntegerField(_("days to respond"), default=7)
+    rounding = models.CharField(_("rounding"), max_length=10, choices=Rounding.choices, default=Rounding.DOWN)
+    floor_servers = models.PositiveSmallIntegerField(_("servers a project always keeps"), default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        verbose_name = _("reclamation policy")
+        verbose_name_plural = _("reclamation policies")
+        ordering = ["-version"]
+        constraints = [
+            models.CheckConstraint(name="policy_tiers_ordered", condition=Q(tier1_below__lte=F("tier2_below"))),
+            models.CheckConstraint(name="policy_tier1_range", condition=Q(tier1_below__gte=0, tier1_below__lte=1, tier1_share__gte=0, tier1_share__lte=1)),
+            models.CheckConstraint(name="policy_tier2_range", condition=Q(tier2_below__gte=0, tier2_below__lte=1, tier2_share__gte=0, tier2_share__lte=1)),
+            models.CheckConstraint(name="policy_response_days", condition=Q(response_days__gte=1)),
+        ]
+
+    def __str__(self):
+        return f"v{self.version}"
+
+
+class CaseKind(models.TextChoices):
+    UNDER_USE = "under_use", _("Under plan")
+    OFF_PURPOSE = "off_purpose", _("Off-purpose use")
+
+
+class CaseState(models.TextChoices):
+    OPEN = "open", _("Waiting for the ministry")
+    RESPONDED = "responded", _("Responded")
+    APPROVED = "approved", _("Reclamation approved")
+    EXEMPTED = "exempted", _("Exemption granted")
+    REJECTED = "rejected", _("Rejected (no reclamation)")
+
+
+DECIDED_STATES = (CaseState.APPROVED, CaseState.EXEMPTED, CaseState.REJECTED)
+
+
+class ResponseKind(models.TextChoices):
+    EXPLANATION = "explanation", _("Explanation")
+    EXEMPTION = "exemption", _("Request for exemption")
+
+
+def case_evidence_path(instance, filename: str) -> str:
+    return f"cases/{instance.project.code}/{uuid.uuid4().hex[:8]}-{filename}"
+
+
+class ReclamationCase(models.Model):
+    """A proposal to reclaim a project's servers, its evidence, the ministry's response and MSIT's
+    decision. One per project, month and kind (a database constraint), so the check never opens
+    the same case twice."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    project = models.ForeignKey("projects.Project", verbose_name=_("project"), on_delete=models.PROTECT, related_name="cases")
+    month = models.DateField(_("month checked"))
+    kind = models.CharField(_("kind"), max_length=20, choices=CaseKind.choices)
+    state = models.CharField(_("state"), max_length=20, choices=CaseState.choices, default=CaseState.OPEN)
+    policy = models.ForeignKey(ReclamationPolicy, verbose_name=_("policy"), on_delete=models.PROTECT, related_name="cases")
+    evidence = models.JSONField(_("evidence"), default=dict)
+    evidence_note = models.TextField(_("evidence note"), blank=True)
+    evidence_file = models.FileField(_("evidence file"), upload_to=case_evidence_path, blank=True, max_length=300)
+    source_report = models.ForeignKey(UsageReport, on_delete=models.PROTECT, null=True, blank=True, related_name="cases")
+    servers_held = models.PositiveIntegerField(_("servers held"))
+    proposed_servers = models.PositiveIntegerField(_("servers proposed"))
+    response_due = models.DateField(_("response due"))
+    opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
+    opened_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    response_kind = models.CharField(_("response"), max_length=20, choices=ResponseKind.choices, blank=True)
+    response_text = models.TextField(_("response text"), blank=True)
+    responded_at = models.DateTimeField(_("responded"), null=True, blank=True)
+    responded_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_servers = models.PositiveIntegerField(_("servers reclaimed"), null=True, blank=True)
+    decision_reason = models.TextField(_("decision reason"), blank=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    suspended_at = models.DateTimeField(_("GPUs suspended"), null=True, blank=True)
+    outcome = models.JSONField(_("outcome"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("reclamation case")
+        verbose_name_plural = _("reclamation cases")
+        ordering = ["-month", "project__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "month", "kind"], name="case_once_per_project_month_kind"),
+            models.CheckConstraint(name="case_month_first_day", condition=Q(month__day=1)),
+            models.CheckConstraint(
+                name="case_decided_has_decider",
+                condition=~Q(state__in=["approved", "exempted", "rejected"]) | Q(decided_at__isnull=False),
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "month"], name="case_state_month_idx")]
+
+    def __str__(self):
+        return f"{self.project.code} {self.month:%Y-%m} {self.get_kind_display()}"
+
+    @property
+    def decided(self) -> bool:
+        return self.state in DECIDED_STATES
+
+
+class CheckRun(models.Model):
+    """One monthly check (scheduled or on demand): what it covered and how far it got. A re-run
+    of the same month continues it."""
+
+    month = models.DateField(_("month"), unique=True)
+    started_at = models.DateTimeField(_("started"))
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    requested_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    projects_checked = models.PositiveIntegerField(default=0)
+    cases_opened = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    runs = models.PositiveIntegerField(_("runs"), default=0)
+
+    class Meta:
+        verbose_name = _("monthly check run")
+        verbose_name_plural = _("monthly check runs")
+        ordering = ["-month"]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m}"
+
+
+# --- Redistribution (재배분) -----------------------------------------------------------------------
+
+
+class ProposalKind(models.TextChoices):
+    LOAN_REQUEST = "loan_request", _("Short-term request")
+    PROJECT_INCREASE = "project_increase", _("Project asking for more GPUs")
+
+
+class ProposalState(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    STALE = "stale", _("Capacity gone")
+    SUPERSEDED = "superseded", _("Superseded")
+
+
+class RedistributionProposal(models.Model):
+    """A proposed assignment of reserve, idle or free GPUs to a queued request; nothing moves until
+    an MSIT admin approves it, and the approval re-checks the capacity."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=20, choices=ProposalKind.choices)
+    loan_request = models.ForeignKey("gpus.LoanRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="proposals")
+    gpu_request = models.ForeignKey("projects.ProjectGpuRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="proposals")
+    rank = models.PositiveIntegerField(_("rank"))
+    gpu_ids = models.JSONField(_("GPUs"), default=list)
+    servers = models.JSONField(_("servers"), default=list)
+    sources = models.JSONField(_("sources"), default=dict)
+    state = models.CharField(_("state"), max_length=20, choices=ProposalState.choices, default=ProposalState.PROPOSED)
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("redistribution proposal")
+        verbose_name_plural = _("redistribution proposals")
+        ordering = ["rank", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="proposal_has_one_target",
+                condition=(Q(kind="loan_request", loan_request__isnull=False, gpu_request__isnull=True)
+                           | Q(kind="project_increase", loan_request__isnull=True, gpu_request__isnull=False)),
+            ),
+            # At most one open proposal per target.
+            models.UniqueConstraint(fields=["loan_request"], condition=Q(state="proposed"), name="one_open_proposal_per_request"),
+            models.UniqueConstraint(fields=["gpu_request"], condition=Q(state="proposed"), name="one_open_proposal_per_gpu_request"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.rank}"

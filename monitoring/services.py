@@ -182,6 +182,11 @@ def _report_write(
         after=report_snapshot(report),
         reason=note,
     )
+    if submit and report.within_purpose is False:
+        # A report's own declaration of off-purpose use opens the faster off-purpose case.
+        from .reclamation import off_purpose_from_report
+
+        off_purpose_from_report(report)
     return report
 
 

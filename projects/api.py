@@ -12,6 +12,7 @@ from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, ProgrammeReader
 from gpus.selectors import day_start, holdings_for_project
 from gpus.serializers import AllocationSerializer
 from gpus.services import project_award_servers
+from monitoring.case_api import GpuRequestSerializer
 
 from .access import get_project_for_user, ministries_for_user, projects_for_user
 from .filters import ProjectFilter
@@ -139,3 +140,15 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         body.is_valid(raise_exception=True)
         project = get_project_for_user(request.user, code)
         return self._project(project_set_expected_start(actor=request.user, project=project, **body.validated_data))
+
+    @extend_schema(request=GpuRequestSerializer, responses={201: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["post"], url_path="gpu-request", permission_classes=[ProgrammeReader, AuditorsOnlyRead])
+    def gpu_request(self, request, code=None):
+        """A started project asks for more servers; redistribution proposes them to MSIT."""
+        from monitoring.redistribution import gpu_request_create
+
+        body = GpuRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        project = get_project_for_user(request.user, code)
+        made = gpu_request_create(actor=request.user, project=project, **body.validated_data)
+        return Response({"id": str(made.public_id), "servers": made.servers, "state": made.state}, status=status.HTTP_201_CREATED)

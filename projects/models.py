@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.db import models
 from django.db.models import F, Q
@@ -147,3 +148,38 @@ class UsagePlan(models.Model):
 
     def __str__(self):
         return f"{self.project.code} {self.month:%Y-%m}: {self.planned_gpu_hours}"
+
+
+class GpuRequestState(models.TextChoices):
+    OPEN = "open", _("Waiting")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ProjectGpuRequest(models.Model):
+    """A started project asking for more servers; met by redistribution from the MSIT reserve,
+    idle or free servers."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    project = models.ForeignKey(Project, verbose_name=_("project"), on_delete=models.PROTECT, related_name="gpu_requests")
+    servers = models.PositiveIntegerField(_("more servers (8 GPUs each)"))
+    reason = models.TextField(_("reason"))
+    state = models.CharField(_("state"), max_length=20, choices=GpuRequestState.choices, default=GpuRequestState.OPEN)
+    created_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("request for more GPUs")
+        verbose_name_plural = _("requests for more GPUs")
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(name="gpu_request_servers_positive", condition=Q(servers__gte=1)),
+            models.UniqueConstraint(fields=["project"], condition=Q(state="open"), name="one_open_gpu_request_per_project"),
+        ]
+
+    def __str__(self):
+        return f"{self.project.code} +{self.servers}"

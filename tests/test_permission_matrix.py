@@ -80,6 +80,18 @@ def request_body(w):
     return {**request_values(), "starts_on": "2026-12-01", "ends_on": "2026-12-31"}
 
 
+def case(w):
+    from monitoring.models import ReclamationCase
+
+    return ReclamationCase.objects.get(project=w.project_a)
+
+
+def proposal(w):
+    from monitoring.models import RedistributionProposal
+
+    return RedistributionProposal.objects.get(state="proposed")
+
+
 def report(w) -> UsageReport:
     return UsageReport.objects.get(project=w.project_a)
 
@@ -321,6 +333,75 @@ ROUTES = {
                                    {"expected_start": "2027-01-04", "reason": "delay"}, True,
                                    expect(anonymous=UNAUTH, admin=OK, official=OK, outsider=NOT_FOUND,
                                           applicant=FORBIDDEN, outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
+    "case list": (["case-list"], "get", lambda w: "/monitoring/cases/", None, False,
+                  expect(anonymous=LOGIN, **PROGRAMME_READERS)),
+    "case detail": (["case-detail"], "get", lambda w: f"/monitoring/cases/{case(w).public_id}/", None, False,
+                    expect(anonymous=LOGIN, **MINISTRY_A_OBJECT)),
+    "case respond": (["case-action"], "post", lambda w: f"/monitoring/cases/{case(w).public_id}/respond/",
+                     {"response_kind": "explanation", "response_text": "matrix"}, False,
+                     expect(anonymous=LOGIN, admin=BAD, official=FOUND, outsider=NOT_FOUND, applicant=FORBIDDEN,
+                            outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
+    "case off-purpose new": (["case-off-purpose-new"], "get", lambda w: "/monitoring/cases/off-purpose/new/", None, False,
+                             expect(anonymous=LOGIN, admin=OK, **ADMIN_ONLY_WRITE)),
+    "checks": (["checks"], "get", lambda w: "/monitoring/checks/", None, False, expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
+    "policy page": (["policy"], "get", lambda w: "/monitoring/policy/", None, False, expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
+    "redistribution": (["redistribution"], "get", lambda w: "/monitoring/redistribution/", None, False,
+                       expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
+    "redistribution propose": (["redistribution-action"], "post", lambda w: "/monitoring/redistribution/propose/", {},
+                               False, expect(anonymous=LOGIN, admin=FOUND, **ADMIN_ONLY_WRITE)),
+    "redistribution approve": (["redistribution-proposal-action"], "post",
+                               lambda w: f"/monitoring/redistribution/{proposal(w).public_id}/approve/", {}, False,
+                               expect(anonymous=LOGIN, admin=FOUND, **ADMIN_ONLY_WRITE)),
+    "project gpu request": (["project-gpu-request"], "post", lambda w: f"/projects/{w.project_a.code}/gpu-request/",
+                            {"servers": "1", "reason": "matrix"}, False,
+                            expect(anonymous=LOGIN, admin=FOUND, official=FOUND, outsider=NOT_FOUND, applicant=FORBIDDEN,
+                                   outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
+    "api cases": (["v1:case-list"], "get", lambda w: "/api/v1/cases/", None, True,
+                  expect(anonymous=UNAUTH, **PROGRAMME_READERS)),
+    "api case": (["v1:case-detail"], "get", lambda w: f"/api/v1/cases/{case(w).public_id}/", None, True,
+                 expect(anonymous=UNAUTH, **MINISTRY_A_OBJECT)),
+    "api case respond": (["v1:case-respond"], "post", lambda w: f"/api/v1/cases/{case(w).public_id}/respond/",
+                         {"response_kind": "explanation", "response_text": "matrix"}, True,
+                         expect(anonymous=UNAUTH, admin=FORBIDDEN, official=OK, outsider=NOT_FOUND, applicant=FORBIDDEN,
+                                outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
+    "api case decide": (["v1:case-decide"], "post", lambda w: f"/api/v1/cases/{case(w).public_id}/decide/",
+                        {"decision": "rejected", "reason": "matrix"}, True,
+                        expect(anonymous=UNAUTH, admin=OK, **ADMIN_ONLY_WRITE)),
+    "api case suspend": (["v1:case-suspend"], "post", lambda w: f"/api/v1/cases/{case(w).public_id}/suspend/",
+                         {"reason": "matrix"}, True, expect(anonymous=UNAUTH, admin=OK, **ADMIN_ONLY_WRITE)),
+    "api case off-purpose": (["v1:case-off-purpose"], "post", lambda w: "/api/v1/cases/off-purpose/",
+                             lambda w: {"project": w.project_b.code, "month": "2026-08", "note": "matrix"}, True,
+                             expect(anonymous=UNAUTH, admin=CREATED, **ADMIN_ONLY_WRITE)),
+    "api checks": (["v1:check-list"], "get", lambda w: "/api/v1/checks/", None, True,
+                   expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
+    "api check run": (["v1:check-list"], "post", lambda w: "/api/v1/checks/", {"month": "2026-08"}, True,
+                      expect(anonymous=UNAUTH, admin=202, **ADMIN_ONLY_WRITE)),
+    "api policy": (["v1:policy"], "get", lambda w: "/api/v1/policy/", None, True, expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
+    "api policy change": (["v1:policy"], "post", lambda w: "/api/v1/policy/",
+                          {"grace_months": 2, "tier1_below": "0.3", "tier1_share": "0.5", "tier2_below": "0.6",
+                           "tier2_share": "0.25", "response_days": 7, "rounding": "down", "floor_servers": 1,
+                           "reason": "matrix"}, True, expect(anonymous=UNAUTH, admin=CREATED, **ADMIN_ONLY_WRITE)),
+    "api proposals": (["v1:proposal-list"], "get", lambda w: "/api/v1/redistribution/proposals/", None, True,
+                      expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
+    "api proposal": (["v1:proposal-detail"], "get",
+                     lambda w: f"/api/v1/redistribution/proposals/{proposal(w).public_id}/", None, True,
+                     expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
+    "api proposals propose": (["v1:proposal-propose"], "post", lambda w: "/api/v1/redistribution/proposals/propose/", {},
+                              True, expect(anonymous=UNAUTH, admin=CREATED, **ADMIN_ONLY_WRITE)),
+    "api proposal approve": (["v1:proposal-approve"], "post",
+                             lambda w: f"/api/v1/redistribution/proposals/{proposal(w).public_id}/approve/", {}, True,
+                             expect(anonymous=UNAUTH, admin=OK, **ADMIN_ONLY_WRITE)),
+    "api proposal reject": (["v1:proposal-reject"], "post",
+                            lambda w: f"/api/v1/redistribution/proposals/{proposal(w).public_id}/reject/", {}, True,
+                            expect(anonymous=UNAUTH, admin=OK, **ADMIN_ONLY_WRITE)),
+    "api proposals approve all": (["v1:proposal-approve-all"], "post",
+                                  lambda w: "/api/v1/redistribution/proposals/approve-all/", {}, True,
+                                  expect(anonymous=UNAUTH, admin=OK, **ADMIN_ONLY_WRITE)),
+    "api project gpu request": (["v1:project-gpu-request"], "post",
+                                lambda w: f"/api/v1/projects/{w.project_a.code}/gpu-request/",
+                                {"servers": 1, "reason": "matrix"}, True,
+                                expect(anonymous=UNAUTH, admin=CREATED, official=CREATED, outsider=NOT_FOUND,
+                                       applicant=FORBIDDEN, outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
     "api audit event": (["v1:audit-event-detail"], "get",
                         lambda w: f"/api/v1/audit-events/{AuditEvent.objects.first().public_id}/", None, True,
                         expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
@@ -355,7 +436,8 @@ CASES = [(route, role) for route in ROUTES for role in ROLES]
 @pytest.fixture
 def matrix_world(world, clock):
     """The role world (clock: 2026-09-10) plus a submitted May report of project A, a notice for
-    each user, organisation A's open request and its active loan with a renewal asked for."""
+    each user, organisation A's open request and its active loan with a renewal asked for, an
+    off-purpose case on project A and a redistribution proposal for the open request."""
     from decimal import Decimal
 
     from gpus import lending_services as lending
@@ -371,6 +453,10 @@ def matrix_world(world, clock):
     active = f.make_loan(world.org_a, gpus=f.server_gpus(world.cluster.servers.get(hostname="clw-006"))[:2],
                          start=dt.date(2026, 9, 1), end=dt.date(2026, 9, 30))
     lending.loan_request_renewal(actor=world.applicant, loan=active, ends_on=dt.date(2026, 10, 31), reason="more")
+    from monitoring import reclamation, redistribution
+
+    reclamation.off_purpose_open(actor=world.admin, project=world.project_a, month=dt.date(2026, 8, 1), note="matrix")
+    redistribution.redistribution_propose(actor=world.admin)
     for role in ROLES[1:]:
         Notification.objects.create(user=world.user(role), kind="general", title="t", body="b", dedup_key="matrix")
     return world

@@ -86,3 +86,26 @@ def due_date(month):
 @register.filter
 def calendar_level(row, value):
     return row.level(value)
+
+
+@register.filter
+def ratio_percent(value):
+    """'0.2345' (a share stored as text in evidence) as '23%'."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return f"{Decimal(str(value)) * 100:.0f}%"
+    except (InvalidOperation, TypeError):
+        return "–"
+
+
+SOURCE_LABELS = {
+    "reserve": gettext_lazy("reserve"),
+    "idle": gettext_lazy("idle"),
+    "free": gettext_lazy("free"),
+}
+
+
+@register.filter
+def source_label(value):
+    return SOURCE_LABELS.get(value, value)

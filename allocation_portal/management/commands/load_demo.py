@@ -4,7 +4,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from allocation_portal.demo import DEMO_PASSWORD, load_demo_lending, load_demo_reports, load_demo_users
+from allocation_portal.demo import (
+    DEMO_PASSWORD,
+    load_demo_lending,
+    load_demo_reclamation,
+    load_demo_reports,
+    load_demo_users,
+)
 from monitoring.services import report_reminders_send
 
 
@@ -25,7 +31,9 @@ class Command(BaseCommand):
         reminders = sum(
             sum(report_reminders_send(today=today - dt.timedelta(days=back)).values()) for back in range(21, -1, -1)
         )
+        reclaim = load_demo_reclamation()
         self.stdout.write(f"Demo reports created: {reports}; lending requests: {lending}; reminder notices: {reminders}.")
+        self.stdout.write(f"Reclamation: {reclaim}.")
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD}):"))
         for user in users:
             scope = user.ministry or user.organisation or ""

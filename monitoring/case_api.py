@@ -1,0 +1,256 @@
+"""The reclamation and redistribution API: the same services and permissions as the pages."""
+
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from allocation_portal import months
+from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, ProgrammeReader, ReadsEverything
+from projects.models import Project
+
+from . import reclamation, redistribution
+from .access import cases_for_user, get_case_for_user
+from .models import (
+    CaseKind,
+    CaseState,
+    CheckRun,
+    ProposalState,
+    ReclamationCase,
+    ReclamationPolicy,
+    RedistributionProposal,
+)
+from .serializers import MonthField
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    project = serializers.CharField(source="project.code")
+    ministry = serializers.CharField(source="project.ministry.code")
+    month = MonthField()
+    policy_version = serializers.IntegerField(source="policy.version")
+    is_sample = serializers.BooleanField(source="project.is_sample")
+
+    class Meta:
+        model = ReclamationCase
+        fields = ["id", "project", "ministry", "month", "kind", "state", "policy_version", "evidence", "evidence_note",
+                  "servers_held", "proposed_servers", "response_due", "opened_at", "response_kind", "response_text",
+                  "responded_at", "decided_servers", "decision_reason", "decided_at", "suspended_at", "outcome", "is_sample"]
+
+
+class CaseFilter(filters.FilterSet):
+    month = filters.CharFilter(method="filter_month", validators=[RegexValidator(months.MONTH_RE, "Give the month as YYYY-MM.")])
+    ministry = filters.CharFilter(field_name="project__ministry__code")
+    project = filters.CharFilter(field_name="project__code")
+    state = filters.ChoiceFilter(choices=CaseState.choices)
+    kind = filters.ChoiceFilter(choices=CaseKind.choices)
+
+    def filter_month(self, queryset, name, value):
+        return queryset.filter(month=months.parse(value))
+
+
+class RespondSerializer(serializers.Serializer):
+    response_kind = serializers.ChoiceField(choices=[("explanation", "explanation"), ("exemption", "exemption")])
+    response_text = serializers.CharField(max_length=5000)
+
+
+class DecideSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=[(s, s) for s in ("approved", "exempted", "rejected")])
+    servers = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    reason = serializers.CharField(max_length=5000)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class OffPurposeSerializer(serializers.Serializer):
+    project = serializers.CharField()
+    month = MonthField()
+    note = serializers.CharField(max_length=5000)
+    proposed_servers = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Reclamation cases: all for MSIT admins and auditors, their ministry's for officials."""
+
+    serializer_class = CaseSerializer
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    filterset_class = CaseFilter
+    permission_classes = [ProgrammeReader, AuditorsOnlyRead]
+
+    def get_queryset(self):
+        return cases_for_user(self.request.user).select_related("project__ministry", "policy").order_by("-month", "project__code")
+
+    def _one(self, case, code=status.HTTP_200_OK):
+        return Response(CaseSerializer(self.get_queryset().get(pk=case.pk)).data, status=code)
+
+    @extend_schema(request=RespondSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def respond(self, request, id=None):
+        """The ministry's explanation or request for exemption, within the response window."""
+        body = RespondSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        case = get_case_for_user(request.user, id)
+        return self._one(reclamation.case_respond(actor=request.user, case=case, kind=body.validated_data["response_kind"],
+                                                  text=body.validated_data["response_text"]))
+
+    @extend_schema(request=DecideSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[ProgrammeReader, IsMsitAdmin])
+    def decide(self, request, id=None):
+        """Approve (possibly fewer servers), exempt or reject. Approval moves the servers to the MSIT reserve."""
+        body = DecideSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        case = get_case_for_user(request.user, id)
+        return self._one(reclamation.case_decide(actor=request.user, case=case, **body.validated_data))
+
+    @extend_schema(request=ReasonSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[ProgrammeReader, IsMsitAdmin])
+    def suspend(self, request, id=None):
+        """Suspend an off-purpose case's project GPUs at once."""
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        case = get_case_for_user(request.user, id)
+        return self._one(reclamation.case_suspend(actor=request.user, case=case, reason=body.validated_data["reason"]))
+
+    @extend_schema(request=OffPurposeSerializer, responses={201: CaseSerializer})
+    @action(detail=False, methods=["post"], url_path="off-purpose", permission_classes=[ProgrammeReader, IsMsitAdmin])
+    def off_purpose(self, request):
+        """Open an off-purpose case with evidence."""
+        body = OffPurposeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        project = Project.objects.filter(code=body.validated_data["project"]).first()
+        if project is None:
+            raise ValidationError({"project": [_("No project has this code.")]})
+        case = reclamation.off_purpose_open(actor=request.user, project=project, month=body.validated_data["month"],
+                                            note=body.validated_data["note"],
+                                            proposed=body.validated_data.get("proposed_servers"))
+        return self._one(case, status.HTTP_201_CREATED)
+
+
+class CheckRunSerializer(serializers.ModelSerializer):
+    month = MonthField()
+
+    class Meta:
+        model = CheckRun
+        fields = ["month", "started_at", "finished_at", "projects_checked", "cases_opened", "runs", "errors"]
+
+
+class CheckRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Monthly check runs. POST {"month": "YYYY-MM"} queues a check (MSIT admins)."""
+
+    serializer_class = CheckRunSerializer
+    permission_classes = [ReadsEverything, AuditorsOnlyRead]
+    queryset = CheckRun.objects.order_by("-month")
+    filter_backends = []
+
+    @extend_schema(request=serializers.Serializer, responses={202: OpenApiTypes.OBJECT})
+    def create(self, request):
+        if not request.user.is_msit_admin:
+            self.permission_denied(request, message=IsMsitAdmin.message)
+        month = MonthField().to_internal_value(request.data.get("month", "")) if request.data.get("month") else (
+            months.add_months(months.current(), -1))
+        from .tasks import run_monthly_check
+
+        user_id = request.user.pk
+        transaction.on_commit(lambda: run_monthly_check.delay(month.isoformat(), user_id))
+        return Response({"queued": months.label(month)}, status=status.HTTP_202_ACCEPTED)
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    reason = serializers.CharField(max_length=2000)
+
+    class Meta:
+        model = ReclamationPolicy
+        fields = ["version", "grace_months", "tier1_below", "tier1_share", "tier2_below", "tier2_share",
+                  "response_days", "rounding", "floor_servers", "created_at", "reason"]
+        read_only_fields = ["version", "created_at"]
+
+
+class PolicyView(APIView):
+    """The reclamation policy in force and its versions; POST a new version (MSIT admins)."""
+
+    permission_classes = [ReadsEverything, AuditorsOnlyRead]
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request):
+        current = reclamation.current_policy()
+        return Response({"current": PolicySerializer(current).data,
+                         "versions": PolicySerializer(ReclamationPolicy.objects.order_by("-version")[:50], many=True).data})
+
+    @extend_schema(request=PolicySerializer, responses={201: PolicySerializer})
+    def post(self, request):
+        if not request.user.is_msit_admin:
+            raise PermissionDenied(IsMsitAdmin.message)
+        body = PolicySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        policy = reclamation.policy_update(actor=request.user, values=body.validated_data, reason=body.validated_data["reason"])
+        return Response(PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
+
+
+class ProposalSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    loan_request = serializers.UUIDField(source="loan_request.public_id", allow_null=True, default=None)
+    project = serializers.CharField(source="gpu_request.project.code", allow_null=True, default=None)
+
+    class Meta:
+        model = RedistributionProposal
+        fields = ["id", "rank", "kind", "state", "loan_request", "project", "servers", "sources", "note", "created_at",
+                  "decided_at"]
+
+
+class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Redistribution proposals. Actions: `propose` (make fresh ones), `approve`, `reject`, `approve-all`."""
+
+    serializer_class = ProposalSerializer
+    lookup_field = "public_id"
+    lookup_url_kwarg = "id"
+    permission_classes = [ReadsEverything, AuditorsOnlyRead]
+    filterset_fields = ["state", "kind"]
+
+    def get_queryset(self):
+        return RedistributionProposal.objects.select_related("loan_request", "gpu_request__project").order_by("rank", "created_at")
+
+    @extend_schema(request=None, responses=ProposalSerializer(many=True))
+    @action(detail=False, methods=["post"], permission_classes=[IsMsitAdmin])
+    def propose(self, request):
+        made = redistribution.redistribution_propose(actor=request.user)
+        return Response(ProposalSerializer(self.get_queryset().filter(pk__in=[p.pk for p in made]), many=True).data,
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=ProposalSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
+    def approve(self, request, id=None):
+        """Approve one proposal; 409 with the reason when its GPUs have gone meanwhile (it is then marked stale)."""
+        proposal = self.get_object()
+        return Response(ProposalSerializer(redistribution.proposal_approve(actor=request.user, proposal=proposal)).data)
+
+    @extend_schema(request=None, responses=ProposalSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
+    def reject(self, request, id=None):
+        proposal = self.get_object()
+        return Response(ProposalSerializer(redistribution.proposal_reject(
+            actor=request.user, proposal=proposal, note=str(request.data.get("note", ""))[:2000])).data)
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["post"], url_path="approve-all", permission_classes=[IsMsitAdmin])
+    def approve_all(self, request):
+        """Approve every open proposal in rank order, each on its own."""
+        open_ = list(RedistributionProposal.objects.filter(state=ProposalState.PROPOSED))
+        results = redistribution.proposals_approve_all(actor=request.user, proposals=open_)
+        return Response({"results": [{"id": str(p.public_id), "state": p.state, "error": error} for p, error in results]})
+
+
+class GpuRequestSerializer(serializers.Serializer):
+    servers = serializers.IntegerField(min_value=1, max_value=100)
+    reason = serializers.CharField(max_length=2000)

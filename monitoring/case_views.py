@@ -1,0 +1,250 @@
+"""Pages for reclamation cases, the monthly check, the policy and the redistribution board."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from allocation_portal import months
+from allocation_portal.access import role_required
+from allocation_portal.errors import PortalError
+from gpus.forms import add_portal_error
+from gpus.selectors import capacity_at
+from projects.access import get_project_for_user, ministries_for_user
+from projects.models import DELAY_FLAG_DAYS, GpuRequestState, Project, ProjectGpuRequest
+
+from . import reclamation, redistribution
+from .access import cases_for_user, get_case_for_user
+from .charts import usage_chart
+from .forms import (
+    CaseDecisionForm,
+    CaseResponseForm,
+    CheckRunForm,
+    GpuRequestForm,
+    OffPurposeForm,
+    PolicyForm,
+    SuspendForm,
+)
+from .models import CaseState, CheckRun, ProposalState, ReclamationPolicy, RedistributionProposal
+from .selectors import project_usage
+
+
+@role_required("reads_everything", "is_official")
+def case_list(request):
+    cases = cases_for_user(request.user).select_related("project__ministry", "policy")
+    month = months.parse(request.GET.get("month", ""))
+    ministry = request.GET.get("ministry", "")
+    state = request.GET.get("state", "")
+    if month:
+        cases = cases.filter(month=month)
+    if ministry:
+        cases = cases.filter(project__ministry__code=ministry)
+    if state == "undecided":
+        cases = cases.filter(state__in=[CaseState.OPEN, CaseState.RESPONDED])
+    elif state in CaseState.values:
+        cases = cases.filter(state=state)
+    page = Paginator(cases.order_by("-month", "project__code"), 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "monitoring/case_list.html", {
+        "page": page, "query": query.urlencode(), "month": request.GET.get("month", ""), "ministry": ministry,
+        "state": state, "states": CaseState.choices, "ministries": ministries_for_user(request.user).order_by("name_ko"),
+    })
+
+
+@role_required("reads_everything", "is_official")
+def case_detail(request, case_id, forms_=None, status=200):
+    case = get_case_for_user(request.user, case_id)
+    forms_ = forms_ or {}
+    usage = project_usage(case.project, until=case.month) if case.project.actual_start else []
+    can_respond = (request.user.is_official and case.state == CaseState.OPEN
+                   and timezone.localdate() <= case.response_due)
+    return render(request, "monitoring/case_detail.html", {
+        "case": case, "usage": usage, "usage_chart": usage_chart(usage),
+        "response_form": forms_.get("respond") or CaseResponseForm(),
+        "decision_form": forms_.get("decide") or CaseDecisionForm(initial={"servers": case.proposed_servers}),
+        "suspend_form": forms_.get("suspend") or SuspendForm(),
+        "can_respond": can_respond,
+        "can_decide": request.user.is_msit_admin and not case.decided,
+    }, status=status)
+
+
+@require_POST
+@role_required("is_official", "is_msit_admin")
+def case_action(request, case_id, step):
+    case = get_case_for_user(request.user, case_id)
+    forms_ = {}
+    form = {"respond": CaseResponseForm, "decide": CaseDecisionForm, "suspend": SuspendForm}.get(step)
+    if form is None:
+        from django.http import Http404
+
+        raise Http404
+    form = form(request.POST)
+    forms_[step] = form
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if step == "respond":
+                reclamation.case_respond(actor=request.user, case=case, kind=data["response_kind"], text=data["response_text"])
+                messages.success(request, _("Your response was sent to MSIT."))
+            elif step == "decide":
+                reclamation.case_decide(actor=request.user, case=case, decision=data["decision"],
+                                        servers=data.get("servers"), reason=data["reason"])
+                messages.success(request, _("The case was decided."))
+            else:
+                reclamation.case_suspend(actor=request.user, case=case, reason=data["reason"])
+                messages.success(request, _("The project's GPUs are suspended until the decision."))
+        except PortalError as exc:
+            add_portal_error(form, exc)
+        else:
+            return redirect("case-detail", case_id=case.public_id)
+    return case_detail(request, case_id, forms_=forms_, status=400)
+
+
+@role_required("is_msit_admin")
+def off_purpose_new(request):
+    form = OffPurposeForm(request.POST or None, request.FILES or None,
+                          initial={"project": request.GET.get("project", ""), "month": months.label(months.current())})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        project = Project.objects.filter(code=data["project"].strip()).first()
+        if project is None:
+            form.add_error("project", _("No project has this code."))
+        else:
+            try:
+                case = reclamation.off_purpose_open(
+                    actor=request.user, project=project, month=data["month"], note=data["note"],
+                    evidence_file=data.get("evidence_file"), proposed=data.get("proposed_servers"),
+                )
+            except PortalError as exc:
+                add_portal_error(form, exc)
+            else:
+                messages.success(request, _("The off-purpose case was opened and the ministry told."))
+                return redirect("case-detail", case_id=case.public_id)
+    return render(request, "monitoring/off_purpose_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@role_required("reads_everything")
+def checks(request):
+    form = CheckRunForm(request.POST or None, initial={"month": months.label(months.add_months(months.current(), -1))})
+    if request.method == "POST":
+        if not request.user.is_msit_admin:
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        if form.is_valid():
+            from .tasks import run_monthly_check
+
+            month, user_id = form.cleaned_data["month"], request.user.pk
+            transaction.on_commit(lambda: run_monthly_check.delay(month.isoformat(), user_id))
+            messages.success(request, _("The check for %(month)s was queued; its cases appear below when it finishes.")
+                             % {"month": months.label(month)})
+            return redirect("checks")
+    return render(request, "monitoring/checks.html", {
+        "form": form, "runs": CheckRun.objects.select_related("requested_by")[:24], "policy": reclamation.current_policy(),
+    }, status=400 if form.errors else 200)
+
+
+@role_required("reads_everything")
+def policy(request):
+    current = reclamation.current_policy()
+    form = PolicyForm(request.POST or None, instance=None, initial={f: getattr(current, f) for f in reclamation.POLICY_FIELDS})
+    if request.method == "POST":
+        if not request.user.is_msit_admin:
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                reclamation.policy_update(actor=request.user, values=form.cleaned_data, reason=form.cleaned_data["reason"])
+            except PortalError as exc:
+                add_portal_error(form, exc)
+            else:
+                messages.success(request, _("A new version of the policy applies from now."))
+                return redirect("policy")
+    return render(request, "monitoring/policy.html", {
+        "form": form, "current": current, "history": ReclamationPolicy.objects.select_related("created_by")[:20],
+    }, status=400 if form.errors else 200)
+
+
+@role_required("reads_everything")
+def redistribution_board(request):
+    today = timezone.localdate()
+    delayed = (
+        Project.objects.filter(actual_start__isnull=True, planned_start__lt=today - dt.timedelta(days=DELAY_FLAG_DAYS))
+        .select_related("ministry").order_by("planned_start")
+    )
+    proposals = (
+        RedistributionProposal.objects.filter(state=ProposalState.PROPOSED)
+        .select_related("loan_request__organisation", "gpu_request__project")
+        .order_by("rank")
+    )
+    recent = (
+        RedistributionProposal.objects.exclude(state__in=[ProposalState.PROPOSED, ProposalState.SUPERSEDED])
+        .select_related("loan_request__organisation", "gpu_request__project", "decided_by")
+        .order_by("-decided_at")[:15]
+    )
+    return render(request, "monitoring/redistribution.html", {
+        "capacity": capacity_at(timezone.now()), "delayed": delayed, "proposals": proposals, "recent": recent,
+        "gpu_requests": ProjectGpuRequest.objects.filter(state=GpuRequestState.OPEN).select_related("project"),
+    })
+
+
+@require_POST
+@role_required("is_msit_admin")
+def redistribution_action(request, step, proposal_id=None):
+    try:
+        if step == "propose":
+            made = redistribution.redistribution_propose(actor=request.user)
+            messages.success(request, _("%(n)s proposals were made.") % {"n": len(made)})
+        elif step == "approve-all":
+            open_ = list(RedistributionProposal.objects.filter(state=ProposalState.PROPOSED))
+            results = redistribution.proposals_approve_all(actor=request.user, proposals=open_)
+            approved = sum(1 for _p, error in results if error is None)
+            messages.success(request, _("%(n)s proposals were approved.") % {"n": approved})
+            for proposal, error in results:
+                if error:
+                    messages.error(request, f"#{proposal.rank}: {error}")
+        else:
+            proposal = RedistributionProposal.objects.get(public_id=proposal_id)
+            if step == "approve":
+                redistribution.proposal_approve(actor=request.user, proposal=proposal)
+                messages.success(request, _("Approved: the GPUs are written to the ledger."))
+            elif step == "reject":
+                redistribution.proposal_reject(actor=request.user, proposal=proposal, note=request.POST.get("note", "")[:2000])
+                messages.success(request, _("The proposal was rejected."))
+            else:
+                from django.http import Http404
+
+                raise Http404
+    except RedistributionProposal.DoesNotExist:
+        from django.http import Http404
+
+        raise Http404 from None
+    except PortalError as exc:
+        messages.error(request, exc.message)
+    return redirect("redistribution")
+
+
+@require_POST
+@role_required("is_official", "is_msit_admin")
+def gpu_request_new(request, code):
+    project = get_project_for_user(request.user, code)
+    form = GpuRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            redistribution.gpu_request_create(actor=request.user, project=project, **form.cleaned_data)
+        except PortalError as exc:
+            messages.error(request, exc.message + " " + " ".join(m for ms in exc.fields.values() for m in ms))
+        else:
+            messages.success(request, _("The request for more GPUs was sent to MSIT."))
+    else:
+        messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
+    return redirect("project-detail", code=project.code)

@@ -1,0 +1,283 @@
+"""Redistribution (재배분): reserve, idle and free GPUs proposed to queued short-term requests (in
+the lending ranking order) and to projects that asked for more servers. Nothing moves until an
+MSIT admin approves a proposal, and every approval re-checks the capacity."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db import transaction
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from allocation_portal import audit
+from allocation_portal.errors import CapacityConflict, NotPermitted, PortalError, StateConflict
+from gpus import lending_services as lending
+from gpus import services as ledger
+from gpus.lending_selectors import lendable_servers, propose, request_queue, request_window
+from gpus.models import (
+    GPUS_PER_SERVER,
+    AllocationGpu,
+    Gpu,
+    HolderKind,
+    Layer,
+    RequestState,
+    Server,
+    ServerStatus,
+)
+from gpus.selectors import day_start, servers_held_by_project
+from projects.models import GpuRequestState, Project, ProjectGpuRequest
+
+from .models import NotificationKind, ProposalKind, ProposalState, RedistributionProposal
+from .reclamation import _scale_future_plan
+
+
+class TargetDecided(StateConflict):
+    """The request a proposal was made for has been decided some other way."""
+
+
+def _project_window(project: Project, now) -> tuple[dt.datetime, dt.datetime]:
+    return now, day_start(project.end_date + dt.timedelta(days=1))
+
+
+def servers_for_projects(starts_at, ends_at, *, exclude_gpus=frozenset()) -> list[tuple[Server, str]]:
+    """Whole in-service servers a project could be awarded for the period: nobody but the MSIT
+    reserve holds them in the award layer, and no loan holds them. Returns (server, source)."""
+    period = DateTimeTZRange(starts_at, ends_at, "[)")
+    rows = AllocationGpu.objects.filter(period__overlap=period).values_list(
+        "gpu__server_id", "layer", "allocation__holder_kind"
+    )
+    blocked, reserve = set(), set()
+    for server_id, layer, holder in rows.distinct():
+        if layer == Layer.AWARD and holder == HolderKind.RESERVE:
+            reserve.add(server_id)
+        else:
+            blocked.add(server_id)
+    excluded_servers = set(Gpu.objects.filter(pk__in=exclude_gpus).values_list("server_id", flat=True)) if exclude_gpus else set()
+    candidates = (
+        Server.objects.filter(status=ServerStatus.IN_SERVICE, cluster__gpu_model="B200")
+        .exclude(pk__in=blocked | excluded_servers)
+        .select_related("cluster")
+        .order_by("cluster__code", "hostname")
+    )
+    # The reserve first: reclaimed servers are what redistribution is for.
+    found = [(s, "reserve" if s.pk in reserve else "free") for s in candidates]
+    return sorted(found, key=lambda pair: (pair[1] != "reserve", pair[0].cluster.code, pair[0].hostname))
+
+
+def _sources(gpu_ids: list[int], starts_at, ends_at) -> dict:
+    """How many proposed GPUs come from the reserve, from idle projects and from free capacity."""
+    period = DateTimeTZRange(starts_at, ends_at, "[)")
+    holders = dict(
+        AllocationGpu.objects.filter(gpu_id__in=gpu_ids, layer=Layer.AWARD, period__overlap=period)
+        .values_list("gpu_id", "allocation__holder_kind")
+    )
+    counts = defaultdict(int)
+    for gpu_id in gpu_ids:
+        counts[{"reserve": "reserve", "project": "idle"}.get(holders.get(gpu_id), "free")] += 1
+    return dict(counts)
+
+
+def redistribution_propose(*, actor=None, now=None) -> list[RedistributionProposal]:
+    """Make fresh proposals: open ones are superseded, projects asking for more come first (whole
+    servers from the reserve, then free servers), then short-term requests in ranking order."""
+    if actor is not None and not actor.is_msit_admin:
+        raise NotPermitted(_("Only an MSIT admin makes redistribution proposals."))
+    now = now or timezone.now()
+    made: list[RedistributionProposal] = []
+    claimed: set[int] = set()
+    with transaction.atomic():
+        RedistributionProposal.objects.filter(state=ProposalState.PROPOSED).update(
+            state=ProposalState.SUPERSEDED, decided_at=now
+        )
+        rank = 0
+        for gpu_request in ProjectGpuRequest.objects.filter(state=GpuRequestState.OPEN).select_related("project").order_by("created_at"):
+            starts_at, ends_at = _project_window(gpu_request.project, now)
+            picks = servers_for_projects(starts_at, ends_at, exclude_gpus=claimed)[: gpu_request.servers]
+            if len(picks) < gpu_request.servers:
+                continue
+            gpu_ids = list(Gpu.objects.filter(server__in=[s for s, _src in picks]).values_list("id", flat=True))
+            claimed.update(gpu_ids)
+            rank += 1
+            made.append(RedistributionProposal.objects.create(
+                kind=ProposalKind.PROJECT_INCREASE, gpu_request=gpu_request, rank=rank, gpu_ids=gpu_ids,
+                servers=[s.hostname for s, _src in picks],
+                sources={
+                    src: GPUS_PER_SERVER * sum(1 for _s, source in picks if source == src)
+                    for src in {source for _s, source in picks}
+                },
+            ))
+        for loan_request in request_queue().filter(state=RequestState.SUBMITTED):
+            starts_at, ends_at = request_window(loan_request)
+            offers = []
+            for offer in lendable_servers(loan_request.gpu_model, starts_at, ends_at):
+                offer.gpu_ids = [g for g in offer.gpu_ids if g not in claimed]
+                if offer.gpu_ids:
+                    offers.append(offer)
+            proposal = propose(loan_request.gpu_model, loan_request.gpu_count, starts_at, ends_at, offers=offers)
+            if not proposal.complete:
+                continue
+            claimed.update(proposal.gpu_ids)
+            rank += 1
+            made.append(RedistributionProposal.objects.create(
+                kind=ProposalKind.LOAN_REQUEST, loan_request=loan_request, rank=rank, gpu_ids=proposal.gpu_ids,
+                servers=sorted({offer.hostname for offer, _ids in proposal.picks}),
+                sources=_sources(proposal.gpu_ids, starts_at, ends_at),
+            ))
+        audit.record(actor=actor, action="redistribution.propose", object_type="monitoring.redistribution",
+                     object_id=now.isoformat(), object_repr=f"{len(made)} proposals",
+                     after={"proposals": [str(p.public_id) for p in made]})
+        if made:
+            from .services import msit_admins, notify
+
+            notify(users=msit_admins(), kind=NotificationKind.PROPOSALS_READY,
+                   title=_("%(n)s redistribution proposals are waiting for approval") % {"n": len(made)},
+                   body=_("Approve them one by one or in bulk on the redistribution board."),
+                   url="/monitoring/redistribution/", dedup_key=f"proposals:{timezone.localdate().isoformat()}:{len(made)}")
+    return made
+
+
+def _mark_stale(proposal: RedistributionProposal, message: str, actor) -> None:
+    with transaction.atomic():
+        updated = RedistributionProposal.objects.filter(pk=proposal.pk, state=ProposalState.PROPOSED).update(
+            state=ProposalState.STALE, note=message[:2000], decided_at=timezone.now(), decided_by=actor
+        )
+        if updated:
+            audit.record(actor=actor, action="redistribution.stale", obj=proposal, after={"note": message})
+
+
+def _approve_project_increase(*, actor, proposal: RedistributionProposal, now) -> None:
+    gpu_request = ProjectGpuRequest.objects.select_for_update().select_related("project").get(pk=proposal.gpu_request_id)
+    if gpu_request.state != GpuRequestState.OPEN:
+        raise TargetDecided(_("This request for more GPUs has been decided meanwhile."))
+    project = Project.objects.select_for_update().get(pk=gpu_request.project_id)
+    starts_at, ends_at = _project_window(project, now)
+    gpus = list(Gpu.objects.filter(pk__in=proposal.gpu_ids).select_related("server__cluster"))
+    if len(gpus) != len(proposal.gpu_ids):
+        raise CapacityConflict(_("Some proposed GPUs no longer exist."))
+    # The same server locks a loan approval takes: a loan cannot land on these servers meanwhile.
+    ledger.lock_servers_of(proposal.gpu_ids)
+    lent = AllocationGpu.objects.filter(
+        gpu_id__in=proposal.gpu_ids, layer=Layer.LOAN, period__overlap=DateTimeTZRange(starts_at, ends_at, "[)")
+    ).values_list("gpu__server__hostname", flat=True)
+    if lent:
+        raise CapacityConflict(
+            _("The capacity has gone meanwhile: %(servers)s are lent for part of that period. Nothing was written.")
+            % {"servers": ", ".join(sorted(set(lent))[:6])}
+        )
+    # Free the reserve's hold on these servers from now, then award them to the project; the
+    # exclusion constraint refuses if anyone else got them meanwhile.
+    reserve_rows = AllocationGpu.objects.filter(
+        gpu_id__in=proposal.gpu_ids, layer=Layer.AWARD, allocation__holder_kind=HolderKind.RESERVE,
+        period__contains=now,
+    ).select_related("allocation")
+    by_allocation = defaultdict(list)
+    for row in reserve_rows:
+        by_allocation[row.allocation].append(Gpu(pk=row.gpu_id))
+    for allocation, reserve_gpus in by_allocation.items():
+        ledger.allocation_release(actor=actor, allocation=allocation, gpus=reserve_gpus, at=now,
+                                  reason=_("Redistributed to %(project)s.") % {"project": project.code})
+    held_before = len(servers_held_by_project(project, now))
+    by_cluster = defaultdict(list)
+    for gpu in gpus:
+        by_cluster[gpu.server.cluster_id].append(gpu)
+    for cluster_gpus in by_cluster.values():
+        ledger.allocation_award(actor=actor, holder_kind=HolderKind.PROJECT, project=project, gpus=cluster_gpus,
+                                starts_at=starts_at, ends_at=ends_at,
+                                reason=_("Redistribution: more GPUs for %(project)s.") % {"project": project.code})
+    before = audit.snapshot(project, ["gpus_awarded"])
+    project.gpus_awarded += len(gpus)
+    _scale_future_plan(project, held_before=held_before, held_after=held_before + len(gpus) // GPUS_PER_SERVER)
+    project.save(update_fields=["gpus_awarded", "updated_at"])
+    audit.record(actor=actor, action="project.increase", obj=project, before=before,
+                 after=audit.snapshot(project, ["gpus_awarded"]), reason=gpu_request.reason)
+    gpu_request.state = GpuRequestState.APPROVED
+    gpu_request.decided_at = now
+    gpu_request.decided_by = actor
+    gpu_request.save(update_fields=["state", "decided_at", "decided_by"])
+
+
+def proposal_approve(*, actor, proposal: RedistributionProposal) -> RedistributionProposal:
+    """Approve one proposal: it becomes ledger entries, or, if its GPUs are no longer available,
+    it is marked stale with the reason and nothing is written."""
+    if actor is None or not actor.is_msit_admin:
+        raise NotPermitted(_("Only an MSIT admin approves redistribution."))
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            locked = RedistributionProposal.objects.select_for_update().get(pk=proposal.pk)
+            if locked.state != ProposalState.PROPOSED:
+                raise StateConflict(_("This proposal is %(state)s.") % {"state": locked.get_state_display()})
+            if locked.kind == ProposalKind.LOAN_REQUEST:
+                if locked.loan_request.state not in lending.OPEN_REQUEST_STATES:
+                    raise TargetDecided(_("The short-term request has been decided meanwhile."))
+                lending.request_approve(actor=actor, request=locked.loan_request, gpu_ids=locked.gpu_ids,
+                                        note=_("Approved through redistribution."))
+            else:
+                _approve_project_increase(actor=actor, proposal=locked, now=now)
+            locked.state = ProposalState.APPROVED
+            locked.decided_at = now
+            locked.decided_by = actor
+            locked.save(update_fields=["state", "decided_at", "decided_by"])
+            audit.record(actor=actor, action="redistribution.approve", obj=locked,
+                         after={"kind": locked.kind, "gpus": len(locked.gpu_ids), "servers": locked.servers})
+    except (CapacityConflict, TargetDecided) as exc:
+        # However stale the proposal, nothing was written; it is marked so and says why.
+        _mark_stale(proposal, exc.message, actor)
+        raise
+    proposal.refresh_from_db()
+    return proposal
+
+
+def proposals_approve_all(*, actor, proposals) -> list[tuple[RedistributionProposal, str | None]]:
+    """Approve in rank order, each on its own; returns (proposal, error message or None)."""
+    results = []
+    for proposal in sorted(proposals, key=lambda p: p.rank):
+        try:
+            results.append((proposal_approve(actor=actor, proposal=proposal), None))
+        except PortalError as exc:
+            proposal.refresh_from_db()
+            results.append((proposal, exc.message))
+    return results
+
+
+def proposal_reject(*, actor, proposal: RedistributionProposal, note: str = "") -> RedistributionProposal:
+    if actor is None or not actor.is_msit_admin:
+        raise NotPermitted(_("Only an MSIT admin rejects redistribution proposals."))
+    with transaction.atomic():
+        locked = RedistributionProposal.objects.select_for_update().get(pk=proposal.pk)
+        if locked.state != ProposalState.PROPOSED:
+            raise StateConflict(_("This proposal is %(state)s.") % {"state": locked.get_state_display()})
+        locked.state = ProposalState.REJECTED
+        locked.note = note
+        locked.decided_at = timezone.now()
+        locked.decided_by = actor
+        locked.save(update_fields=["state", "note", "decided_at", "decided_by"])
+        audit.record(actor=actor, action="redistribution.reject", obj=locked, reason=note)
+    return locked
+
+
+def gpu_request_create(*, actor, project: Project, servers: int, reason: str) -> ProjectGpuRequest:
+    """A started project's ministry asks for more servers."""
+    from allocation_portal.errors import ValidationFailed
+    from projects.access import can_act_for_project
+
+    if not can_act_for_project(actor, project):
+        raise NotPermitted(_("You cannot ask for more GPUs for this project."))
+    errors = {}
+    if project.actual_start is None:
+        errors["servers"] = [_("Only a project that has started can ask for more GPUs.")]
+    elif servers is None or servers < 1:
+        errors["servers"] = [_("Ask for at least one server.")]
+    if not (reason or "").strip():
+        errors["reason"] = [_("Say why more GPUs are needed.")]
+    if errors:
+        raise ValidationFailed(_("The request has errors."), fields=errors)
+    with transaction.atomic():
+        if ProjectGpuRequest.objects.filter(project=project, state=GpuRequestState.OPEN).exists():
+            raise StateConflict(_("This project already has a request for more GPUs waiting."))
+        request = ProjectGpuRequest.objects.create(project=project, servers=servers, reason=reason.strip(), created_by=actor)
+        audit.record(actor=actor, action="project.gpu_request", obj=request, after={"servers": servers}, reason=reason)
+    return request
