@@ -64,3 +64,10 @@ def healthz(request):
     except Exception:  # noqa: BLE001 - any failure means unhealthy
         return JsonResponse({"status": "unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def ping(request):
+    """Liveness: the process answers, touching nothing else (also the benchmarks' framework floor)."""
+    from django.http import HttpResponse
+
+    return HttpResponse("pong", content_type="text/plain")

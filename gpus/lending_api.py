@@ -3,7 +3,7 @@ services as the pages. GPUs are named `hostname:slot`."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -127,10 +127,7 @@ class LoanSerializer(serializers.ModelSerializer):
                   "end_report", "end_report_gpu_hours", "end_report_at", "gpus"]
 
     def get_gpus(self, obj) -> list[str]:
-        rows = []
-        for allocation in obj.allocations.all():
-            rows += [gpu_name(row.gpu) for row in allocation.gpu_rows.all()]
-        return sorted(rows)
+        return obj.gpu_names
 
 
 class RenewalSerializer(serializers.Serializer):
@@ -260,17 +257,26 @@ class LoanRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         obj = get_request_for_user(request.user, id)
         loan = lending.request_approve(actor=request.user, request=obj, gpu_ids=gpus_from_names(body.validated_data["gpus"]),
                                        note=body.validated_data["note"])
-        return Response(LoanSerializer(loan_queryset().get(pk=loan.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(LoanSerializer(attach_gpu_names([loan_queryset().get(pk=loan.pk)])[0]).data,
+                        status=status.HTTP_201_CREATED)
 
 
-def with_loan_gpus(queryset):
-    return queryset.select_related("organisation", "request").prefetch_related(
-        Prefetch("allocations__gpu_rows", queryset=AllocationGpu.objects.select_related("gpu__server"))
+def attach_gpu_names(loans) -> list:
+    """Name each loan's GPUs (hostname:slot) with one query for the whole page of loans."""
+    loans = list(loans)
+    names: dict[int, list[str]] = {loan.pk: [] for loan in loans}
+    rows = AllocationGpu.objects.filter(allocation__loan__in=loans).values_list(
+        "allocation__loan_id", "gpu__server__hostname", "gpu__index"
     )
+    for loan_id, hostname, index in rows:
+        names[loan_id].append(f"{hostname}:{index}")
+    for loan in loans:
+        loan.gpu_names = sorted(names[loan.pk])
+    return loans
 
 
 def loan_queryset():
-    return with_loan_gpus(Loan.objects.all())
+    return Loan.objects.select_related("organisation", "request")
 
 
 class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -283,10 +289,17 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     filterset_fields = ["state"]
 
     def get_queryset(self):
-        return with_loan_gpus(loans_for_user(self.request.user)).order_by("-starts_at")
+        return loans_for_user(self.request.user).select_related("organisation", "request").order_by("-starts_at")
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(LoanSerializer(attach_gpu_names(page), many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self._one(self.get_object())
 
     def _one(self, obj):
-        return Response(LoanSerializer(self.get_queryset().get(pk=obj.pk)).data)
+        return Response(LoanSerializer(attach_gpu_names([self.get_queryset().get(pk=obj.pk)])[0]).data)
 
     @extend_schema(request=OptionalReasonSerializer, responses=LoanSerializer)
     @action(detail=True, methods=["post"], url_path="return", url_name="return", permission_classes=[IsApplicant])

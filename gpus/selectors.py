@@ -166,51 +166,86 @@ def servers_held_by_project(project, at: dt.datetime | None = None) -> list[Serv
     )
 
 
-def gpus_held_by_projects(project_ids, at: dt.datetime | None = None) -> dict[int, int]:
-    """GPUs each project holds at `at`, in one query."""
-    at = at or timezone.now()
-    rows = (
-        AllocationGpu.objects.filter(
-            allocation__project_id__in=project_ids, layer=Layer.AWARD, period__contains=at
-        )
-        .values("allocation__project_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return {row["allocation__project_id"]: row["n"] for row in rows}
-
-
-HELD_BY_MONTH_SQL = """
+MONTHS_CTE = """
 WITH months AS (
     SELECT d::date AS month,
            (d AT TIME ZONE %(tz)s) AS lo,
            LEAST((d + interval '1 month') AT TIME ZONE %(tz)s, %(now)s) AS hi
       FROM generate_series(%(first)s::timestamp, %(last)s::timestamp, interval '1 month') AS d
-), held AS (
-    SELECT a.project_id, m.month, ag.gpu_id,
-           ag.period * tstzrange(GREATEST(m.lo, p.actual_start::timestamp AT TIME ZONE %(tz)s), m.hi, '[)') AS r
-      FROM gpus_allocationgpu ag
-      JOIN gpus_allocation a ON a.id = ag.allocation_id
-      JOIN projects_project p ON p.id = a.project_id
-      JOIN months m ON ag.period && tstzrange(m.lo, m.hi, '[)')
-     WHERE ag.layer = 'award' AND a.project_id = ANY(%(ids)s) AND p.actual_start IS NOT NULL
-       AND m.hi > m.lo AND (p.actual_start::timestamp AT TIME ZONE %(tz)s) < m.hi
 )
-SELECT project_id, month,
-       COALESCE(SUM(EXTRACT(EPOCH FROM upper(r) - lower(r))) FILTER (WHERE NOT isempty(r)), 0) / 3600.0,
-       COUNT(DISTINCT gpu_id) FILTER (WHERE NOT isempty(r))
-  FROM held
- GROUP BY project_id, month
+"""
+
+# Ledger entries hold all their GPUs for one period, so GPU-hours come from the entries (a few
+# rows per project) rather than from the per-GPU rows.
+HOURS_BY_MONTH_SQL = MONTHS_CTE + """
+SELECT a.project_id, m.month,
+       SUM(a.gpu_count * EXTRACT(EPOCH FROM
+           LEAST(a.ends_at, m.hi) - GREATEST(a.starts_at, m.lo, p.actual_start::timestamp AT TIME ZONE %(tz)s))) / 3600.0
+  FROM gpus_allocation a
+  JOIN projects_project p ON p.id = a.project_id
+  JOIN months m ON a.starts_at < m.hi AND a.ends_at > m.lo
+ WHERE a.layer = 'award' AND a.project_id = ANY(%(ids)s) AND p.actual_start IS NOT NULL
+   AND m.hi > m.lo
+   AND LEAST(a.ends_at, m.hi) > GREATEST(a.starts_at, m.lo, p.actual_start::timestamp AT TIME ZONE %(tz)s)
+ GROUP BY a.project_id, m.month
+"""
+
+GPUS_BY_MONTH_SQL = MONTHS_CTE + """
+SELECT a.project_id, m.month, COUNT(DISTINCT ag.gpu_id)
+  FROM gpus_allocation a
+  JOIN gpus_allocationgpu ag ON ag.allocation_id = a.id
+  JOIN projects_project p ON p.id = a.project_id
+  JOIN months m ON a.starts_at < m.hi AND a.ends_at > m.lo
+ WHERE a.layer = 'award' AND a.project_id = ANY(%(ids)s) AND p.actual_start IS NOT NULL
+   AND m.hi > m.lo
+   AND LEAST(a.ends_at, m.hi) > GREATEST(a.starts_at, m.lo, p.actual_start::timestamp AT TIME ZONE %(tz)s)
+ GROUP BY a.project_id, m.month
 """
 
 
-def held_by_month(project_ids, first_month: dt.date, last_month: dt.date, now: dt.datetime | None = None):
-    """GPU-hours and GPUs each started project held in each month, from the ledger, in one query.
+CUMULATIVE_HOURS_SQL = """
+SELECT a.project_id,
+       SUM(a.gpu_count * GREATEST(EXTRACT(EPOCH FROM
+           LEAST(a.ends_at, %(hi)s) - GREATEST(a.starts_at, p.actual_start::timestamp AT TIME ZONE %(tz)s)), 0)) / 3600.0,
+       SUM(a.gpu_count * GREATEST(EXTRACT(EPOCH FROM
+           LEAST(a.ends_at, %(hi)s) - GREATEST(a.starts_at, %(lo)s, p.actual_start::timestamp AT TIME ZONE %(tz)s)), 0)) / 3600.0
+  FROM gpus_allocation a
+  JOIN projects_project p ON p.id = a.project_id
+ WHERE a.layer = 'award' AND a.project_id = ANY(%(ids)s) AND p.actual_start IS NOT NULL AND a.starts_at < %(hi)s
+ GROUP BY a.project_id
+"""
+
+
+def held_hours_to(project_ids, month: dt.date, now: dt.datetime | None = None) -> dict:
+    """Per project, GPU-hours held from its actual start to the end of `month` (or now), and within
+    `month` alone, in one query: {project_id: (cumulative, this_month)}."""
+    from decimal import Decimal
+
+    from django.db import connection
+
+    from allocation_portal import months
+
+    ids = list(project_ids)
+    if not ids:
+        return {}
+    lo, hi = months.bounds(month)
+    params = {"tz": str(timezone.get_default_timezone()), "lo": lo, "hi": min(hi, now or timezone.now()), "ids": ids}
+    with connection.cursor() as cursor:
+        cursor.execute(CUMULATIVE_HOURS_SQL, params)
+        return {
+            pid: (Decimal(total or 0).quantize(Decimal("0.1")), Decimal(this or 0).quantize(Decimal("0.1")))
+            for pid, total, this in cursor.fetchall()
+        }
+
+
+def held_by_month(project_ids, first_month: dt.date, last_month: dt.date, now: dt.datetime | None = None,
+                  *, with_gpus: bool = True):
+    """GPU-hours and GPUs each started project held in each month, from the ledger.
 
     Allocated GPU-hours of a month = GPUs held x hours held in it, counted from the project's
     actual start and, for the month under way, up to now. `gpus` is the number of distinct GPUs
-    held at some time in the month (the ceiling for a report's peak). Returns
-    {(project_id, month): (gpu_hours: Decimal, gpus: int)}."""
+    held at some time in the month (the ceiling for a report's peak); without `with_gpus` it is
+    0 and only one query runs. Returns {(project_id, month): (gpu_hours: Decimal, gpus: int)}."""
     from decimal import Decimal
 
     from django.db import connection
@@ -226,8 +261,10 @@ def held_by_month(project_ids, first_month: dt.date, last_month: dt.date, now: d
         "ids": ids,
     }
     with connection.cursor() as cursor:
-        cursor.execute(HELD_BY_MONTH_SQL, params)
-        return {
-            (project_id, month): (Decimal(hours).quantize(Decimal("0.1")), gpus)
-            for project_id, month, hours, gpus in cursor.fetchall()
-        }
+        cursor.execute(HOURS_BY_MONTH_SQL, params)
+        hours = {(pid, month): Decimal(h).quantize(Decimal("0.1")) for pid, month, h in cursor.fetchall()}
+        gpus = {}
+        if with_gpus:
+            cursor.execute(GPUS_BY_MONTH_SQL, params)
+            gpus = {(pid, month): n for pid, month, n in cursor.fetchall()}
+    return {key: (hours.get(key, Decimal(0)), gpus.get(key, 0)) for key in hours.keys() | gpus.keys()}

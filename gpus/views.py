@@ -216,8 +216,8 @@ def request_review(request, request_id, step):
 
 @role_required("reads_everything")
 def queue(request):
-    ranked = list(request_queue())
-    return render(request, "gpus/queue.html", {"ranked": ranked})
+    page = Paginator(request_queue(), 50).get_page(request.GET.get("page"))
+    return render(request, "gpus/queue.html", {"ranked": page, "page": page, "query": ""})
 
 
 @role_required("reads_everything")

@@ -16,7 +16,7 @@ from allocation_portal import audit
 from allocation_portal.errors import CapacityConflict, NotPermitted, PortalError, StateConflict
 from gpus import lending_services as lending
 from gpus import services as ledger
-from gpus.lending_selectors import lendable_servers, propose, request_queue, request_window
+from gpus.lending_selectors import LendingIndex, propose, request_queue, request_window
 from gpus.models import (
     GPUS_PER_SERVER,
     AllocationGpu,
@@ -67,16 +67,26 @@ def servers_for_projects(starts_at, ends_at, *, exclude_gpus=frozenset()) -> lis
     return sorted(found, key=lambda pair: (pair[1] != "reserve", pair[0].cluster.code, pair[0].hostname))
 
 
-def _sources(gpu_ids: list[int], starts_at, ends_at) -> dict:
+def _award_holders(gpu_ids: list[int], requests) -> dict[int, list[tuple[str, dt.datetime, dt.datetime]]]:
+    """Award-layer holdings of these GPUs over the requests' window: {gpu: [(holder, from, to)]}."""
+    holders: dict[int, list] = defaultdict(list)
+    if not gpu_ids:
+        return holders
+    windows = [request_window(r) for r in requests]
+    period = DateTimeTZRange(min(w[0] for w in windows), max(w[1] for w in windows), "[)")
+    for gpu_id, holder, lo, hi in AllocationGpu.objects.filter(
+        gpu_id__in=gpu_ids, layer=Layer.AWARD, period__overlap=period
+    ).values_list("gpu_id", "allocation__holder_kind", "allocation__starts_at", "allocation__ends_at"):
+        holders[gpu_id].append((holder, lo, hi))
+    return holders
+
+
+def _sources(gpu_ids: list[int], starts_at, ends_at, holders) -> dict:
     """How many proposed GPUs come from the reserve, from idle projects and from free capacity."""
-    period = DateTimeTZRange(starts_at, ends_at, "[)")
-    holders = dict(
-        AllocationGpu.objects.filter(gpu_id__in=gpu_ids, layer=Layer.AWARD, period__overlap=period)
-        .values_list("gpu_id", "allocation__holder_kind")
-    )
     counts = defaultdict(int)
     for gpu_id in gpu_ids:
-        counts[{"reserve": "reserve", "project": "idle"}.get(holders.get(gpu_id), "free")] += 1
+        kinds = {h for h, lo, hi in holders.get(gpu_id, ()) if lo < ends_at and hi > starts_at}
+        counts["reserve" if "reserve" in kinds else "idle" if "project" in kinds else "free"] += 1
     return dict(counts)
 
 
@@ -109,23 +119,34 @@ def redistribution_propose(*, actor=None, now=None) -> list[RedistributionPropos
                     for src in {source for _s, source in picks}
                 },
             ))
-        for loan_request in request_queue().filter(state=RequestState.SUBMITTED):
+        queued = list(request_queue().filter(state=RequestState.SUBMITTED))
+        indexes = {}
+        for gpu_model in {r.gpu_model for r in queued}:
+            windows = [request_window(r) for r in queued if r.gpu_model == gpu_model]
+            indexes[gpu_model] = LendingIndex(gpu_model, min(w[0] for w in windows), max(w[1] for w in windows))
+        for index in indexes.values():
+            # The servers proposed to projects above are not lent in the same round.
+            index.claim([g for g in claimed if g in index.server_of], now, now + dt.timedelta(days=3650))
+        pending = []
+        for loan_request in queued:
             starts_at, ends_at = request_window(loan_request)
-            offers = []
-            for offer in lendable_servers(loan_request.gpu_model, starts_at, ends_at):
-                offer.gpu_ids = [g for g in offer.gpu_ids if g not in claimed]
-                if offer.gpu_ids:
-                    offers.append(offer)
+            index = indexes[loan_request.gpu_model]
+            offers = index.offers(starts_at, ends_at, loan_request.gpu_count)
             proposal = propose(loan_request.gpu_model, loan_request.gpu_count, starts_at, ends_at, offers=offers)
             if not proposal.complete:
                 continue
+            index.claim(proposal.gpu_ids, starts_at, ends_at)
             claimed.update(proposal.gpu_ids)
             rank += 1
-            made.append(RedistributionProposal.objects.create(
+            pending.append((RedistributionProposal(
                 kind=ProposalKind.LOAN_REQUEST, loan_request=loan_request, rank=rank, gpu_ids=proposal.gpu_ids,
                 servers=sorted({offer.hostname for offer, _ids in proposal.picks}),
-                sources=_sources(proposal.gpu_ids, starts_at, ends_at),
-            ))
+            ), starts_at, ends_at))
+        # Where the proposed GPUs come from, for all the proposals in one query.
+        holders = _award_holders([g for p, _lo, _hi in pending for g in p.gpu_ids], queued)
+        for proposal, starts_at, ends_at in pending:
+            proposal.sources = _sources(proposal.gpu_ids, starts_at, ends_at, holders)
+        made += RedistributionProposal.objects.bulk_create([p for p, _lo, _hi in pending])
         audit.record(actor=actor, action="redistribution.propose", object_type="monitoring.redistribution",
                      object_id=now.isoformat(), object_repr=f"{len(made)} proposals",
                      after={"proposals": [str(p.public_id) for p in made]})

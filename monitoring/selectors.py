@@ -7,11 +7,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q, Sum
 from django.utils import timezone
 
 from allocation_portal import months
-from gpus.selectors import held_by_month
+from gpus.selectors import held_by_month, held_hours_to
 from projects.models import Project, UsagePlan
 
 from .models import Notification, ReportState, UsageReport, UsageReportVersion
@@ -117,7 +117,7 @@ def project_usage(project: Project, until: dt.date | None = None) -> list[MonthR
         (r.project_id, r.month): r
         for r in UsageReport.objects.filter(project=project, month__lte=last).select_related("submitted_by")
     }
-    held = held_by_month([project.pk], first, last)
+    held = held_by_month([project.pk], first, last, with_gpus=False)
     return _series(project, plans, reports, held, first, last, today)
 
 
@@ -139,29 +139,53 @@ class Board:
 
 def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Board:
     """Every project of `projects` for one month: report status, plan vs actual for the month and
-    cumulative to it, and flags (under plan, off-purpose declared). Four queries."""
+    cumulative to it, and flags (under plan, off-purpose declared). Five queries, each an
+    aggregate per project, so the cost does not grow with the months behind it."""
     today = today or timezone.localdate()
     month = months.first_day(month)
-    projects = list(projects.select_related("ministry").order_by("code"))
+    projects = list(
+        projects.select_related("ministry")
+        .only("code", "title_ko", "title_en", "is_sample", "actual_start", "gpus_awarded", "status", "planned_start",
+              "end_date", "ministry__code", "ministry__name_ko", "ministry__name_en", "ministry__is_sample")
+        .order_by("code")
+    )
     ids = [p.pk for p in projects]
-    plans = {
-        (pid, m): hours
-        for pid, m, hours in UsagePlan.objects.filter(project_id__in=ids, month__lte=month).values_list(
-            "project_id", "month", "planned_gpu_hours"
-        )
+    counting = [ReportState.SUBMITTED, ReportState.ACCEPTED]
+    planned = {
+        row["project_id"]: (row["cumulative"] or Decimal(0), row["this_month"] or Decimal(0))
+        for row in UsagePlan.objects.filter(project_id__in=ids, month__lte=month)
+        .values("project_id")
+        .annotate(cumulative=Sum("planned_gpu_hours"), this_month=Sum("planned_gpu_hours", filter=Q(month=month)))
+        .order_by()
+    }
+    used = {
+        row["project_id"]: row["cumulative"] or Decimal(0)
+        for row in UsageReport.objects.filter(project_id__in=ids, month__lte=month, state__in=counting)
+        .values("project_id")
+        .annotate(cumulative=Sum("gpu_hours_used"))
+        .order_by()
     }
     reports = {
-        (r.project_id, r.month): r
-        for r in UsageReport.objects.filter(project_id__in=ids, month__lte=month).defer("notes")
+        r.project_id: r
+        for r in UsageReport.objects.filter(project_id__in=ids, month=month).only(
+            "public_id", "project_id", "month", "state", "gpu_hours_used", "within_purpose", "submitted_at"
+        )
     }
-    firsts = [m for (_pid, m) in plans] + [months.first_day(p.actual_start) for p in projects if p.actual_start]
-    first = min(firsts) if firsts else month
-    held = held_by_month(ids, first, month)
+    held = held_hours_to(ids, month)
     rows, totals, cumulative = [], Figures(), Figures()
     counts: dict[str, int] = {}
     for project in projects:
-        series = _series(project, plans, reports, held, min(first, month), month, today)
-        row = series[-1]
+        report = reports.get(project.pk)
+        cum_planned, month_planned = planned.get(project.pk, (Decimal(0), Decimal(0)))
+        cum_held, month_held = held.get(project.pk, (Decimal(0), Decimal(0)))
+        month_used = report.gpu_hours_used if report is not None and report.counts else Decimal(0)
+        row = MonthRow(
+            month=month,
+            monthly=Figures(allocated=month_held, planned=month_planned, used=month_used),
+            cumulative=Figures(allocated=cum_held, planned=cum_planned, used=used.get(project.pk, Decimal(0))),
+            report=report,
+            status=report_status(report, month, today, project),
+        )
         flags = []
         if row.status in ("missing", "late"):
             flags.append(row.status)
@@ -170,7 +194,7 @@ def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Bo
             row.cumulative.plan_ratio < UNDER_PLAN_RATIO
         ):
             flags.append("under_plan")
-        if row.report is not None and row.report.within_purpose is False and row.report.counts:
+        if report is not None and report.within_purpose is False and report.counts:
             flags.append("off_purpose")
         rows.append(BoardRow(project=project, month=row, flags=flags))
         totals.add(row.monthly)

@@ -235,9 +235,17 @@ def board_context(request, projects):
             "statuses": BOARD_STATUSES, "previous": months.add_months(month, -1), "next": months.add_months(month, 1)}
 
 
+BOARD_PAGE_SIZE = 50
+
+
 @role_required("reads_everything")
 def board(request):
-    return render(request, "monitoring/board.html", board_context(request, Project.objects.all()))
+    """Every project for a month, 50 to a page (the counts, totals and exports cover all)."""
+    context = board_context(request, Project.objects.all())
+    page = Paginator(context["rows"], BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "monitoring/board.html", {**context, "rows": page, "page": page, "query": query.urlencode()})
 
 
 @role_required("reads_everything")

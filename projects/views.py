@@ -16,7 +16,7 @@ from allocation_portal.errors import PortalError
 from gpus import selectors as gpu_selectors
 from gpus.forms import ExpectedStartForm, StartForm
 from gpus.lending_selectors import loans_on_project
-from gpus.models import Allocation
+from gpus.models import GPUS_PER_SERVER, Allocation
 from gpus.services import allocation_release, project_award_servers
 
 from . import programme_2026 as programme
@@ -75,14 +75,16 @@ def _project_context(request, project, **extra):
 
     now = timezone.now()
     usage = project_usage(project)
+    servers = gpu_selectors.servers_held_by_project(project, now)
     return {
         "usage": usage,
         "usage_chart": usage_chart(usage),
         "can_report": can_act_for_project(request.user, project),
         "project": project,
         "ledger": gpu_selectors.holdings_for_project(project),
-        "servers": gpu_selectors.servers_held_by_project(project, now),
-        "gpus_held": gpu_selectors.gpus_held_by_projects([project.pk], now).get(project.pk, 0),
+        "servers": servers,
+        # Projects hold whole servers, so the GPUs held follow from the servers held.
+        "gpus_held": len(servers) * GPUS_PER_SERVER,
         "today": timezone.localdate(),
         "now_dt": now,
         "award_form": extra.pop("award_form", None) or (AwardForm(project=project) if request.user.is_msit_admin else None),

@@ -126,6 +126,7 @@ EVERYONE = dict(admin=OK, official=OK, outsider=OK, applicant=OK, outsider_appli
 ROUTES = {
     "home": (["home"], "get", lambda w: "/", None, False, expect(FOUND)),
     "healthz": (["healthz"], "get", lambda w: "/healthz", None, False, expect(OK)),
+    "ping": (["ping"], "get", lambda w: "/ping", None, False, expect(OK)),
     "login": (["login"], "get", lambda w: "/accounts/login/", None, False, expect(FOUND, anonymous=OK)),
     "logout": (["logout"], "post", lambda w: "/accounts/logout/", {}, False, expect(FOUND)),
     "programme": (["programme"], "get", lambda w: "/programme/", None, False, expect(OK, anonymous=LOGIN)),

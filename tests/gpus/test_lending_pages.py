@@ -116,8 +116,8 @@ def test_lending_lists_run_constant_queries(world, api_for, client_for, clock, d
     api = api_for(world.admin)
     with django_assert_num_queries(3):
         api.get("/api/v1/loan-requests/?ranked=1")
-    with django_assert_num_queries(5):  # token, count, loans, allocations, their GPUs
+    with django_assert_num_queries(4):  # token, count, loans, their GPUs
         api.get("/api/v1/loans/")
     client = client_for(world.admin)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):  # session, user, count, page, notification badge
         client.get("/lending/queue/")

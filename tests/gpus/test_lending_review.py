@@ -117,3 +117,24 @@ def test_when_the_capacity_has_gone_the_approval_fails_and_writes_nothing(world,
     assert "capacity has gone meanwhile" in excinfo.value.message
     second.refresh_from_db()
     assert second.state == "submitted" and Loan.objects.count() == 1
+
+
+def test_the_in_memory_index_never_offers_what_the_database_would_refuse(world, clock):
+    from gpus.lending_selectors import LendingIndex
+
+    f.make_loan(gpus=f.server_gpus(world.cluster.servers.get(hostname="clw-005"))[:3], start=dt.date(2026, 10, 1),
+                end=dt.date(2026, 10, 15))
+    f.make_loan(gpus=f.server_gpus(world.cluster.servers.get(hostname="clw-006")), start=dt.date(2026, 9, 25),
+                end=dt.date(2026, 12, 1))
+    index = LendingIndex("B200", *window(dt.date(2026, 9, 15), dt.date(2027, 1, 1)))
+    for start, end in [(dt.date(2026, 9, 20), dt.date(2026, 10, 20)), (dt.date(2026, 10, 15), dt.date(2026, 11, 1)),
+                       (dt.date(2026, 12, 1), dt.date(2026, 12, 20))]:
+        period = window(start, end)
+        in_db = {g for o in lendable_servers("B200", *period) for g in o.gpu_ids}
+        in_memory = {g for o in index.offers(*period, 1) for g in o.gpu_ids}
+        assert in_memory == in_db, (start, end)
+    # A claim in this round takes the GPUs for that period.
+    taken = f.server_gpus(world.cluster.servers.get(hostname="clw-007"))
+    index.claim([g.pk for g in taken], *window(dt.date(2026, 12, 1), dt.date(2026, 12, 10)))
+    offered = {g for o in index.offers(*window(dt.date(2026, 12, 5), dt.date(2026, 12, 6)), 8) for g in o.gpu_ids}
+    assert not offered & {g.pk for g in taken}

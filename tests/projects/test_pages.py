@@ -85,7 +85,7 @@ def test_list_pages_run_constant_queries(world, client_for, django_assert_num_qu
     for url, queries in [
         ("/projects/", 6),
         ("/ministries/", 4),
-        (f"/ministries/{world.ministry_a.code}/", 10),  # with the month's report board
+        (f"/ministries/{world.ministry_a.code}/", 11),  # with the month's report board
         ("/programme/", 7),
         ("/audit/", 5),
     ]:
