@@ -248,3 +248,15 @@ def gpu_request_new(request, code):
     else:
         messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
     return redirect("project-detail", code=project.code)
+
+
+@role_required("reads_everything", "is_official")
+def case_evidence(request, case_id):
+    """The case's evidence file, to those who may see the case."""
+    from django.http import FileResponse, Http404
+
+    case = get_case_for_user(request.user, case_id)
+    if not case.evidence_file:
+        raise Http404
+    return FileResponse(case.evidence_file.open("rb"), as_attachment=True,
+                        filename=case.evidence_file.name.rsplit("/", 1)[-1])

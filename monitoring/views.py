@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -267,6 +268,15 @@ def notification_read(request):
     ids = request.POST.getlist("id")
     notification_mark_read(user=request.user, notification_ids=ids or None)
     target = request.POST.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(target)
     return redirect("notification-list")
+
+
+@role_required("reads_everything", "is_official")
+def report_evidence(request, report_id):
+    """The report's evidence file, to those who may see the report."""
+    report = get_report_for_user(request.user, report_id)
+    if not report.evidence:
+        raise Http404
+    return FileResponse(report.evidence.open("rb"), as_attachment=True, filename=report.evidence.name.rsplit("/", 1)[-1])

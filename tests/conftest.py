@@ -28,6 +28,9 @@ def pytest_configure(config):
     from allocation_portal.celery import app as celery_app
 
     celery_app.conf.task_always_eager = True
+    import tempfile
+
+    settings.MEDIA_ROOT = tempfile.mkdtemp(prefix="portal-test-media-")
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

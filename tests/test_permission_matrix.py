@@ -195,6 +195,9 @@ ROUTES = {
                       expect(anonymous=LOGIN, **MINISTRY_A_OBJECT)),
     "report edit": (["report-edit"], "get", lambda w: f"/reports/{report(w).public_id}/edit/", None, False,
                     expect(anonymous=LOGIN, **OWN_MINISTRY_WRITE)),
+    "report evidence": (["report-evidence"], "get", lambda w: f"/reports/{report(w).public_id}/evidence/", None, False,
+                        expect(anonymous=LOGIN, admin=OK, official=OK, outsider=NOT_FOUND, applicant=FORBIDDEN,
+                               outsider_applicant=FORBIDDEN, auditor=OK)),
     "report accept": (["report-accept"], "post", lambda w: f"/reports/{report(w).public_id}/accept/", {}, False,
                       expect(anonymous=LOGIN, admin=FOUND, **ADMIN_ONLY_WRITE)),
     "report return": (["report-return"], "post", lambda w: f"/reports/{report(w).public_id}/return/",
@@ -338,6 +341,8 @@ ROUTES = {
                   expect(anonymous=LOGIN, **PROGRAMME_READERS)),
     "case detail": (["case-detail"], "get", lambda w: f"/monitoring/cases/{case(w).public_id}/", None, False,
                     expect(anonymous=LOGIN, **MINISTRY_A_OBJECT)),
+    "case evidence": (["case-evidence"], "get", lambda w: f"/monitoring/cases/{case(w).public_id}/evidence/", None,
+                      False, expect(anonymous=LOGIN, **MINISTRY_A_OBJECT)),
     "case respond": (["case-action"], "post", lambda w: f"/monitoring/cases/{case(w).public_id}/respond/",
                      {"response_kind": "explanation", "response_text": "matrix"}, False,
                      expect(anonymous=LOGIN, admin=BAD, official=FOUND, outsider=NOT_FOUND, applicant=FORBIDDEN,
@@ -441,6 +446,8 @@ def matrix_world(world, clock):
     off-purpose case on project A and a redistribution proposal for the open request."""
     from decimal import Decimal
 
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
     from gpus import lending_services as lending
     from monitoring.services import report_save
     from tests import factories as f
@@ -448,7 +455,8 @@ def matrix_world(world, clock):
     from tests.monitoring.conftest import values
 
     report_save(actor=None, project=world.project_a, month=dt.date(2026, 5, 1), submit=True,
-                values=values(peak_gpus_busy=8, gpu_hours_used=Decimal(100)))
+                values=values(peak_gpus_busy=8, gpu_hours_used=Decimal(100)),
+                evidence=SimpleUploadedFile("slurm.csv", b"job,gpu_hours\n1,100\n"))
     lending.request_submit(actor=world.applicant, values=request_values(starts_on=dt.date(2026, 10, 1),
                                                                        ends_on=dt.date(2026, 10, 31)))
     active = f.make_loan(world.org_a, gpus=f.server_gpus(world.cluster.servers.get(hostname="clw-006"))[:2],
@@ -456,7 +464,8 @@ def matrix_world(world, clock):
     lending.loan_request_renewal(actor=world.applicant, loan=active, ends_on=dt.date(2026, 10, 31), reason="more")
     from monitoring import reclamation, redistribution
 
-    reclamation.off_purpose_open(actor=world.admin, project=world.project_a, month=dt.date(2026, 8, 1), note="matrix")
+    reclamation.off_purpose_open(actor=world.admin, project=world.project_a, month=dt.date(2026, 8, 1), note="matrix",
+                                 evidence_file=SimpleUploadedFile("audit.pdf", b"%PDF-1.4"))
     redistribution.redistribution_propose(actor=world.admin)
     for role in ROLES[1:]:
         Notification.objects.create(user=world.user(role), kind="general", title="t", body="b", dedup_key="matrix")
