@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,9 +22,31 @@ def run_settings(env: dict) -> subprocess.CompletedProcess:
 
 
 def test_a_missing_secret_key_is_an_error_with_debug_off():
-    result = run_settings({})
-    assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY" in result.stderr
+    """The web server refuses to start, and so does any use of the key; commands that need no
+    key (makemigrations) still run."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    web = subprocess.run([sys.executable, "-c", "import allocation_portal.wsgi"], cwd=ROOT, env=clean,
+                         capture_output=True, text=True, check=False)
+    assert web.returncode != 0 and "DJANGO_SECRET_KEY is not set" in web.stderr
+    signing = subprocess.run(
+        [sys.executable, "-c", "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='allocation_portal.settings'; "
+         "django.setup(); from django.core import signing; signing.dumps(1)"],
+        cwd=ROOT, env=clean, capture_output=True, text=True, check=False,
+    )
+    assert signing.returncode != 0 and "SECRET_KEY" in signing.stderr
+    migrations = subprocess.run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], cwd=ROOT,
+                                env=clean, capture_output=True, text=True, check=False)
+    assert migrations.returncode == 0, migrations.stderr[-500:]
+
+
+def test_the_worker_refuses_to_start_without_a_secret_key():
+    from django.core.exceptions import ImproperlyConfigured
+    from django.test import override_settings
+
+    from allocation_portal.celery import refuse_to_start_without_a_secret_key
+
+    with override_settings(SECRET_KEY=""), pytest.raises(ImproperlyConfigured):
+        refuse_to_start_without_a_secret_key()
 
 
 def test_debug_is_off_unless_asked():
