@@ -12,18 +12,6 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
-def add_portal_error(form: forms.Form, exc) -> None:
-    """A service's field errors onto the form's fields; the rest at the top."""
-    placed = False
-    for name, messages in exc.fields.items():
-        target = name if name in form.fields else None
-        for message in messages:
-            form.add_error(target, message)
-            placed = placed or target is not None
-    if not placed:
-        form.add_error(None, exc.message)
-
-
 class SignupForm(forms.Form):
     name = forms.CharField(label=_("Organisation name"), max_length=150)
     kind = forms.ChoiceField(label=_("Type"), choices=OrganisationKind.choices, widget=forms.RadioSelect)

@@ -13,7 +13,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin
+from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, OptionalReasonSerializer, ReasonSerializer
 from monitoring.models import Compliance
 
 from . import lending_services as lending
@@ -93,14 +93,6 @@ class ScoreSerializer(serializers.Serializer):
 
 class NoteSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000)
-
-
-class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
-
-
-class OptionalReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class ApproveSerializer(serializers.Serializer):

@@ -68,6 +68,22 @@ def loan_snapshot(loan: Loan) -> dict:
 # --- Organisations ------------------------------------------------------------------------------
 
 
+def _person_errors(*, username: str, email: str, password: str) -> dict[str, list[str]]:
+    """A new applicant's account: a free username, an e-mail and a password Django accepts."""
+    errors: dict[str, list[str]] = {}
+    if not (username or "").strip():
+        errors["username"] = [_("Required.")]
+    elif User.objects.filter(username__iexact=username.strip()).exists():
+        errors["username"] = [_("This username is taken.")]
+    if not (email or "").strip():
+        errors["email"] = [_("Required.")]
+    try:
+        validate_password(password, User(username=username, email=email))
+    except DjangoValidationError as exc:
+        errors["password"] = list(exc.messages)
+    return errors
+
+
 def organisation_signup(
     *, name: str, kind: str, region: str, registration_number: str, username: str, email: str, password: str,
     display_name: str = "",
@@ -87,16 +103,7 @@ def organisation_signup(
         errors["registration_number"] = [
             _("This organisation is registered already: ask a colleague there to add you.")
         ]
-    if not (username or "").strip():
-        errors["username"] = [_("Required.")]
-    elif User.objects.filter(username__iexact=username.strip()).exists():
-        errors["username"] = [_("This username is taken.")]
-    if not (email or "").strip():
-        errors["email"] = [_("Required.")]
-    try:
-        validate_password(password, User(username=username, email=email))
-    except DjangoValidationError as exc:
-        errors["password"] = list(exc.messages)
+    errors.update(_person_errors(username=username, email=email, password=password))
     if errors:
         raise ValidationFailed(_("The sign-up has errors."), fields=errors)
     with transaction.atomic():
@@ -115,17 +122,7 @@ def organisation_add_member(*, actor, username: str, email: str, password: str, 
     """An applicant adds a colleague of the same organisation."""
     if not actor.is_applicant:
         raise NotPermitted(_("Only members of an organisation can add colleagues."))
-    errors: dict[str, list[str]] = {}
-    if not (username or "").strip():
-        errors["username"] = [_("Required.")]
-    elif User.objects.filter(username__iexact=username.strip()).exists():
-        errors["username"] = [_("This username is taken.")]
-    if not (email or "").strip():
-        errors["email"] = [_("Required.")]
-    try:
-        validate_password(password, User(username=username, email=email))
-    except DjangoValidationError as exc:
-        errors["password"] = list(exc.messages)
+    errors = _person_errors(username=username, email=email, password=password)
     if errors:
         raise ValidationFailed(_("The new member has errors."), fields=errors)
     with transaction.atomic():

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
+from allocation_portal.forms import add_portal_error
 
 from . import lending_services as lending
 from .access import get_loan_for_user, get_request_for_user, loans_for_user, requests_for_user
@@ -25,7 +26,6 @@ from .forms import (
     RenewalForm,
     ScoreForm,
     SignupForm,
-    add_portal_error,
 )
 from .lending_selectors import current_loans, idle_calendar, propose, request_queue, request_window
 from .models import LOAN_MAX_MONTHS, RECALL_NOTICE_HOURS, AllocationGpu, Loan, LoanState, RenewalState

@@ -15,7 +15,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from allocation_portal import months
-from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, ProgrammeReader, ReadsEverything
+from allocation_portal.api import (
+    AuditorsOnlyRead,
+    IsMsitAdmin,
+    ProgrammeReader,
+    ReadsEverything,
+    ReasonSerializer,
+)
 from projects.models import Project
 
 from . import reclamation, redistribution
@@ -67,10 +73,6 @@ class DecideSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=[(s, s) for s in ("approved", "exempted", "rejected")])
     servers = serializers.IntegerField(min_value=1, required=False, allow_null=True)
     reason = serializers.CharField(max_length=5000)
-
-
-class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
 
 
 class OffPurposeSerializer(serializers.Serializer):

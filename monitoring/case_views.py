@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from allocation_portal import months
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
-from gpus.forms import add_portal_error
+from allocation_portal.forms import add_portal_error
 from gpus.selectors import capacity_at
 from projects.access import get_project_for_user, ministries_for_user
 from projects.models import DELAY_FLAG_DAYS, GpuRequestState, Project, ProjectGpuRequest

@@ -4,7 +4,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from allocation_portal import months
-from allocation_portal.errors import PortalError
 
 from .models import COMPLIANCE_ITEMS, CaseState, Compliance, ReclamationPolicy, ResponseKind
 
@@ -77,17 +76,6 @@ class ReportForm(forms.Form):
     def values(self) -> dict:
         return {name: self.cleaned_data.get(name) for name in
                 ["gpu_hours_used", "peak_gpus_busy", "within_purpose", *COMPLIANCE_ITEMS, "notes"]}
-
-    def add_portal_error(self, exc: PortalError) -> None:
-        """Put a service's errors on the matching fields, the rest at the top."""
-        placed = False
-        for name, messages in exc.fields.items():
-            target = name if name in self.fields else None
-            for message in messages:
-                self.add_error(target, message)
-                placed = placed or target is not None
-        if not exc.fields or not placed:
-            self.add_error(None, exc.message)
 
 
 class ReturnForm(forms.Form):

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from allocation_portal import months
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
+from allocation_portal.forms import add_portal_error
 from projects.access import can_act_for_project, get_project_for_user, projects_for_user
 from projects.models import Project
 
@@ -82,7 +83,7 @@ def _save_from_form(request, project, form, report=None):
             note=request.POST.get("note", "")[:1000],
         )
     except PortalError as exc:
-        form.add_portal_error(exc)
+        add_portal_error(form, exc)
         return None
     messages.success(
         request,

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from allocation_portal import months
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
+from allocation_portal.forms import add_portal_error
 from gpus import selectors as gpu_selectors
 from gpus.forms import ExpectedStartForm, StartForm
 from gpus.lending_selectors import loans_on_project
@@ -240,7 +241,7 @@ def project_start(request, code):
             project_record_start(actor=request.user, project=project, started_on=form.cleaned_data["started_on"],
                                  reason=form.cleaned_data["reason"])
         except PortalError as exc:
-            form.add_error(None, exc.message)
+            add_portal_error(form, exc)
         else:
             messages.success(request, _("The start was recorded; loans on the project's servers got their recall notice."))
             return redirect("project-detail", code=project.code)
@@ -257,9 +258,7 @@ def project_expected_start(request, code):
             project_set_expected_start(actor=request.user, project=project,
                                        expected_start=form.cleaned_data["expected_start"], reason=form.cleaned_data["reason"])
         except PortalError as exc:
-            for name, errors in exc.fields.items():
-                for error in errors:
-                    form.add_error(name if name in form.fields else None, error)
+            add_portal_error(form, exc)
         else:
             messages.success(request, _("The new expected start was recorded."))
             return redirect("project-detail", code=project.code)
