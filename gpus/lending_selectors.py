@@ -314,7 +314,7 @@ SELECT DISTINCT g.server_id, p.code, COALESCE(p.expected_start, p.planned_start)
 
 
 class LendingIndex:
-    """Idle GPUs of one model for many requests at once, in memory (four queries).
+    """Idle GPUs of one model for many requests at once, in memory (five queries).
 
     Built for one window that covers all the requests. Servers nobody holds in the window
     ("clean") are offered without checking; the others keep, per day of the window, a bitmask of

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.core.validators import RegexValidator
-from django.db import transaction
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -164,8 +163,14 @@ class CheckRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             months.add_months(months.current(), -1))
         from .tasks import run_monthly_check
 
-        user_id = request.user.pk
-        transaction.on_commit(lambda: run_monthly_check.delay(month.isoformat(), user_id))
+        try:
+            run_monthly_check.apply_async(args=[month.isoformat(), request.user.pk], retry=False)
+        except Exception as exc:  # noqa: BLE001 - the broker is down: a clear 503, nothing changed
+            from rest_framework.exceptions import APIException
+
+            error = APIException(_("The task queue cannot be reached; the check was not started."))
+            error.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+            raise error from exc
         return Response({"queued": months.label(month)}, status=status.HTTP_202_ACCEPTED)
 
 

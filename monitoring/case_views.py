@@ -6,7 +6,6 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -142,10 +141,14 @@ def checks(request):
         if form.is_valid():
             from .tasks import run_monthly_check
 
-            month, user_id = form.cleaned_data["month"], request.user.pk
-            transaction.on_commit(lambda: run_monthly_check.delay(month.isoformat(), user_id))
-            messages.success(request, _("The check for %(month)s was queued; its cases appear below when it finishes.")
-                             % {"month": months.label(month)})
+            month = form.cleaned_data["month"]
+            try:
+                run_monthly_check.apply_async(args=[month.isoformat(), request.user.pk], retry=False)
+            except Exception:  # noqa: BLE001 - the broker is down: say so, nothing was changed
+                messages.error(request, _("The task queue cannot be reached; the check was not started. Try again later."))
+            else:
+                messages.success(request, _("The check for %(month)s was queued; its cases appear below when it finishes.")
+                                 % {"month": months.label(month)})
             return redirect("checks")
     return render(request, "monitoring/checks.html", {
         "form": form, "runs": CheckRun.objects.select_related("requested_by")[:24], "policy": reclamation.current_policy(),

@@ -143,3 +143,17 @@ def test_policy_changes_are_versioned_audited_and_validated(world, clock):
     assert new.version == 2 and reclamation.current_policy() == new
     event = AuditEvent.objects.get(action="policy.update")
     assert event.before["response_days"] == 7 and event.after["response_days"] == 10 and event.reason == "more time"
+
+
+def test_a_check_asked_for_when_the_queue_is_down_says_so(world, client_for, api_for, monkeypatch):
+    from monitoring import tasks
+
+    def down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.run_monthly_check, "apply_async", down)
+    response = client_for(world.admin).post("/monitoring/checks/", {"month": "2026-08"}, follow=True)
+    assert "cannot be reached" in response.content.decode()
+    api = api_for(world.admin).post("/api/v1/checks/", {"month": "2026-08"}, format="json")
+    assert api.status_code == 503 and "cannot be reached" in api.json()["error"]["message"]
+    assert not CheckRun.objects.exists()
