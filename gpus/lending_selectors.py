@@ -353,7 +353,6 @@ class LendingIndex:
         blocked = {self.server_of[g] for g in self.blocks if g in self.server_of}
         self.tables: dict[int, list[list[int]]] = {}
         self.dirty: list[int] = []
-        self.never: set[int] = set()
         for sid in sorted(blocked):
             self._build(sid)
         self.clean = sorted(
@@ -392,7 +391,6 @@ class LendingIndex:
             if sid in self.tables:
                 self.dirty.remove(sid)
                 del self.tables[sid]
-            self.never.add(sid)
             return
         table = [masks]
         width = 1

@@ -7,15 +7,11 @@ import io
 from urllib.parse import quote
 
 from django.http import Http404, HttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from allocation_portal import months
 
-STATUS_KO = {
-    "accepted": "승인", "submitted": "제출", "late": "지연 제출", "returned": "반려", "draft": "작성 중",
-    "missing": "미제출(기한 경과)", "not_due": "제출 기한 전", "not_started": "미착수",
-}
-FLAG_KO = {"missing": "미제출", "late": "지연", "under_plan": "계획 대비 실적 미흡", "off_purpose": "목적 외 사용 신고"}
+from .selectors import FLAG_LABELS, STATUS_LABELS
 
 BOARD_HEADERS = [
     "대상 월", "과제 코드", "과제명", "부처", "예시 데이터", "배분 GPU", "보고 상태", "제출 일시",
@@ -39,19 +35,25 @@ def _pct(value) -> str:
     return "" if value is None else f"{value * 100:.1f}%"
 
 
-def board_rows(board, rows):
-    for row in rows:
-        m, p = row.month, row.project
-        report = m.report
-        yield [
-            months.label(board.month), p.code, p.title_ko, p.ministry.name_ko, "예시" if p.is_sample else "",
-            p.gpus_awarded, STATUS_KO.get(m.status, m.status),
-            timezone.localtime(report.submitted_at).strftime("%Y-%m-%d %H:%M") if report and report.submitted_at else "",
-            float(m.monthly.allocated), float(m.monthly.planned), float(m.monthly.used),
-            _pct(m.monthly.utilisation), _pct(m.monthly.plan_ratio),
-            float(m.cumulative.allocated), float(m.cumulative.planned), float(m.cumulative.used),
-            _pct(m.cumulative.plan_ratio), ", ".join(FLAG_KO.get(f, f) for f in row.flags),
-        ]
+def board_rows(board, rows) -> list[list]:
+    """Rows in Korean, whatever the language of the request: the export is the table MSIT brings
+    to the ministers' meeting."""
+    with translation.override("ko"):
+        return [_board_row(board, row) for row in rows]
+
+
+def _board_row(board, row) -> list:
+    m, p = row.month, row.project
+    report = m.report
+    return [
+        months.label(board.month), p.code, p.title_ko, p.ministry.name_ko, "예시" if p.is_sample else "",
+        p.gpus_awarded, str(STATUS_LABELS.get(m.status, m.status)),
+        timezone.localtime(report.submitted_at).strftime("%Y-%m-%d %H:%M") if report and report.submitted_at else "",
+        float(m.monthly.allocated), float(m.monthly.planned), float(m.monthly.used),
+        _pct(m.monthly.utilisation), _pct(m.monthly.plan_ratio),
+        float(m.cumulative.allocated), float(m.cumulative.planned), float(m.cumulative.used),
+        _pct(m.cumulative.plan_ratio), ", ".join(str(FLAG_LABELS.get(f, f)) for f in row.flags),
+    ]
 
 
 def _respond(fmt: str, headers: list[str], rows, filename: str, sheet_title: str) -> HttpResponse:
@@ -87,7 +89,7 @@ def _respond(fmt: str, headers: list[str], rows, filename: str, sheet_title: str
 
 def board_export(board, rows, fmt: str) -> HttpResponse:
     return _respond(
-        fmt, BOARD_HEADERS, list(board_rows(board, rows)),
+        fmt, BOARD_HEADERS, board_rows(board, rows),
         f"GPU_사용현황_{months.label(board.month)}", f"{months.label(board.month)} 사용 현황",
     )
 

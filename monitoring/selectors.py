@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from allocation_portal import months
 from gpus.selectors import held_by_month, held_hours_to
@@ -18,6 +19,24 @@ from .models import Notification, ReportState, UsageReport, UsageReportVersion
 
 # A project whose cumulative use is below this share of its cumulative plan is flagged "under plan".
 UNDER_PLAN_RATIO = Decimal("0.6")
+
+# What report_status can say of a month, and the flags of month_board, with their labels.
+STATUS_LABELS = {
+    "accepted": gettext_lazy("Accepted"),
+    "submitted": gettext_lazy("Submitted"),
+    "late": gettext_lazy("Submitted late"),
+    "returned": gettext_lazy("Returned"),
+    "draft": gettext_lazy("Draft"),
+    "missing": gettext_lazy("Missing (overdue)"),
+    "not_due": gettext_lazy("Not due yet"),
+    "not_started": gettext_lazy("Not started"),
+}
+FLAG_LABELS = {
+    "missing": gettext_lazy("Missing"),
+    "late": gettext_lazy("Late"),
+    "under_plan": gettext_lazy("Under plan"),
+    "off_purpose": gettext_lazy("Off-purpose declared"),
+}
 
 
 def ratio(part, whole) -> Decimal | None:

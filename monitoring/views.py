@@ -19,7 +19,7 @@ from . import exports
 from .access import get_report_for_user, reports_for_user
 from .forms import BoardFilterForm, ReportForm, ReturnForm, UploadForm
 from .models import COMPLIANCE_ITEMS, Notification, ReportState
-from .selectors import month_board, report_with_versions
+from .selectors import STATUS_LABELS, month_board, report_with_versions
 from .services import (
     UploadRejected,
     notification_mark_read,
@@ -30,7 +30,7 @@ from .services import (
     reports_upload,
 )
 
-BOARD_STATUSES = ["accepted", "submitted", "late", "returned", "draft", "missing", "not_due", "not_started"]
+BOARD_STATUSES = list(STATUS_LABELS)
 
 
 def default_report_month():

@@ -43,31 +43,17 @@ def delayed(project, today):
     return project.is_delayed(today)
 
 
-STATUS_LABELS = {
-    "accepted": gettext_lazy("Accepted"),
-    "submitted": gettext_lazy("Submitted"),
-    "late": gettext_lazy("Submitted late"),
-    "returned": gettext_lazy("Returned"),
-    "draft": gettext_lazy("Draft"),
-    "missing": gettext_lazy("Missing (overdue)"),
-    "not_due": gettext_lazy("Not due yet"),
-    "not_started": gettext_lazy("Not started"),
-}
-FLAG_LABELS = {
-    "missing": gettext_lazy("Missing"),
-    "late": gettext_lazy("Late"),
-    "under_plan": gettext_lazy("Under plan"),
-    "off_purpose": gettext_lazy("Off-purpose declared"),
-}
-
-
 @register.filter
 def status_label(value):
+    from monitoring.selectors import STATUS_LABELS
+
     return STATUS_LABELS.get(value, value)
 
 
 @register.filter
 def flag_label(value):
+    from monitoring.selectors import FLAG_LABELS
+
     return FLAG_LABELS.get(value, value)
 
 
