@@ -89,7 +89,7 @@ def load_demo_reports() -> int:
     created = 0
     for index, project in enumerate(projects):
         plans = {p.month: p.planned_gpu_hours for p in project.plans.all()}
-        under_plan = index % 6 == 4
+        under_plan = index % 6 == 1
         for month in months.months_between(project.actual_start, last):
             if (project.pk, month) in existing:
                 continue
@@ -213,17 +213,16 @@ def load_demo_lending() -> int:
 
 
 def load_demo_reclamation() -> dict:
-    """Last month's check (under-plan cases waiting for their ministries), the off-purpose case the
+    """The latest month's check whose reports are due (under-plan cases waiting for their ministries), the off-purpose case the
     demo report declared (decided: one server to the MSIT reserve), delayed-start flags, a project
     asking for more GPUs, and today's redistribution proposals."""
     from monitoring import reclamation, redistribution
     from monitoring.models import CaseKind, CaseState, ReclamationCase
     from projects.models import GpuRequestState, Project, ProjectGpuRequest
 
-    from . import months
 
     admin = User.objects.filter(role=Role.ADMIN, is_active=True).first()
-    run = reclamation.monthly_check_run(month=months.add_months(months.current(), -1))
+    run = reclamation.monthly_check_run(month=reclamation.latest_checkable_month())
     off = ReclamationCase.objects.filter(kind=CaseKind.OFF_PURPOSE, state=CaseState.OPEN).first()
     if off is not None and admin is not None:
         reclamation.case_suspend(actor=admin, case=off, reason="목적 외 사용 신고에 따라 결정 시까지 사용 정지 (예시)")

@@ -1,9 +1,10 @@
 import uuid
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -134,3 +135,116 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only.")
+
+
+# --- Notifications ---------------------------------------------------------------------------
+
+
+class NotificationKind(models.TextChoices):
+    REPORT_DUE_SOON = "report_due_soon", _("Report due in 3 days")
+    REPORT_DUE_TODAY = "report_due_today", _("Report due today")
+    REPORT_OVERDUE = "report_overdue", _("Report overdue")
+    REPORT_RETURNED = "report_returned", _("Report returned")
+    CASE_OPENED = "case_opened", _("Reclamation case opened")
+    CASE_RESPONDED = "case_responded", _("Case response")
+    CASE_DECIDED = "case_decided", _("Case decided")
+    CASE_UPDATED = "case_updated", _("Case evidence updated")
+    PROJECT_DELAYED = "project_delayed", _("Project start delayed")
+    PROPOSALS_READY = "proposals_ready", _("Redistribution proposals")
+    REQUEST_DECIDED = "request_decided", _("Request decided")
+    REQUEST_CHANGES = "request_changes", _("Changes requested")
+    LOAN_STARTED = "loan_started", _("Loan started")
+    LOAN_ENDING = "loan_ending", _("Loan ending soon")
+    LOAN_ENDED = "loan_ended", _("Loan ended")
+    LOAN_RECALLED = "loan_recalled", _("Loan recalled")
+    LOAN_RENEWAL = "loan_renewal", _("Renewal")
+    GENERAL = "general", _("Notice")
+
+
+class Notification(models.Model):
+    """An in-portal notice to one user, also e-mailed once. Every app notifies, so notices live in
+    the core (the table keeps the name it had in the monitoring app). `dedup_key` makes a scheduled notice
+    idempotent: the same notice for the same subject and day exists at most once per user."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey("allocation_portal.User", on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("message"))
+    url = models.CharField(_("link"), max_length=300, blank=True)
+    dedup_key = models.CharField(max_length=200)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
+
+    class Meta:
+        db_table = "monitoring_notification"
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "dedup_key"], name="notification_once_per_user")]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread_idx")]
+
+    def __str__(self):
+        return self.title
+
+
+# --- Programme policy ---------------------------------------------------------------------------
+
+
+class Rounding(models.TextChoices):
+    DOWN = "down", _("Round down to whole servers")
+    NEAREST = "nearest", _("Round to the nearest whole server")
+
+
+class Policy(models.Model):
+    """The programme's numbers (DOMAIN.md's defaults). Never edited in place: each change is a new
+    version, audited with its reason, and each reclamation case records the version it was judged
+    by. The table keeps the name it had when it held only the reclamation thresholds."""
+
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    # The monthly check (reclamation).
+    grace_days = models.PositiveSmallIntegerField(
+        _("grace days after the actual start"), default=60,
+        help_text=_("No month is checked that ends before this many days after the project's actual start."),
+    )
+    tier1_below = models.DecimalField(_("tier 1: cumulative use of plan below"), max_digits=4, decimal_places=3, default=Decimal("0.30"))
+    tier1_share = models.DecimalField(_("tier 1: share of the unused servers reclaimed"), max_digits=4, decimal_places=3, default=Decimal("0.50"))
+    tier2_below = models.DecimalField(_("tier 2: cumulative use of plan below"), max_digits=4, decimal_places=3, default=Decimal("0.60"))
+    tier2_share = models.DecimalField(_("tier 2: share of the unused servers reclaimed"), max_digits=4, decimal_places=3, default=Decimal("0.25"))
+    response_days = models.PositiveSmallIntegerField(_("days to respond"), default=7)
+    rounding = models.CharField(_("rounding"), max_length=10, choices=Rounding.choices, default=Rounding.DOWN)
+    floor_servers = models.PositiveSmallIntegerField(_("servers a project always keeps"), default=1)
+    # Monthly reporting.
+    report_due_day = models.PositiveSmallIntegerField(_("reports due on this day of the next month"), default=5)
+    under_plan_below = models.DecimalField(
+        _("flag as under plan below this share of the cumulative plan"), max_digits=4, decimal_places=3, default=Decimal("0.60")
+    )
+    # Starts.
+    delay_flag_days = models.PositiveSmallIntegerField(_("flag a project not started this many days after its planned start"), default=30)
+    start_backdate_days = models.PositiveSmallIntegerField(_("a start can be recorded up to this many days back"), default=14)
+    # Short-term loans.
+    loan_max_months = models.PositiveSmallIntegerField(_("longest loan (months)"), default=3)
+    loan_renewals = models.PositiveSmallIntegerField(_("renewals per loan"), default=1)
+    recall_notice_hours = models.PositiveSmallIntegerField(_("recall notice (hours)"), default=72)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    reason = models.TextField(_("reason"), blank=True)
+
+    class Meta:
+        db_table = "monitoring_reclamationpolicy"
+        verbose_name = _("programme policy")
+        verbose_name_plural = _("programme policies")
+        ordering = ["-version"]
+        constraints = [
+            models.CheckConstraint(name="policy_tiers_ordered", condition=Q(tier1_below__lte=F("tier2_below"))),
+            models.CheckConstraint(name="policy_tier1_range", condition=Q(tier1_below__gte=0, tier1_below__lte=1, tier1_share__gte=0, tier1_share__lte=1)),
+            models.CheckConstraint(name="policy_tier2_range", condition=Q(tier2_below__gte=0, tier2_below__lte=1, tier2_share__gte=0, tier2_share__lte=1)),
+            models.CheckConstraint(name="policy_response_days", condition=Q(response_days__gte=1)),
+            models.CheckConstraint(name="policy_due_day", condition=Q(report_due_day__gte=1, report_due_day__lte=28)),
+            models.CheckConstraint(name="policy_under_plan_range", condition=Q(under_plan_below__gte=0, under_plan_below__lte=1)),
+            models.CheckConstraint(name="policy_loan_months", condition=Q(loan_max_months__gte=1, loan_max_months__lte=12)),
+        ]
+
+    def __str__(self):
+        return f"v{self.version}"

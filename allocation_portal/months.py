@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from django.utils import timezone
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-REPORT_DUE_DAY = 5  # a month's report is due on the 5th of the next month (KST)
+REPORT_DUE_DAY = 5  # the policy's default: a month's report is due on the 5th of the next month (KST)
 
 
 def first_day(day: dt.date) -> dt.date:
@@ -51,8 +51,9 @@ def current() -> dt.date:
     return first_day(timezone.localdate())
 
 
-def due_date(month: dt.date) -> dt.date:
-    return next_month(month).replace(day=REPORT_DUE_DAY)
+def due_date(month: dt.date, due_day: int | None = None) -> dt.date:
+    """The day a month's report is due: `due_day` (the policy's) of the next month."""
+    return next_month(month).replace(day=due_day or REPORT_DUE_DAY)
 
 
 def parse(value: str) -> dt.date | None:

@@ -225,7 +225,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(_queue_dir / "control"),
         "store_processed": False,
     }
+else:
+    # A task whose worker dies before acknowledging it goes back to the queue after this long
+    # (Redis transport); the monthly check run it started is then taken over (CHECK_RUN_STALE_SECONDS).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "1800"))}
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
+# A monthly check run that has made no progress for this long was left by a worker that died.
+CHECK_RUN_STALE_SECONDS = int(os.environ.get("CHECK_RUN_STALE_SECONDS", "300"))
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
 CELERY_TASK_SERIALIZER = "json"
@@ -249,6 +255,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "monitoring.tasks.run_monthly_check",
         "schedule": crontab(day_of_month=6, hour=9, minute=0),
     },
+    "resume-stale-checks": {
+        # A monthly check left unfinished by a worker that died is finished here.
+        "task": "monitoring.tasks.resume_stale_checks",
+        "schedule": crontab(minute="*/15"),
+    },
     "redistribution-proposals": {
         "task": "monitoring.tasks.propose_redistribution",
         "schedule": crontab(hour=10, minute=0),
@@ -263,7 +274,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "notification-emails": {
         # Catches notices whose e-mail failed or whose on-commit enqueue was lost.
-        "task": "monitoring.tasks.send_pending_notification_emails",
+        "task": "allocation_portal.tasks.send_pending_notification_emails",
         "schedule": crontab(minute="*/10"),
     },
 }

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from monitoring.models import Compliance
+from allocation_portal import policy as programme_policy
+from allocation_portal.models import Compliance
 
 from .models import GpuModel, OrganisationKind, Region
 
@@ -40,12 +41,13 @@ class MemberForm(forms.Form):
                                help_text=_("Give it to your colleague; they should change it."))
 
 
-# The numbers are LOAN_MAX_MONTHS and RECALL_NOTICE_HOURS (a test keeps them in step).
-TERMS = _(
-    "I accept the terms: the loan is at most 3 months and can be renewed once; GPUs lent from a "
-    "national project's idle servers are recalled with 72 hours' notice when that project starts; "
-    "the organisation files a short report at the end."
-)
+def terms_text(policy) -> str:
+    """The terms an applicant accepts, with the policy's numbers."""
+    return _(
+        "I accept the terms: the loan is at most %(months)s months and can be renewed %(renewals)s times; GPUs lent "
+        "from a national project's idle servers are recalled with %(hours)s hours' notice when that project starts; "
+        "the organisation files a short report at the end."
+    ) % {"months": policy.loan_max_months, "renewals": policy.loan_renewals, "hours": policy.recall_notice_hours}
 
 
 class LoanRequestForm(forms.Form):
@@ -54,7 +56,7 @@ class LoanRequestForm(forms.Form):
         label=_("GPUs"), min_value=1, max_value=2000, help_text=_("1 to 4 GPUs of a server, or whole servers: 8, 16, 24, ...")
     )
     starts_on = forms.DateField(label=_("First day"), widget=DateInput)
-    ends_on = forms.DateField(label=_("Last day"), widget=DateInput, help_text=_("At most three months after the first day."))
+    ends_on = forms.DateField(label=_("Last day"), widget=DateInput)
     purpose = forms.CharField(label=_("Purpose"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
     expected_results = forms.CharField(label=_("Expected results"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
     personal_information = forms.ChoiceField(
@@ -68,7 +70,13 @@ class LoanRequestForm(forms.Form):
     ai_basic_act = forms.ChoiceField(
         label=_("The work complies with the AI Basic Act."), choices=Compliance.choices, widget=forms.RadioSelect,
     )
-    accepts_recall_terms = forms.BooleanField(label=TERMS, required=False)
+    accepts_recall_terms = forms.BooleanField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        policy = programme_policy.current()
+        self.fields["accepts_recall_terms"].label = terms_text(policy)
+        self.fields["ends_on"].help_text = _("At most %(months)s months after the first day.") % {"months": policy.loan_max_months}
 
     def values(self) -> dict:
         return dict(self.cleaned_data)

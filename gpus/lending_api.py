@@ -13,8 +13,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from allocation_portal import policy as programme_policy
 from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, OptionalReasonSerializer, ReasonSerializer
-from monitoring.models import Compliance
+from allocation_portal.models import Compliance
 
 from . import lending_services as lending
 from .access import get_loan_for_user, get_request_for_user, loans_for_user, requests_for_user
@@ -146,12 +147,14 @@ class CalendarView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         calendar = idle_calendar()
+        policy = programme_policy.current()
         return Response({
             "weeks": [w.isoformat() for w in calendar.weeks],
             "idle_now_by_model": calendar.now_by_model,
             "rows": [{"provider": r.provider.code, "gpu_model": r.gpu_model, "in_service": r.in_service, "weeks": r.weeks}
                      for r in calendar.rows],
-            "terms": {"max_months": 3, "renewals": 1, "recall_notice_hours": 72, "sizes": "1-4 GPUs or whole servers of 8"},
+            "terms": {"max_months": policy.loan_max_months, "renewals": policy.loan_renewals,
+                      "recall_notice_hours": policy.recall_notice_hours, "sizes": "1-4 GPUs or whole servers of 8"},
         })
 
 

@@ -15,17 +15,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from allocation_portal import audit, months
+from allocation_portal import policy as programme_policy
 from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
-from allocation_portal.models import Role, User
-from monitoring.models import Compliance, NotificationKind
+from allocation_portal.models import Compliance, NotificationKind, Role, User
+from allocation_portal.notifications import notify, organisation_members
 
 from . import services as ledger
-from .lending_selectors import lendable_servers, request_window
+from .availability import period, programme_pool, unlendable
+from .lending_selectors import request_window
 from .models import (
     GPUS_PER_SERVER,
-    LOAN_MAX_MONTHS,
     PARTIAL_SERVER_MAX_GPUS,
-    RECALL_NOTICE_HOURS,
     Allocation,
     AllocationGpu,
     Gpu,
@@ -50,10 +50,8 @@ OPEN_REQUEST_STATES = [RequestState.SUBMITTED, RequestState.CHANGES_REQUESTED]
 
 
 def _notify_org(organisation_id: int, *, kind: str, title: str, body: str, url: str, dedup_key: str):
-    from monitoring.services import notify
-
-    members = User.objects.filter(organisation_id=organisation_id, role=Role.APPLICANT, is_active=True)
-    return notify(users=list(members), kind=kind, title=title, body=body, url=url, dedup_key=dedup_key)
+    return notify(users=organisation_members(organisation_id), kind=kind, title=title, body=body, url=url,
+                  dedup_key=dedup_key)
 
 
 def request_snapshot(request: LoanRequest) -> dict:
@@ -138,9 +136,11 @@ def organisation_add_member(*, actor, username: str, email: str, password: str, 
 # --- Requests -------------------------------------------------------------------------------------
 
 
-def max_end(starts_on: dt.date) -> dt.date:
-    """The last day of a loan of at most three months from `starts_on`."""
-    target = months.add_months(starts_on.replace(day=1), LOAN_MAX_MONTHS)
+def max_end(starts_on: dt.date, length_months: int | None = None) -> dt.date:
+    """The last day of a loan of at most `length_months` (the policy's longest loan) from `starts_on`."""
+    if length_months is None:
+        length_months = programme_policy.current().loan_max_months
+    target = months.add_months(starts_on.replace(day=1), length_months)
     day = min(starts_on.day, (months.next_month(target) - dt.timedelta(days=1)).day)
     return target.replace(day=day) - dt.timedelta(days=1)
 
@@ -156,6 +156,7 @@ def _request_errors(values: dict, *, organisation_id: int, exclude_pk=None) -> d
         errors.setdefault(name, []).append(message)
 
     today = timezone.localdate()
+    policy = programme_policy.current()
     if values.get("gpu_model") not in GpuModel.values:
         add("gpu_model", _("Choose a GPU model."))
     count = values.get("gpu_count")
@@ -173,8 +174,9 @@ def _request_errors(values: dict, *, organisation_id: int, exclude_pk=None) -> d
     elif starts is not None:
         if ends < starts:
             add("ends_on", _("The end is before the start."))
-        elif ends > max_end(starts):
-            add("ends_on", _("A loan is at most three months: the last day can be %(last)s.") % {"last": max_end(starts)})
+        elif ends > max_end(starts, policy.loan_max_months):
+            add("ends_on", _("A loan is at most %(months)s months: the last day can be %(last)s.")
+                % {"months": policy.loan_max_months, "last": max_end(starts, policy.loan_max_months)})
     for name in ("purpose", "expected_results"):
         if not (values.get(name) or "").strip():
             add(name, _("Required."))
@@ -182,7 +184,8 @@ def _request_errors(values: dict, *, organisation_id: int, exclude_pk=None) -> d
         if values.get(name) not in Compliance.values:
             add(name, _("Answer this checklist item."))
     if values.get("accepts_recall_terms") is not True:
-        add("accepts_recall_terms", _("Accept the terms: a loan on a project's idle servers ends 72 hours after that project starts."))
+        add("accepts_recall_terms", _("Accept the terms: a loan on a project's idle servers ends %(hours)s hours after that project starts.")
+            % {"hours": policy.recall_notice_hours})
     if starts is not None and ends is not None and not errors.get("ends_on"):
         overlapping = LoanRequest.objects.filter(
             organisation_id=organisation_id, starts_on__lte=ends, ends_on__gte=starts,
@@ -200,6 +203,9 @@ def _request_errors(values: dict, *, organisation_id: int, exclude_pk=None) -> d
 def request_submit(*, actor, values: dict) -> LoanRequest:
     if actor is None or not actor.is_applicant:
         raise NotPermitted(_("Only applicants of a registered organisation can apply."))
+    pool = programme_pool()
+    if pool is None:
+        raise StateConflict(_("No programme lends GPUs at the moment."))
     with transaction.atomic():
         # One organisation's requests are checked for overlaps one at a time.
         Organisation.objects.select_for_update().get(pk=actor.organisation_id)
@@ -207,7 +213,7 @@ def request_submit(*, actor, values: dict) -> LoanRequest:
         if errors:
             raise ValidationFailed(_("The request has errors; nothing was saved."), fields=errors)
         request = LoanRequest.objects.create(
-            organisation_id=actor.organisation_id, submitted_by=actor, submitted_at=timezone.now(),
+            organisation_id=actor.organisation_id, submitted_by=actor, submitted_at=timezone.now(), pool=pool,
             **{name: values[name] for name in REQUEST_FIELDS},
         )
         audit.record(actor=actor, action="loan_request.submit", obj=request, after=request_snapshot(request))
@@ -295,22 +301,21 @@ def request_reject(*, actor, request: LoanRequest, reason: str) -> LoanRequest:
                    notice=(NotificationKind.REQUEST_DECIDED, _("Your GPU request was not approved")))
 
 
-def _lock_and_check_lendable(gpu_ids: list[int], gpu_model: str, starts_at, ends_at, ignore_allocations=()) -> None:
-    """Inside the approval's transaction: lock the projects whose awards cover these GPUs (so a
-    project cannot start half-way through this approval), then check every GPU is still lendable."""
+def _lock_and_check_lendable(gpu_ids: list[int], gpu_model: str, starts_at, ends_at, *, pool, ignore_allocations=()) -> None:
+    """Inside the approval's transaction: lock the servers of these GPUs, then the projects whose
+    awards cover them (so a project cannot start half-way through this approval), then check every
+    GPU is still lendable from the pool. The exclusion constraints stand behind this check."""
     from projects.models import Project
 
     ledger.lock_servers_of(gpu_ids)
     project_ids = set(
         AllocationGpu.objects.filter(
-            gpu_id__in=gpu_ids, layer="award", period__overlap=ledger._period(starts_at, ends_at),
+            gpu_id__in=gpu_ids, layer="award", period__overlap=period(starts_at, ends_at),
             allocation__project__isnull=False,
         ).values_list("allocation__project_id", flat=True)
     )
     list(Project.objects.select_for_update().filter(pk__in=project_ids).order_by("pk").values_list("pk"))
-    offers = lendable_servers(gpu_model, starts_at, ends_at, ignore_allocations=ignore_allocations)
-    lendable = {gpu_id for offer in offers for gpu_id in offer.gpu_ids}
-    gone = set(gpu_ids) - lendable
+    gone = unlendable(gpu_ids, gpu_model, starts_at, ends_at, pool=pool, ignore_allocations=ignore_allocations)
     if gone:
         hosts = sorted(set(Gpu.objects.filter(pk__in=gone).values_list("server__hostname", flat=True)))
         raise CapacityConflict(
@@ -344,7 +349,9 @@ def request_approve(*, actor, request: LoanRequest, gpu_ids: list[int], note: st
             if any(n != GPUS_PER_SERVER for n in per_server.values()):
                 raise ValidationFailed(_("A request for whole servers gets whole servers."), fields={"gpus": [_("Not whole servers.")]})
         starts_at, ends_at = request_window(locked)
-        _lock_and_check_lendable(gpu_ids, locked.gpu_model, starts_at, ends_at)
+        if ends_at <= starts_at:
+            raise StateConflict(_("The requested period has passed; ask the applicant for new dates."))
+        _lock_and_check_lendable(gpu_ids, locked.gpu_model, starts_at, ends_at, pool=locked.pool)
         before = request_snapshot(locked)
         locked.state = RequestState.APPROVED
         locked.reviewed_by = actor
@@ -417,27 +424,33 @@ def loan_return(*, actor, loan: Loan, reason: str = "") -> Loan:
 
 
 def loan_request_renewal(*, actor, loan: Loan, ends_on: dt.date, reason: str) -> Loan:
-    """Ask once to extend the loan by at most three more months."""
+    """Ask to extend the loan by at most the policy's longest loan, as often as the policy allows."""
     _check_holder(actor, loan)
+    policy = programme_policy.current()
     with transaction.atomic():
         locked = _loan_for_update(loan)
         if locked.state == LoanState.ENDED or locked.recalled:
             raise StateConflict(_("An ended or recalled loan cannot be renewed."))
-        if locked.renewal_state:
-            raise StateConflict(_("A loan can be renewed once; a renewal was asked for already."))
+        if locked.renewal_state == RenewalState.REQUESTED:
+            raise StateConflict(_("A renewal is waiting for MSIT's decision already."))
+        if locked.renewals >= policy.loan_renewals:
+            raise StateConflict(_("A loan can be renewed %(n)s times; this one has been asked for already.")
+                                % {"n": policy.loan_renewals})
         current_last = timezone.localtime(locked.ends_at).date() - dt.timedelta(days=1)
+        last_allowed = max_end(current_last + dt.timedelta(days=1), policy.loan_max_months)
         errors = {}
         if ends_on is None or ends_on <= current_last:
             errors["ends_on"] = [_("The new last day must be after %(last)s.") % {"last": current_last}]
-        elif ends_on > max_end(current_last + dt.timedelta(days=1)):
-            errors["ends_on"] = [_("A renewal adds at most three months: the last day can be %(last)s.")
-                                 % {"last": max_end(current_last + dt.timedelta(days=1))}]
+        elif ends_on > last_allowed:
+            errors["ends_on"] = [_("A renewal adds at most %(months)s months: the last day can be %(last)s.")
+                                 % {"months": policy.loan_max_months, "last": last_allowed}]
         if not (reason or "").strip():
             errors["reason"] = [_("Required.")]
         if errors:
             raise ValidationFailed(_("The renewal request has errors."), fields=errors)
         before = loan_snapshot(locked)
         locked.renewal_state = RenewalState.REQUESTED
+        locked.renewals += 1
         locked.renewal_ends_on = ends_on
         locked.renewal_reason = reason.strip()
         locked.save()
@@ -463,7 +476,7 @@ def loan_decide_renewal(*, actor, loan: Loan, approve: bool, note: str = "") -> 
             )
             allocations = _live_allocations(locked)
             gpu_ids = list(AllocationGpu.objects.filter(allocation__in=allocations).values_list("gpu_id", flat=True))
-            _lock_and_check_lendable(gpu_ids, locked.gpu_model, locked.ends_at, new_end,
+            _lock_and_check_lendable(gpu_ids, locked.gpu_model, locked.ends_at, new_end, pool=locked.request.pool,
                                      ignore_allocations=[a.pk for a in allocations])
             for allocation in allocations:
                 ledger.allocation_change_end(actor=actor, allocation=allocation, ends_at=new_end,
@@ -484,9 +497,12 @@ def loan_decide_renewal(*, actor, loan: Loan, approve: bool, note: str = "") -> 
 
 
 def loan_recall(
-    *, actor, loan: Loan, reason: str, notice_hours: int = RECALL_NOTICE_HOURS, now=None, check_permission: bool = True
+    *, actor, loan: Loan, reason: str, notice_hours: int | None = None, now=None, check_permission: bool = True
 ) -> Loan:
-    """Give notice: the loan ends `notice_hours` from now (or at its own end, if sooner)."""
+    """Give notice: the loan ends `notice_hours` (the policy's recall notice) from now, or at its
+    own end if sooner."""
+    if notice_hours is None:
+        notice_hours = programme_policy.current().recall_notice_hours
     if check_permission and actor is not None and not actor.is_msit_admin:
         raise NotPermitted(_("Only an MSIT admin recalls loans."))
     if not (reason or "").strip():
@@ -530,11 +546,11 @@ def loan_recall(
     return locked
 
 
-def loans_recall_for_project(*, actor, project, reason: str, now=None) -> list[Loan]:
+def loans_recall_for_project(*, actor, project, reason: str, now=None, notice_hours: int | None = None) -> list[Loan]:
     """The project has started: every loan on its reserved servers gets the recall notice."""
     now = now or timezone.now()
     award_gpus = AllocationGpu.objects.filter(
-        allocation__project=project, layer="award", period__contains=now
+        allocation__project=project, layer="award", period__overlap=period(now, None)
     ).values("gpu_id")
     loan_ids = set(
         AllocationGpu.objects.filter(
@@ -544,8 +560,8 @@ def loans_recall_for_project(*, actor, project, reason: str, now=None) -> list[L
     )
     # Loans that would only begin after the project's start end before they begin.
     return [
-        loan_recall(actor=actor, loan=loan, reason=reason, now=now, check_permission=False)
-        for loan in Loan.objects.filter(pk__in=loan_ids)
+        loan_recall(actor=actor, loan=loan, reason=reason, now=now, notice_hours=notice_hours, check_permission=False)
+        for loan in Loan.objects.filter(pk__in=loan_ids).order_by("pk")
     ]
 
 

@@ -5,7 +5,7 @@ import uuid
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, Func, Q, Value, When
 from django.db.models.functions import Mod
 from django.db.models.lookups import Exact
 from django.utils.translation import get_language
@@ -56,6 +56,44 @@ class Cluster(models.Model):
         return f"{self.name} ({self.gpu_model})"
 
 
+class PoolKind(models.TextChoices):
+    PROGRAMME = "programme", _("National AI programme")
+    OTHER = "other", _("Other government GPUs")
+
+
+class Pool(models.Model):
+    """A programme's capacity. The 2026 national AI projects' pool is the 354 servers awarded to
+    them plus the MSIT reserve their reclaimed servers feed; the government's other GPUs belong to
+    other pools (other calls). A programme awards, lends and redistributes only within its pool."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_ko = models.CharField(_("name (Korean)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=150)
+    kind = models.CharField(_("kind"), max_length=20, choices=PoolKind.choices)
+    opens_on = models.DateField(
+        _("awards from"), null=True, blank=True, help_text=_("The first day the programme's projects can hold GPUs.")
+    )
+    published_gpus = models.PositiveIntegerField(
+        _("GPUs published"), null=True, blank=True, help_text=_("The programme's GPUs as announced.")
+    )
+
+    class Meta:
+        verbose_name = _("pool")
+        verbose_name_plural = _("pools")
+        ordering = ["kind", "code"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "ko").startswith("en") else self.name_ko
+
+    @property
+    def is_programme(self) -> bool:
+        return self.kind == PoolKind.PROGRAMME
+
+
 class ServerStatus(models.TextChoices):
     IN_SERVICE = "in_service", _("In service")
     MAINTENANCE = "maintenance", _("In maintenance")
@@ -65,6 +103,7 @@ class Server(models.Model):
     """A node of eight GPUs. National projects hold whole servers."""
 
     cluster = models.ForeignKey(Cluster, verbose_name=_("cluster"), on_delete=models.PROTECT, related_name="servers")
+    pool = models.ForeignKey(Pool, verbose_name=_("pool"), on_delete=models.PROTECT, related_name="servers")
     hostname = models.CharField(_("hostname"), max_length=60, unique=True)
     status = models.CharField(_("status"), max_length=20, choices=ServerStatus.choices, default=ServerStatus.IN_SERVICE)
 
@@ -72,7 +111,10 @@ class Server(models.Model):
         verbose_name = _("server")
         verbose_name_plural = _("servers")
         ordering = ["hostname"]
-        indexes = [models.Index(fields=["cluster", "status"], name="server_cluster_status_idx")]
+        indexes = [
+            models.Index(fields=["cluster", "status"], name="server_cluster_status_idx"),
+            models.Index(fields=["pool", "status"], name="server_pool_status_idx"),
+        ]
 
     def __str__(self):
         return self.hostname
@@ -128,6 +170,7 @@ class Organisation(models.Model):
 
 class HolderKind(models.TextChoices):
     PROJECT = "project", _("National project")
+    SUSPENDED = "suspended", _("Suspended (off-purpose case)")
     RESERVE = "reserve", _("MSIT reserve")
     LOAN = "loan", _("Short-term loan")
 
@@ -136,7 +179,8 @@ class Layer(models.TextChoices):
     """Awards (to projects or the MSIT reserve) say who a GPU belongs to; loans say who borrows it.
 
     A loan may sit on GPUs awarded to a project that has not started (that is what "idle" means),
-    so the two layers are separate. Within each layer a GPU has at most one holder at any moment."""
+    or on the MSIT reserve, so the two layers are separate. Within each layer a GPU has at most one
+    holder at any moment; across the layers, at most one holder *uses* it (see AllocationGpu)."""
 
     AWARD = "award", _("Award")
     LOAN = "loan", _("Loan")
@@ -192,6 +236,7 @@ class Allocation(models.Model):
                 name="allocation_holder_matches",
                 condition=(
                     Q(holder_kind="project", project__isnull=False, loan__isnull=True, layer="award")
+                    | Q(holder_kind="suspended", project__isnull=False, loan__isnull=True, layer="award")
                     | Q(holder_kind="reserve", project__isnull=True, loan__isnull=True, layer="award")
                     | Q(holder_kind="loan", project__isnull=True, loan__isnull=False, layer="loan")
                 ),
@@ -218,16 +263,42 @@ class Allocation(models.Model):
         return self.released_at is not None
 
 
+def in_use_period():
+    """The part of a held GPU's period in which its holder uses it: all of a loan's period; an
+    award's from `in_use_from` (a started project from its start, or once the loans on the GPU
+    have ended; a suspension at once); never for the MSIT reserve or an idle project."""
+    return Case(
+        When(layer=Layer.LOAN, then=F("period")),
+        When(
+            in_use_from__isnull=False,
+            then=Func(
+                F("period"),
+                Func(F("in_use_from"), Value(None), Value("[)"), function="tstzrange", output_field=DateTimeRangeField()),
+                function="range_intersect",
+                output_field=DateTimeRangeField(),
+            ),
+        ),
+        default=None,
+        output_field=DateTimeRangeField(),
+    )
+
+
 class AllocationGpu(models.Model):
     """One GPU of a ledger entry, with the entry's period copied so PostgreSQL can refuse overlaps.
 
-    The exclusion constraint is the invariant of the whole portal: within a layer, no GPU is
-    promised to two holders for overlapping time, whatever races the application loses."""
+    Two exclusion constraints are the invariant of the whole portal, whatever races the
+    application loses: within a layer, no GPU is promised to two holders for overlapping time;
+    and across both layers no GPU is *used* by two holders at overlapping times. `occupied` is
+    the used part of the period (computed by PostgreSQL from `layer`, `period` and
+    `in_use_from`): a loan uses its whole period, a started project its award from the moment
+    it took the GPU over, so a loan and a started project can never hold the same GPU at once."""
 
     allocation = models.ForeignKey(Allocation, on_delete=models.CASCADE, related_name="gpu_rows")
     gpu = models.ForeignKey(Gpu, on_delete=models.PROTECT, related_name="holdings")
     layer = models.CharField(max_length=10, choices=Layer.choices)
     period = DateTimeRangeField()
+    in_use_from = models.DateTimeField(null=True, blank=True)
+    occupied = models.GeneratedField(expression=in_use_period(), output_field=DateTimeRangeField(), db_persist=True)
 
     class Meta:
         verbose_name = _("held GPU")
@@ -241,7 +312,15 @@ class AllocationGpu(models.Model):
                     ("period", RangeOperators.OVERLAPS),
                 ],
             ),
+            ExclusionConstraint(
+                name="gpu_never_used_twice",
+                expressions=[("gpu", RangeOperators.EQUAL), ("occupied", RangeOperators.OVERLAPS)],
+                condition=Q(occupied__isnull=False),
+            ),
             models.UniqueConstraint(fields=["allocation", "gpu"], name="allocation_gpu_once"),
+            models.CheckConstraint(
+                name="allocation_gpu_in_use_only_for_awards", condition=Q(layer="award") | Q(in_use_from__isnull=True)
+            ),
         ]
         indexes = [models.Index(fields=["allocation"], name="allocation_gpu_alloc_idx")]
 
@@ -251,8 +330,7 @@ class AllocationGpu(models.Model):
 
 # --- Short-term lending of idle GPUs --------------------------------------------------------
 
-LOAN_MAX_MONTHS = 3  # a loan is at most three months, renewable once
-RECALL_NOTICE_HOURS = 72  # a loan on a project's reserved servers ends this long after the project starts
+# Loan length, renewals and the recall notice are policy numbers (allocation_portal.policy).
 PARTIAL_SERVER_MAX_GPUS = 4  # loans take 1-4 GPUs of a server, or whole servers
 
 
@@ -265,9 +343,10 @@ class RequestState(models.TextChoices):
 
 
 class LoanRequest(models.Model):
-    """An organisation's application for idle GPUs (단기 수요 신청)."""
+    """An organisation's application for idle GPUs (단기 수요 신청), lent from one pool."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pool = models.ForeignKey(Pool, verbose_name=_("pool"), on_delete=models.PROTECT, related_name="requests")
     organisation = models.ForeignKey(Organisation, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="requests")
     submitted_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, related_name="+")
     gpu_model = models.CharField(_("GPU model"), max_length=10, choices=GpuModel.choices)
@@ -346,6 +425,7 @@ class Loan(models.Model):
     recall_reason = models.TextField(_("recall reason"), blank=True)
     renewal_state = models.CharField(_("renewal"), max_length=20, choices=RenewalState.choices, default="", blank=True)
     renewal_ends_on = models.DateField(_("renewal until"), null=True, blank=True)
+    renewals = models.PositiveSmallIntegerField(_("renewals asked for"), default=0)
     renewal_reason = models.TextField(_("renewal reason"), blank=True)
     end_report = models.TextField(_("end-of-loan report"), blank=True)
     end_report_gpu_hours = models.DecimalField(_("GPU-hours used"), max_digits=12, decimal_places=1, null=True, blank=True)

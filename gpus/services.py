@@ -1,8 +1,9 @@
 """Writes to the inventory and the allocation ledger.
 
 Every function here runs in one transaction, checks what it changes while holding locks, and writes
-its audit event in that same transaction. The exclusion constraint on AllocationGpu is the last
-word on double booking: the Python pre-checks only make the error message friendlier."""
+its audit event in that same transaction. The two exclusion constraints on AllocationGpu are the
+last word on double booking (within a layer) and double use (across both layers): the Python
+pre-checks only make the error message friendlier."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from django.db import IntegrityError, transaction
-from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from allocation_portal import audit
 from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
 
+from .availability import day_start, servers_free_for_award
+from .availability import period as _period
 from .models import (
     GPUS_PER_SERVER,
     Allocation,
@@ -30,6 +33,8 @@ from .models import (
 )
 
 EXCLUSION_VIOLATION = "23P01"
+# A release "now" computed a moment before the transaction is still now; anything earlier is the past.
+CLOCK_SKEW = dt.timedelta(seconds=60)
 
 
 def _require_admin(actor, check: bool = True) -> None:
@@ -39,16 +44,59 @@ def _require_admin(actor, check: bool = True) -> None:
         raise NotPermitted(_("Only an MSIT admin can change the allocation ledger."))
 
 
-def _period(starts_at: dt.datetime, ends_at: dt.datetime) -> DateTimeTZRange:
-    return DateTimeTZRange(starts_at, ends_at, "[)")
-
-
 def lock_servers_of(gpu_ids) -> None:
-    """Lock the server rows of these GPUs, in id order. Every approval that hands GPUs out (a loan,
-    redistribution of reserve servers to a project) takes these locks first, so they queue instead
-    of both passing their checks."""
+    """Lock the server rows of these GPUs, in id order. Every change that hands GPUs to a user (a
+    loan, a project's start, redistribution of reserve servers to a project) takes these locks
+    first, so they queue instead of both passing their checks."""
     server_ids = Gpu.objects.filter(pk__in=list(gpu_ids)).values("server_id")
     list(Server.objects.select_for_update().filter(pk__in=server_ids).order_by("pk").values_list("pk", flat=True))
+
+
+def project_period(project) -> tuple[dt.datetime | None, dt.datetime]:
+    """The period in which a project can hold GPUs: from its programme's first award day to the
+    end of its last day."""
+    opens_on = project.pool.opens_on if project.pool_id else None
+    return (day_start(opens_on) if opens_on else None), day_start(project.end_date + dt.timedelta(days=1))
+
+
+def project_in_use_from(project, starts_at: dt.datetime) -> dt.datetime | None:
+    """When a project uses GPUs awarded to it from `starts_at`: from its start, once started."""
+    if project.actual_start is None:
+        return None
+    return max(starts_at, day_start(project.actual_start))
+
+
+def most_held(project, starts_at: dt.datetime, ends_at: dt.datetime, *, exclude=()) -> int:
+    """The most GPUs the project holds (or has suspended) at any one moment of the period."""
+    entries = list(
+        Allocation.objects.filter(
+            project=project, layer=Layer.AWARD, starts_at__lt=ends_at, ends_at__gt=starts_at
+        ).exclude(pk__in=list(exclude)).values_list("starts_at", "ends_at", "gpu_count")
+    )
+    moments = {starts_at} | {lo for lo, _hi, _n in entries if lo > starts_at}
+    return max((sum(n for lo, hi, n in entries if lo <= t < hi) for t in moments), default=0)
+
+
+def lock_project_for_award(project, *, gpu_count: int, starts_at: dt.datetime, ends_at: dt.datetime):
+    """Lock the project row and check that `gpu_count` more GPUs fit its award and its period.
+    Concurrent awards to one project queue here, so they cannot all pass the check."""
+    locked = type(project)._default_manager.select_for_update(of=("self",)).select_related("pool").get(pk=project.pk)
+    first, last = project_period(locked)
+    if (first is not None and starts_at < first) or ends_at > last:
+        raise ValidationFailed(
+            _("%(project)s can hold GPUs only from %(first)s to %(last)s.")
+            % {"project": locked.code, "first": timezone.localtime(first).date() if first else "-",
+               "last": locked.end_date},
+            fields={"ends_at" if ends_at > last else "starts_at": [_("Outside the project's period.")]},
+        )
+    held = most_held(locked, starts_at, ends_at)
+    if held + gpu_count > locked.gpus_awarded:
+        raise ValidationFailed(
+            _("%(project)s is awarded %(awarded)s GPUs and already holds %(held)s in that period.")
+            % {"project": locked.code, "awarded": locked.gpus_awarded, "held": held},
+            fields={"server_count": [_("More than the project's award.")]},
+        )
+    return locked
 
 
 def allocation_snapshot(allocation: Allocation) -> dict:
@@ -65,10 +113,16 @@ def allocation_snapshot(allocation: Allocation) -> dict:
     }
 
 
-def _conflicts(gpu_ids: Sequence[int], layer: str, starts_at, ends_at, exclude_allocation=None):
-    qs = AllocationGpu.objects.filter(
-        gpu_id__in=gpu_ids, layer=layer, period__overlap=_period(starts_at, ends_at)
-    ).select_related("allocation", "allocation__project", "gpu__server")
+def _conflicts(gpu_ids: Sequence[int], layer: str, starts_at, ends_at, exclude_allocation=None, in_use_from=None):
+    """Holdings that stand in the way: the same layer over the period, or, for a holder that uses
+    the GPUs (a loan; a started project from `in_use_from`), anyone using them meanwhile."""
+    clash = Q(layer=layer, period__overlap=_period(starts_at, ends_at))
+    uses_from = starts_at if layer == Layer.LOAN else in_use_from
+    if uses_from is not None and uses_from < ends_at:
+        clash |= Q(occupied__overlap=_period(uses_from, ends_at))
+    qs = AllocationGpu.objects.filter(clash, gpu_id__in=gpu_ids).select_related(
+        "allocation", "allocation__project", "allocation__loan__organisation", "gpu__server"
+    )
     if exclude_allocation is not None:
         qs = qs.exclude(allocation=exclude_allocation)
     return list(qs[:20])
@@ -78,10 +132,22 @@ def _conflict_error(rows) -> CapacityConflict:
     servers = sorted({row.gpu.server.hostname for row in rows})
     holders = sorted({row.allocation.holder_label for row in rows})
     return CapacityConflict(
-        _("These GPUs are already promised for part of that period (servers %(servers)s, held by %(holders)s).")
+        _("These GPUs are already promised or in use for part of that period (servers %(servers)s, held by %(holders)s).")
         % {"servers": ", ".join(servers[:8]) or "-", "holders": ", ".join(holders[:5]) or "-"},
         fields={"gpus": [_("Already held for an overlapping period.")]},
     )
+
+
+def _insert_rows(allocation: Allocation, rows: list[AllocationGpu], *, conflict) -> None:
+    """Insert an entry's GPU rows; losing a race to the exclusion constraints becomes the friendly
+    conflict error (inside a savepoint, so the outer transaction stays usable for it)."""
+    try:
+        with transaction.atomic():
+            AllocationGpu.objects.bulk_create(rows)
+    except IntegrityError as exc:
+        if getattr(exc.__cause__, "pgcode", None) == EXCLUSION_VIOLATION:
+            raise _conflict_error(conflict()) from exc
+        raise
 
 
 def allocation_award(
@@ -97,7 +163,10 @@ def allocation_award(
     parent: Allocation | None = None,
     check_permission: bool = True,
 ) -> Allocation:
-    """Promise `gpus` to one holder for [starts_at, ends_at)."""
+    """Promise `gpus` to one holder for [starts_at, ends_at).
+
+    A project's award is checked against its award and period with the project row locked; a
+    started project (and a suspension) uses the GPUs at once, so nobody else may use them then."""
     _require_admin(actor, check_permission)
     gpus = list(gpus)
     if not reason or not reason.strip():
@@ -112,7 +181,7 @@ def allocation_award(
         raise ValidationFailed(_("The same GPU was listed twice."), fields={"gpus": [_("Duplicate GPU.")]})
 
     layer = Layer.LOAN if holder_kind == HolderKind.LOAN else Layer.AWARD
-    if holder_kind == HolderKind.PROJECT and project is None:
+    if holder_kind in (HolderKind.PROJECT, HolderKind.SUSPENDED) and project is None:
         raise ValueError("A project award needs its project.")
 
     gpu_rows = list(Gpu.objects.filter(pk__in=[g.pk for g in gpus]).select_related("server__cluster"))
@@ -127,17 +196,30 @@ def allocation_award(
             _("Servers in maintenance cannot be promised: %(servers)s.") % {"servers": ", ".join(in_maintenance)},
             fields={"gpus": [_("Server in maintenance.")]},
         )
-    if holder_kind in (HolderKind.PROJECT, HolderKind.RESERVE):
+    if holder_kind != HolderKind.LOAN:
         per_server = Counter(g.server_id for g in gpu_rows)
         if any(count != GPUS_PER_SERVER for count in per_server.values()):
             raise ValidationFailed(
                 _("National projects and the MSIT reserve hold whole servers of 8 GPUs."),
                 fields={"gpus": [_("Not whole servers.")]},
             )
+    pool_id = project.pool_id if project is not None else (loan.request.pool_id if loan is not None else None)
+    outside = sorted({g.server.hostname for g in gpu_rows if pool_id is not None and g.server.pool_id != pool_id})
+    if outside:
+        raise ValidationFailed(
+            _("These servers are not in the programme's pool: %(servers)s.") % {"servers": ", ".join(outside[:8])},
+            fields={"gpus": [_("Outside the pool.")]},
+        )
 
     gpu_ids = [g.pk for g in gpu_rows]
     with transaction.atomic():
-        conflicts = _conflicts(gpu_ids, layer, starts_at, ends_at)
+        in_use_from = None
+        if holder_kind == HolderKind.PROJECT:
+            project = lock_project_for_award(project, gpu_count=len(gpu_rows), starts_at=starts_at, ends_at=ends_at)
+            in_use_from = project_in_use_from(project, starts_at)
+        elif holder_kind == HolderKind.SUSPENDED:
+            in_use_from = starts_at
+        conflicts = _conflicts(gpu_ids, layer, starts_at, ends_at, in_use_from=in_use_from)
         if conflicts:
             raise _conflict_error(conflicts)
         allocation = Allocation.objects.create(
@@ -154,17 +236,13 @@ def allocation_award(
             created_by=actor,
             **({"loan": loan} if loan is not None else {}),
         )
-        try:
-            # A savepoint, so that losing a race leaves the outer transaction usable for the error.
-            with transaction.atomic():
-                AllocationGpu.objects.bulk_create(
-                    AllocationGpu(allocation=allocation, gpu_id=gpu_id, layer=layer, period=_period(starts_at, ends_at))
-                    for gpu_id in gpu_ids
-                )
-        except IntegrityError as exc:
-            if getattr(exc.__cause__, "pgcode", None) == EXCLUSION_VIOLATION:
-                raise _conflict_error(_conflicts(gpu_ids, layer, starts_at, ends_at, exclude_allocation=allocation)) from exc
-            raise
+        _insert_rows(
+            allocation,
+            [AllocationGpu(allocation=allocation, gpu_id=gpu_id, layer=layer, period=_period(starts_at, ends_at),
+                           in_use_from=in_use_from) for gpu_id in gpu_ids],
+            conflict=lambda: _conflicts(gpu_ids, layer, starts_at, ends_at, exclude_allocation=allocation,
+                                        in_use_from=in_use_from),
+        )
         audit.record(
             actor=actor,
             action="allocation.award",
@@ -185,12 +263,18 @@ def allocation_release(
     action: str = "allocation.release",
     check_permission: bool = True,
 ) -> Allocation | None:
-    """End a holding at `at` (default now). With `gpus`, only those are released: the entry ends and
-    a continuation holds the rest until the original end. Returns the continuation, if any."""
+    """End a holding at `at` (default now; never in the past: history that reports were checked
+    against does not change). With `gpus`, only those are released: the entry ends and a
+    continuation holds the rest until the original end. Returns the continuation, if any."""
     _require_admin(actor, check_permission)
     if not reason or not reason.strip():
         raise ValidationFailed(_("A reason is required to release GPUs."), fields={"reason": [_("Required.")]})
-    at = at or timezone.now()
+    now = timezone.now()
+    if at is not None and at < now - CLOCK_SKEW:
+        raise ValidationFailed(
+            _("A release takes effect now or later, never in the past."), fields={"at": [_("In the past.")]}
+        )
+    at = at or now
     with transaction.atomic():
         locked = (
             Allocation.objects.select_for_update(of=("self",))
@@ -203,16 +287,16 @@ def allocation_release(
             raise StateConflict(_("This ledger entry has already ended."))
         before = allocation_snapshot(locked)
         release_at = max(at, locked.starts_at)
-        held_ids = list(locked.gpu_rows.values_list("gpu_id", flat=True))
+        held = dict(locked.gpu_rows.values_list("gpu_id", "in_use_from"))
         keep_ids: list[int] = []
         if gpus is not None:
             release_ids = {g.pk for g in gpus}
-            unknown = release_ids - set(held_ids)
+            unknown = release_ids - set(held)
             if unknown or not release_ids:
                 raise ValidationFailed(
                     _("Only GPUs of this entry can be released from it."), fields={"gpus": [_("Not in this entry.")]}
                 )
-            keep_ids = [gpu_id for gpu_id in held_ids if gpu_id not in release_ids]
+            keep_ids = [gpu_id for gpu_id in held if gpu_id not in release_ids]
         original_end = locked.ends_at
         locked.ends_at = release_at
         locked.released_at = timezone.now()
@@ -238,7 +322,8 @@ def allocation_release(
             )
             AllocationGpu.objects.bulk_create(
                 AllocationGpu(
-                    allocation=continuation, gpu_id=gpu_id, layer=locked.layer, period=_period(release_at, original_end)
+                    allocation=continuation, gpu_id=gpu_id, layer=locked.layer, period=_period(release_at, original_end),
+                    in_use_from=held[gpu_id],
                 )
                 for gpu_id in keep_ids
             )
@@ -274,8 +359,15 @@ def allocation_change_end(
         before = allocation_snapshot(locked)
         old_end = locked.ends_at
         gpu_ids = list(locked.gpu_rows.values_list("gpu_id", flat=True))
+        in_use_from = locked.gpu_rows.exclude(in_use_from__isnull=True).order_by("in_use_from").values_list(
+            "in_use_from", flat=True).first()
+        uses_from = None if in_use_from is None else max(in_use_from, old_end)
+
+        def conflict():
+            return _conflicts(gpu_ids, locked.layer, old_end, ends_at, exclude_allocation=locked, in_use_from=uses_from)
+
         if ends_at > old_end:
-            conflicts = _conflicts(gpu_ids, locked.layer, old_end, ends_at, exclude_allocation=locked)
+            conflicts = conflict()
             if conflicts:
                 raise _conflict_error(conflicts)
         locked.ends_at = ends_at
@@ -286,7 +378,7 @@ def allocation_change_end(
                 AllocationGpu.objects.filter(allocation=locked).update(period=_period(locked.starts_at, ends_at))
         except IntegrityError as exc:
             if getattr(exc.__cause__, "pgcode", None) == EXCLUSION_VIOLATION:
-                raise _conflict_error(_conflicts(gpu_ids, locked.layer, old_end, ends_at, exclude_allocation=locked)) from exc
+                raise _conflict_error(conflict()) from exc
             raise
         audit.record(
             actor=actor,
@@ -298,6 +390,29 @@ def allocation_change_end(
         )
     allocation.refresh_from_db()
     return allocation
+
+
+# Each GPU of a started project's award is used from the start, or, where a loan still held it
+# then, from the end of that loan (after its recall notice): never by both at once.
+TAKE_OVER_SQL = """
+UPDATE gpus_allocationgpu h
+   SET in_use_from = GREATEST(
+         lower(h.period), %(at)s,
+         COALESCE((SELECT max(upper(l.occupied)) FROM gpus_allocationgpu l
+                    WHERE l.gpu_id = h.gpu_id AND l.layer = 'loan' AND NOT isempty(l.occupied)
+                      AND l.occupied && tstzrange(%(at)s, upper(h.period), '[)')), %(at)s))
+  FROM gpus_allocation a
+ WHERE a.id = h.allocation_id AND a.project_id = %(project)s AND a.holder_kind = 'project'
+   AND h.layer = 'award' AND upper(h.period) > %(at)s
+"""
+
+
+def project_take_over(*, project, at: dt.datetime) -> int:
+    """The project has started at `at`: its awarded GPUs become used by it (not lendable). Loans on
+    them must have had their recall notice first; the caller holds the project's server locks."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(TAKE_OVER_SQL, {"at": at, "project": project.pk})
+        return cursor.rowcount
 
 
 def server_set_status(*, actor, server: Server, status: str, reason: str) -> Server:
@@ -315,80 +430,26 @@ def server_set_status(*, actor, server: Server, status: str, reason: str) -> Ser
     return locked
 
 
-def _lock_free_servers(*, cluster, count: int, starts_at, ends_at, layer: str = Layer.AWARD) -> list[Server]:
-    """Lock up to `count` servers free for the period. SKIP LOCKED lets concurrent awards take
-    different servers; each candidate is re-checked after its lock is held, because a rival may
-    have committed a holding on it after our statement's snapshot."""
-    from .selectors import free_servers
-
+def lock_free_servers(*, project, cluster, count: int, starts_at, ends_at) -> list[Server]:
+    """Lock up to `count` servers of the project's pool free for the period (and, for a started
+    project, used by nobody from its start). SKIP LOCKED lets concurrent awards take different
+    servers; each candidate is re-checked after its lock is held, because a rival may have committed
+    a holding on it after our statement's snapshot."""
+    in_use_from = project_in_use_from(project, starts_at)
     chosen: list[Server] = []
     passed_over: set[int] = set()
     while len(chosen) < count:
         candidates = list(
-            free_servers(cluster=cluster, starts_at=starts_at, ends_at=ends_at, layer=layer)
+            servers_free_for_award(pool=project.pool, cluster=cluster, starts_at=starts_at, ends_at=ends_at,
+                                   in_use_from=in_use_from)
             .exclude(pk__in=passed_over | {s.pk for s in chosen})
             .select_for_update(skip_locked=True, of=("self",))[: count - len(chosen)]
         )
         if not candidates:
             break
-        busy_now = set(
-            AllocationGpu.objects.filter(
-                gpu__server__in=candidates, layer=layer, period__overlap=_period(starts_at, ends_at)
-            ).values_list("gpu__server_id", flat=True)
-        )
+        gpu_ids = Gpu.objects.filter(server__in=candidates).values_list("pk", flat=True)
+        busy_now = {row.gpu.server_id for row in _conflicts(list(gpu_ids), Layer.AWARD, starts_at, ends_at,
+                                                            in_use_from=in_use_from)}
         chosen += [s for s in candidates if s.pk not in busy_now]
         passed_over |= busy_now
     return chosen
-
-
-def project_award_servers(
-    *,
-    actor,
-    project,
-    cluster,
-    server_count: int,
-    starts_at: dt.datetime,
-    ends_at: dt.datetime,
-    reason: str,
-) -> Allocation:
-    """Award `server_count` whole servers of `cluster` to a national project for the period.
-
-    Candidate servers are locked with SKIP LOCKED, so concurrent awards pick different servers
-    instead of queueing on the same ones; the exclusion constraint still has the final word."""
-    _require_admin(actor)
-    if server_count < 1:
-        raise ValidationFailed(_("Award at least one server."), fields={"server_count": [_("At least 1.")]})
-    with transaction.atomic():
-        held = sum(
-            Allocation.objects.filter(
-                project=project, layer=Layer.AWARD, starts_at__lt=ends_at, ends_at__gt=starts_at
-            ).values_list("gpu_count", flat=True)
-        )
-        if held + server_count * GPUS_PER_SERVER > project.gpus_awarded:
-            raise ValidationFailed(
-                _("%(project)s is awarded %(awarded)s GPUs and already holds %(held)s in that period.")
-                % {"project": project.code, "awarded": project.gpus_awarded, "held": held},
-                fields={"server_count": [_("More than the project's award.")]},
-            )
-        servers = _lock_free_servers(cluster=cluster, count=server_count, starts_at=starts_at, ends_at=ends_at)
-        if len(servers) < server_count:
-            raise CapacityConflict(
-                _("Only %(free)s servers of %(cluster)s are free for that whole period; %(asked)s were asked for.")
-                % {"free": len(servers), "cluster": cluster.name, "asked": server_count},
-                fields={"server_count": [_("Not enough free servers.")]},
-            )
-        gpus = Gpu.objects.filter(server__in=servers)
-        allocation = allocation_award(
-            actor=actor,
-            holder_kind=HolderKind.PROJECT,
-            project=project,
-            gpus=gpus,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            reason=reason,
-        )
-        # A project's first award also gives it the default usage plan (ramp-up, then flat).
-        from projects.services import usage_plan_create_default
-
-        usage_plan_create_default(actor=actor, project=project)
-        return allocation

@@ -17,6 +17,7 @@ from allocation_portal.forms import add_portal_error
 
 from . import lending_services as lending
 from .access import get_loan_for_user, get_request_for_user, loans_for_user, requests_for_user
+from .availability import capacity_at
 from .forms import (
     EndReportForm,
     LoanRequestForm,
@@ -28,8 +29,7 @@ from .forms import (
     SignupForm,
 )
 from .lending_selectors import current_loans, idle_calendar, propose, request_queue, request_window
-from .models import LOAN_MAX_MONTHS, RECALL_NOTICE_HOURS, AllocationGpu, Loan, LoanState, RenewalState
-from .selectors import capacity_at
+from .models import AllocationGpu, Loan, LoanState, RenewalState
 
 
 def lending_public(request):
@@ -40,8 +40,6 @@ def lending_public(request):
         {
             "calendar": idle_calendar(),
             "capacity": capacity_at(timezone.now()),
-            "max_months": LOAN_MAX_MONTHS,
-            "notice_hours": RECALL_NOTICE_HOURS,
         },
     )
 

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from allocation_portal import months
 from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, ProgrammeReader, ReadsEverything
 from allocation_portal.errors import StateConflict
+from allocation_portal.notifications import notification_mark_read
 from projects.access import projects_for_user
 from projects.models import Project
 
@@ -32,7 +33,6 @@ from .serializers import (
     UploadSerializer,
 )
 from .services import (
-    notification_mark_read,
     parse_upload,
     report_accept,
     report_return,

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from allocation_portal import months
+from allocation_portal import policy as programme_policy
 from allocation_portal.api import (
     AuditorsOnlyRead,
     IsMsitAdmin,
@@ -21,6 +22,7 @@ from allocation_portal.api import (
     ReadsEverything,
     ReasonSerializer,
 )
+from allocation_portal.models import Policy
 from projects.models import Project
 
 from . import reclamation, redistribution
@@ -31,10 +33,10 @@ from .models import (
     CheckRun,
     ProposalState,
     ReclamationCase,
-    ReclamationPolicy,
     RedistributionProposal,
 )
 from .serializers import MonthField
+from .tasks import run_monthly_check
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -117,6 +119,15 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     @extend_schema(request=ReasonSerializer, responses=CaseSerializer)
     @action(detail=True, methods=["post"], permission_classes=[ProgrammeReader, IsMsitAdmin])
+    def resolve(self, request, id=None):
+        """Close an under-use case whose project now meets its plan (after a late or corrected report)."""
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        case = get_case_for_user(request.user, id)
+        return self._one(reclamation.case_resolve(actor=request.user, case=case, reason=body.validated_data["reason"]))
+
+    @extend_schema(request=ReasonSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[ProgrammeReader, IsMsitAdmin])
     def suspend(self, request, id=None):
         """Suspend an off-purpose case's project GPUs at once."""
         body = ReasonSerializer(data=request.data)
@@ -144,7 +155,14 @@ class CheckRunSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CheckRun
-        fields = ["month", "started_at", "finished_at", "projects_checked", "cases_opened", "runs", "errors"]
+        fields = ["month", "started_at", "heartbeat_at", "finished_at", "projects_checked", "cases_opened", "runs",
+                  "errors", "forced", "force_reason"]
+
+
+class CheckRequestSerializer(serializers.Serializer):
+    month = MonthField(required=False)
+    force = serializers.BooleanField(required=False, default=False)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
 class CheckRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -155,16 +173,18 @@ class CheckRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = CheckRun.objects.order_by("-month")
     filter_backends = []
 
-    @extend_schema(request=serializers.Serializer, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=CheckRequestSerializer, responses={202: OpenApiTypes.OBJECT})
     def create(self, request):
+        """Queue the check of a closed month. Before its reports are due, only with `force` and a reason."""
         if not request.user.is_msit_admin:
             self.permission_denied(request, message=IsMsitAdmin.message)
-        month = MonthField().to_internal_value(request.data.get("month", "")) if request.data.get("month") else (
-            months.add_months(months.current(), -1))
-        from .tasks import run_monthly_check
-
+        body = CheckRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        month = body.validated_data.get("month") or months.add_months(months.current(), -1)
+        force, reason = body.validated_data["force"], body.validated_data["reason"]
+        reclamation.check_validate(actor=request.user, month=month, force=force, reason=reason)
         try:
-            run_monthly_check.apply_async(args=[month.isoformat(), request.user.pk], retry=False)
+            run_monthly_check.apply_async(args=[month.isoformat(), request.user.pk, force, reason], retry=False)
         except Exception as exc:  # noqa: BLE001 - the broker is down: a clear 503, nothing changed
             from rest_framework.exceptions import APIException
 
@@ -178,22 +198,21 @@ class PolicySerializer(serializers.ModelSerializer):
     reason = serializers.CharField(max_length=2000)
 
     class Meta:
-        model = ReclamationPolicy
-        fields = ["version", "grace_months", "tier1_below", "tier1_share", "tier2_below", "tier2_share",
-                  "response_days", "rounding", "floor_servers", "created_at", "reason"]
+        model = Policy
+        fields = ["version", *programme_policy.FIELDS, "created_at", "reason"]
         read_only_fields = ["version", "created_at"]
 
 
 class PolicyView(APIView):
-    """The reclamation policy in force and its versions; POST a new version (MSIT admins)."""
+    """The programme policy in force and its versions; POST a new version (MSIT admins)."""
 
     permission_classes = [ReadsEverything, AuditorsOnlyRead]
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
-        current = reclamation.current_policy()
+        current = programme_policy.current()
         return Response({"current": PolicySerializer(current).data,
-                         "versions": PolicySerializer(ReclamationPolicy.objects.order_by("-version")[:50], many=True).data})
+                         "versions": PolicySerializer(Policy.objects.order_by("-version")[:50], many=True).data})
 
     @extend_schema(request=PolicySerializer, responses={201: PolicySerializer})
     def post(self, request):
@@ -201,7 +220,10 @@ class PolicyView(APIView):
             raise PermissionDenied(IsMsitAdmin.message)
         body = PolicySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        policy = reclamation.policy_update(actor=request.user, values=body.validated_data, reason=body.validated_data["reason"])
+        # Numbers not sent keep the values of the version in force.
+        current = programme_policy.current()
+        values = {**{name: getattr(current, name) for name in programme_policy.FIELDS}, **body.validated_data}
+        policy = programme_policy.policy_update(actor=request.user, values=values, reason=body.validated_data["reason"])
         return Response(PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 
 

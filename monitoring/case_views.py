@@ -12,12 +12,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from allocation_portal import months
+from allocation_portal import policy as programme_policy
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
-from gpus.selectors import capacity_at
+from allocation_portal.models import Policy
+from gpus.availability import capacity_at
 from projects.access import get_project_for_user, ministries_for_user
-from projects.models import DELAY_FLAG_DAYS, GpuRequestState, Project, ProjectGpuRequest
+from projects.models import GpuRequestState, Project, ProjectGpuRequest
 
 from . import reclamation, redistribution
 from .access import cases_for_user, get_case_for_user
@@ -29,10 +31,12 @@ from .forms import (
     GpuRequestForm,
     OffPurposeForm,
     PolicyForm,
+    ReasonForm,
     SuspendForm,
 )
-from .models import CaseState, CheckRun, ProposalState, ReclamationPolicy, RedistributionProposal
+from .models import CaseState, CheckRun, ProposalState, RedistributionProposal
 from .selectors import project_usage
+from .tasks import run_monthly_check
 
 
 @role_required("reads_everything", "is_official")
@@ -70,8 +74,10 @@ def case_detail(request, case_id, forms_=None, status=200):
         "response_form": forms_.get("respond") or CaseResponseForm(),
         "decision_form": forms_.get("decide") or CaseDecisionForm(initial={"servers": case.proposed_servers}),
         "suspend_form": forms_.get("suspend") or SuspendForm(),
+        "resolve_form": forms_.get("resolve") or ReasonForm(),
         "can_respond": can_respond,
-        "can_decide": request.user.is_msit_admin and not case.decided,
+        "can_decide": request.user.is_msit_admin and reclamation.decision_allowed(case),
+        "can_resolve": request.user.is_msit_admin and not case.decided and case.evidence.get("meets_plan"),
     }, status=status)
 
 
@@ -80,7 +86,7 @@ def case_detail(request, case_id, forms_=None, status=200):
 def case_action(request, case_id, step):
     case = get_case_for_user(request.user, case_id)
     forms_ = {}
-    form = {"respond": CaseResponseForm, "decide": CaseDecisionForm, "suspend": SuspendForm}.get(step)
+    form = {"respond": CaseResponseForm, "decide": CaseDecisionForm, "suspend": SuspendForm, "resolve": ReasonForm}.get(step)
     if form is None:
         from django.http import Http404
 
@@ -97,6 +103,9 @@ def case_action(request, case_id, step):
                 reclamation.case_decide(actor=request.user, case=case, decision=data["decision"],
                                         servers=data.get("servers"), reason=data["reason"])
                 messages.success(request, _("The case was decided."))
+            elif step == "resolve":
+                reclamation.case_resolve(actor=request.user, case=case, reason=data["reason"])
+                messages.success(request, _("The case was closed: the project meets its plan."))
             else:
                 reclamation.case_suspend(actor=request.user, case=case, reason=data["reason"])
                 messages.success(request, _("The project's GPUs are suspended until the decision."))
@@ -139,26 +148,30 @@ def checks(request):
 
             raise PermissionDenied
         if form.is_valid():
-            from .tasks import run_monthly_check
-
-            month = form.cleaned_data["month"]
+            data = form.cleaned_data
             try:
-                run_monthly_check.apply_async(args=[month.isoformat(), request.user.pk], retry=False)
-            except Exception:  # noqa: BLE001 - the broker is down: say so, nothing was changed
-                messages.error(request, _("The task queue cannot be reached; the check was not started. Try again later."))
+                reclamation.check_validate(actor=request.user, month=data["month"], force=data["force"], reason=data["reason"])
+            except PortalError as exc:
+                add_portal_error(form, exc)
             else:
-                messages.success(request, _("The check for %(month)s was queued; its cases appear below when it finishes.")
-                                 % {"month": months.label(month)})
-            return redirect("checks")
+                try:
+                    run_monthly_check.apply_async(args=[data["month"].isoformat(), request.user.pk, data["force"],
+                                                        data["reason"]], retry=False)
+                except Exception:  # noqa: BLE001 - the broker is down: say so, nothing was changed
+                    messages.error(request, _("The task queue cannot be reached; the check was not started. Try again later."))
+                else:
+                    messages.success(request, _("The check for %(month)s was queued; its cases appear below when it finishes.")
+                                     % {"month": months.label(data["month"])})
+                return redirect("checks")
     return render(request, "monitoring/checks.html", {
-        "form": form, "runs": CheckRun.objects.select_related("requested_by")[:24], "policy": reclamation.current_policy(),
+        "form": form, "runs": CheckRun.objects.select_related("requested_by")[:24], "policy": programme_policy.current(),
     }, status=400 if form.errors else 200)
 
 
 @role_required("reads_everything")
 def policy(request):
-    current = reclamation.current_policy()
-    form = PolicyForm(request.POST or None, instance=None, initial={f: getattr(current, f) for f in reclamation.POLICY_FIELDS})
+    current = programme_policy.current()
+    form = PolicyForm(request.POST or None, instance=None, initial={f: getattr(current, f) for f in programme_policy.FIELDS})
     if request.method == "POST":
         if not request.user.is_msit_admin:
             from django.core.exceptions import PermissionDenied
@@ -166,22 +179,23 @@ def policy(request):
             raise PermissionDenied
         if form.is_valid():
             try:
-                reclamation.policy_update(actor=request.user, values=form.cleaned_data, reason=form.cleaned_data["reason"])
+                programme_policy.policy_update(actor=request.user, values=form.cleaned_data, reason=form.cleaned_data["reason"])
             except PortalError as exc:
                 add_portal_error(form, exc)
             else:
                 messages.success(request, _("A new version of the policy applies from now."))
                 return redirect("policy")
     return render(request, "monitoring/policy.html", {
-        "form": form, "current": current, "history": ReclamationPolicy.objects.select_related("created_by")[:20],
+        "form": form, "current": current, "history": Policy.objects.select_related("created_by")[:20],
     }, status=400 if form.errors else 200)
 
 
 @role_required("reads_everything")
 def redistribution_board(request):
     today = timezone.localdate()
+    flag_days = programme_policy.current().delay_flag_days
     delayed = (
-        Project.objects.filter(actual_start__isnull=True, planned_start__lt=today - dt.timedelta(days=DELAY_FLAG_DAYS))
+        Project.objects.filter(actual_start__isnull=True, planned_start__lt=today - dt.timedelta(days=flag_days))
         .select_related("ministry").order_by("planned_start")
     )
     proposals = (

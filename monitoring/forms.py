@@ -4,8 +4,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from allocation_portal import months
+from allocation_portal import policy as programme_policy
+from allocation_portal.models import Policy
 
-from .models import COMPLIANCE_ITEMS, CaseState, Compliance, ReclamationPolicy, ResponseKind
+from .models import COMPLIANCE_ITEMS, CaseState, Compliance, ResponseKind
 
 EVIDENCE_TYPES = (".csv", ".xlsx", ".pdf", ".txt", ".json", ".zip", ".log")
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
@@ -117,6 +119,10 @@ class CaseDecisionForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
 
 
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
 class SuspendForm(forms.Form):
     reason = forms.CharField(label=_("Reason for the suspension"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
@@ -135,15 +141,17 @@ class OffPurposeForm(forms.Form):
 
 class CheckRunForm(forms.Form):
     month = MonthField(label=_("Month to check"), widget=forms.TextInput(attrs={"type": "month"}))
+    force = forms.BooleanField(label=_("Check before the reports are due"), required=False)
+    reason = forms.CharField(label=_("Reason for checking early"), required=False, max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class PolicyForm(forms.ModelForm):
     reason = forms.CharField(label=_("Reason for the change"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
     class Meta:
-        model = ReclamationPolicy
-        fields = ["grace_months", "tier1_below", "tier1_share", "tier2_below", "tier2_share", "response_days",
-                  "rounding", "floor_servers"]
+        model = Policy
+        fields = programme_policy.FIELDS
 
 
 class GpuRequestForm(forms.Form):

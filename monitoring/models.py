@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from allocation_portal.models import Compliance
+from allocation_portal.models import Compliance, Notification, NotificationKind  # noqa: F401 - kept importable here
 
 
 class ReportState(models.TextChoices):
@@ -110,90 +109,7 @@ class UsageReportVersion(models.Model):
         return f"{self.report} v{self.version} {self.event}"
 
 
-class NotificationKind(models.TextChoices):
-    REPORT_DUE_SOON = "report_due_soon", _("Report due in 3 days")
-    REPORT_DUE_TODAY = "report_due_today", _("Report due today")
-    REPORT_OVERDUE = "report_overdue", _("Report overdue")
-    REPORT_RETURNED = "report_returned", _("Report returned")
-    CASE_OPENED = "case_opened", _("Reclamation case opened")
-    CASE_RESPONDED = "case_responded", _("Case response")
-    CASE_DECIDED = "case_decided", _("Case decided")
-    PROJECT_DELAYED = "project_delayed", _("Project start delayed")
-    PROPOSALS_READY = "proposals_ready", _("Redistribution proposals")
-    REQUEST_DECIDED = "request_decided", _("Request decided")
-    REQUEST_CHANGES = "request_changes", _("Changes requested")
-    LOAN_STARTED = "loan_started", _("Loan started")
-    LOAN_ENDING = "loan_ending", _("Loan ending soon")
-    LOAN_ENDED = "loan_ended", _("Loan ended")
-    LOAN_RECALLED = "loan_recalled", _("Loan recalled")
-    LOAN_RENEWAL = "loan_renewal", _("Renewal")
-    GENERAL = "general", _("Notice")
-
-
-class Notification(models.Model):
-    """An in-portal notice to one user, also e-mailed once. `dedup_key` makes a scheduled notice
-    idempotent: the same notice for the same subject and day exists at most once per user."""
-
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    user = models.ForeignKey("allocation_portal.User", on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField(_("kind"), max_length=30, choices=NotificationKind.choices)
-    title = models.CharField(_("title"), max_length=200)
-    body = models.TextField(_("message"))
-    url = models.CharField(_("link"), max_length=300, blank=True)
-    dedup_key = models.CharField(max_length=200)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    read_at = models.DateTimeField(_("read"), null=True, blank=True)
-    emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("notification")
-        verbose_name_plural = _("notifications")
-        ordering = ["-created_at", "-id"]
-        constraints = [models.UniqueConstraint(fields=["user", "dedup_key"], name="notification_once_per_user")]
-        indexes = [models.Index(fields=["user", "read_at"], name="notification_unread_idx")]
-
-    def __str__(self):
-        return self.title
-
-
 # --- Reclamation (회수) --------------------------------------------------------------------------
-
-
-class Rounding(models.TextChoices):
-    DOWN = "down", _("Round down to whole servers")
-    NEAREST = "nearest", _("Round to the nearest whole server")
-
-
-class ReclamationPolicy(models.Model):
-    """The thresholds of the monthly check. Never edited in place: each change is a new version, and
-    each case records the version it was judged by."""
-
-    version = models.PositiveIntegerField(_("version"), unique=True)
-    grace_months = models.PositiveSmallIntegerField(_("grace months after the start"), default=2)
-    tier1_below = models.DecimalField(_("tier 1: cumulative use of plan below"), max_digits=4, decimal_places=3, default=Decimal("0.30"))
-    tier1_share = models.DecimalField(_("tier 1: share of the unused servers reclaimed"), max_digits=4, decimal_places=3, default=Decimal("0.50"))
-    tier2_below = models.DecimalField(_("tier 2: cumulative use of plan below"), max_digits=4, decimal_places=3, default=Decimal("0.60"))
-    tier2_share = models.DecimalField(_("tier 2: share of the unused servers reclaimed"), max_digits=4, decimal_places=3, default=Decimal("0.25"))
-    response_days = models.PositiveSmallIntegerField(_("days to respond"), default=7)
-    rounding = models.CharField(_("rounding"), max_length=10, choices=Rounding.choices, default=Rounding.DOWN)
-    floor_servers = models.PositiveSmallIntegerField(_("servers a project always keeps"), default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    reason = models.TextField(_("reason"), blank=True)
-
-    class Meta:
-        verbose_name = _("reclamation policy")
-        verbose_name_plural = _("reclamation policies")
-        ordering = ["-version"]
-        constraints = [
-            models.CheckConstraint(name="policy_tiers_ordered", condition=Q(tier1_below__lte=F("tier2_below"))),
-            models.CheckConstraint(name="policy_tier1_range", condition=Q(tier1_below__gte=0, tier1_below__lte=1, tier1_share__gte=0, tier1_share__lte=1)),
-            models.CheckConstraint(name="policy_tier2_range", condition=Q(tier2_below__gte=0, tier2_below__lte=1, tier2_share__gte=0, tier2_share__lte=1)),
-            models.CheckConstraint(name="policy_response_days", condition=Q(response_days__gte=1)),
-        ]
-
-    def __str__(self):
-        return f"v{self.version}"
 
 
 class CaseKind(models.TextChoices):
@@ -207,9 +123,10 @@ class CaseState(models.TextChoices):
     APPROVED = "approved", _("Reclamation approved")
     EXEMPTED = "exempted", _("Exemption granted")
     REJECTED = "rejected", _("Rejected (no reclamation)")
+    RESOLVED = "resolved", _("Resolved: the project meets its plan")
 
 
-DECIDED_STATES = (CaseState.APPROVED, CaseState.EXEMPTED, CaseState.REJECTED)
+DECIDED_STATES = (CaseState.APPROVED, CaseState.EXEMPTED, CaseState.REJECTED, CaseState.RESOLVED)
 
 
 class ResponseKind(models.TextChoices):
@@ -231,7 +148,7 @@ class ReclamationCase(models.Model):
     month = models.DateField(_("month checked"))
     kind = models.CharField(_("kind"), max_length=20, choices=CaseKind.choices)
     state = models.CharField(_("state"), max_length=20, choices=CaseState.choices, default=CaseState.OPEN)
-    policy = models.ForeignKey(ReclamationPolicy, verbose_name=_("policy"), on_delete=models.PROTECT, related_name="cases")
+    policy = models.ForeignKey("allocation_portal.Policy", verbose_name=_("policy"), on_delete=models.PROTECT, related_name="cases")
     evidence = models.JSONField(_("evidence"), default=dict)
     evidence_note = models.TextField(_("evidence note"), blank=True)
     evidence_file = models.FileField(_("evidence file"), upload_to=case_evidence_path, blank=True, max_length=300)
@@ -261,7 +178,7 @@ class ReclamationCase(models.Model):
             models.CheckConstraint(name="case_month_first_day", condition=Q(month__day=1)),
             models.CheckConstraint(
                 name="case_decided_has_decider",
-                condition=~Q(state__in=["approved", "exempted", "rejected"]) | Q(decided_at__isnull=False),
+                condition=~Q(state__in=["approved", "exempted", "rejected", "resolved"]) | Q(decided_at__isnull=False),
             ),
         ]
         indexes = [models.Index(fields=["state", "month"], name="case_state_month_idx")]
@@ -276,11 +193,15 @@ class ReclamationCase(models.Model):
 
 class CheckRun(models.Model):
     """One monthly check (scheduled or on demand): what it covered and how far it got. A re-run
-    of the same month continues it."""
+    of the same month continues it. A run beats (`heartbeat_at`) after each project; an unfinished
+    run whose beat stopped was left by a worker that died, and the next attempt takes it over."""
 
     month = models.DateField(_("month"), unique=True)
     started_at = models.DateTimeField(_("started"))
+    heartbeat_at = models.DateTimeField(_("last progress"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    forced = models.BooleanField(_("forced before the reports were due"), default=False)
+    force_reason = models.TextField(_("reason for forcing"), blank=True)
     requested_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     projects_checked = models.PositiveIntegerField(default=0)
     cases_opened = models.PositiveIntegerField(default=0)

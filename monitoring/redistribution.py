@@ -13,10 +13,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from allocation_portal import audit
-from allocation_portal.errors import CapacityConflict, NotPermitted, PortalError, StateConflict
+from allocation_portal.errors import (
+    CapacityConflict,
+    NotPermitted,
+    PortalError,
+    StateConflict,
+    ValidationFailed,
+)
+from allocation_portal.models import NotificationKind
+from allocation_portal.notifications import msit_admins, notify
 from gpus import lending_services as lending
 from gpus import services as ledger
-from gpus.lending_selectors import LendingIndex, propose, request_queue, request_window
+from gpus.availability import LendingIndex, day_start, programme_pool, servers_for_projects
+from gpus.lending_selectors import propose, request_queue, request_window
 from gpus.models import (
     GPUS_PER_SERVER,
     AllocationGpu,
@@ -24,13 +33,12 @@ from gpus.models import (
     HolderKind,
     Layer,
     RequestState,
-    Server,
-    ServerStatus,
 )
-from gpus.selectors import day_start, servers_held_by_project
+from gpus.selectors import servers_held_by_project
+from projects.access import can_act_for_project
 from projects.models import GpuRequestState, Project, ProjectGpuRequest
 
-from .models import NotificationKind, ProposalKind, ProposalState, RedistributionProposal
+from .models import ProposalKind, ProposalState, RedistributionProposal
 from .reclamation import _scale_future_plan
 
 
@@ -42,57 +50,10 @@ def _project_window(project: Project, now) -> tuple[dt.datetime, dt.datetime]:
     return now, day_start(project.end_date + dt.timedelta(days=1))
 
 
-def servers_for_projects(starts_at, ends_at, *, exclude_gpus=frozenset()) -> list[tuple[Server, str]]:
-    """Whole in-service servers a project could be awarded for the period: nobody but the MSIT
-    reserve holds them in the award layer, and no loan holds them. Returns (server, source)."""
-    period = DateTimeTZRange(starts_at, ends_at, "[)")
-    rows = AllocationGpu.objects.filter(period__overlap=period).values_list(
-        "gpu__server_id", "layer", "allocation__holder_kind"
-    )
-    blocked, reserve = set(), set()
-    for server_id, layer, holder in rows.distinct():
-        if layer == Layer.AWARD and holder == HolderKind.RESERVE:
-            reserve.add(server_id)
-        else:
-            blocked.add(server_id)
-    excluded_servers = set(Gpu.objects.filter(pk__in=exclude_gpus).values_list("server_id", flat=True)) if exclude_gpus else set()
-    candidates = (
-        Server.objects.filter(status=ServerStatus.IN_SERVICE, cluster__gpu_model="B200")
-        .exclude(pk__in=blocked | excluded_servers)
-        .select_related("cluster")
-        .order_by("cluster__code", "hostname")
-    )
-    # The reserve first: reclaimed servers are what redistribution is for.
-    found = [(s, "reserve" if s.pk in reserve else "free") for s in candidates]
-    return sorted(found, key=lambda pair: (pair[1] != "reserve", pair[0].cluster.code, pair[0].hostname))
-
-
-def _award_holders(gpu_ids: list[int], requests) -> dict[int, list[tuple[str, dt.datetime, dt.datetime]]]:
-    """Award-layer holdings of these GPUs over the requests' window: {gpu: [(holder, from, to)]}."""
-    holders: dict[int, list] = defaultdict(list)
-    if not gpu_ids:
-        return holders
-    windows = [request_window(r) for r in requests]
-    period = DateTimeTZRange(min(w[0] for w in windows), max(w[1] for w in windows), "[)")
-    for gpu_id, holder, lo, hi in AllocationGpu.objects.filter(
-        gpu_id__in=gpu_ids, layer=Layer.AWARD, period__overlap=period
-    ).values_list("gpu_id", "allocation__holder_kind", "allocation__starts_at", "allocation__ends_at"):
-        holders[gpu_id].append((holder, lo, hi))
-    return holders
-
-
-def _sources(gpu_ids: list[int], starts_at, ends_at, holders) -> dict:
-    """How many proposed GPUs come from the reserve, from idle projects and from free capacity."""
-    counts = defaultdict(int)
-    for gpu_id in gpu_ids:
-        kinds = {h for h, lo, hi in holders.get(gpu_id, ()) if lo < ends_at and hi > starts_at}
-        counts["reserve" if "reserve" in kinds else "idle" if "project" in kinds else "free"] += 1
-    return dict(counts)
-
-
 def redistribution_propose(*, actor=None, now=None) -> list[RedistributionProposal]:
-    """Make fresh proposals: open ones are superseded, projects asking for more come first (whole
-    servers from the reserve, then free servers), then short-term requests in ranking order."""
+    """Make fresh proposals within the programme's pool: open ones are superseded, projects asking
+    for more come first (whole servers from the MSIT reserve, then the pool's free servers), then
+    short-term requests in ranking order (idle GPUs first, then the reserve)."""
     if actor is not None and not actor.is_msit_admin:
         raise NotPermitted(_("Only an MSIT admin makes redistribution proposals."))
     now = now or timezone.now()
@@ -105,7 +66,7 @@ def redistribution_propose(*, actor=None, now=None) -> list[RedistributionPropos
         rank = 0
         for gpu_request in ProjectGpuRequest.objects.filter(state=GpuRequestState.OPEN).select_related("project").order_by("created_at"):
             starts_at, ends_at = _project_window(gpu_request.project, now)
-            picks = servers_for_projects(starts_at, ends_at, exclude_gpus=claimed)[: gpu_request.servers]
+            picks = servers_for_projects(gpu_request.project.pool, starts_at, ends_at, exclude_gpus=claimed)[: gpu_request.servers]
             if len(picks) < gpu_request.servers:
                 continue
             gpu_ids = list(Gpu.objects.filter(server__in=[s for s, _src in picks]).values_list("id", flat=True))
@@ -119,17 +80,20 @@ def redistribution_propose(*, actor=None, now=None) -> list[RedistributionPropos
                     for src in {source for _s, source in picks}
                 },
             ))
-        queued = list(request_queue().filter(state=RequestState.SUBMITTED))
+        pool = programme_pool()
+        queued = list(request_queue().filter(state=RequestState.SUBMITTED, pool=pool)) if pool else []
         indexes = {}
         for gpu_model in {r.gpu_model for r in queued}:
-            windows = [request_window(r) for r in queued if r.gpu_model == gpu_model]
-            indexes[gpu_model] = LendingIndex(gpu_model, min(w[0] for w in windows), max(w[1] for w in windows))
+            windows = [request_window(r, now) for r in queued if r.gpu_model == gpu_model]
+            indexes[gpu_model] = LendingIndex(gpu_model, min(w[0] for w in windows), max(w[1] for w in windows), pool=pool)
         for index in indexes.values():
             # The servers proposed to projects above are not lent in the same round.
             index.claim([g for g in claimed if g in index.server_of], now, now + dt.timedelta(days=3650))
         pending = []
         for loan_request in queued:
-            starts_at, ends_at = request_window(loan_request)
+            starts_at, ends_at = request_window(loan_request, now)
+            if ends_at <= starts_at:
+                continue
             index = indexes[loan_request.gpu_model]
             offers = index.offers(starts_at, ends_at, loan_request.gpu_count)
             proposal = propose(loan_request.gpu_model, loan_request.gpu_count, starts_at, ends_at, offers=offers)
@@ -138,21 +102,18 @@ def redistribution_propose(*, actor=None, now=None) -> list[RedistributionPropos
             index.claim(proposal.gpu_ids, starts_at, ends_at)
             claimed.update(proposal.gpu_ids)
             rank += 1
+            sources: dict[str, int] = defaultdict(int)
+            for offer, ids in proposal.picks:
+                sources[offer.source] += len(ids)
             pending.append((RedistributionProposal(
                 kind=ProposalKind.LOAN_REQUEST, loan_request=loan_request, rank=rank, gpu_ids=proposal.gpu_ids,
-                servers=sorted({offer.hostname for offer, _ids in proposal.picks}),
+                servers=sorted({offer.hostname for offer, _ids in proposal.picks}), sources=dict(sources),
             ), starts_at, ends_at))
-        # Where the proposed GPUs come from, for all the proposals in one query.
-        holders = _award_holders([g for p, _lo, _hi in pending for g in p.gpu_ids], queued)
-        for proposal, starts_at, ends_at in pending:
-            proposal.sources = _sources(proposal.gpu_ids, starts_at, ends_at, holders)
         made += RedistributionProposal.objects.bulk_create([p for p, _lo, _hi in pending])
         audit.record(actor=actor, action="redistribution.propose", object_type="monitoring.redistribution",
                      object_id=now.isoformat(), object_repr=f"{len(made)} proposals",
                      after={"proposals": [str(p.public_id) for p in made]})
         if made:
-            from .services import msit_admins, notify
-
             notify(users=msit_admins(), kind=NotificationKind.PROPOSALS_READY,
                    title=_("%(n)s redistribution proposals are waiting for approval") % {"n": len(made)},
                    body=_("Approve them one by one or in bulk on the redistribution board."),
@@ -173,23 +134,24 @@ def _approve_project_increase(*, actor, proposal: RedistributionProposal, now) -
     gpu_request = ProjectGpuRequest.objects.select_for_update().select_related("project").get(pk=proposal.gpu_request_id)
     if gpu_request.state != GpuRequestState.OPEN:
         raise TargetDecided(_("This request for more GPUs has been decided meanwhile."))
-    project = Project.objects.select_for_update().get(pk=gpu_request.project_id)
-    starts_at, ends_at = _project_window(project, now)
     gpus = list(Gpu.objects.filter(pk__in=proposal.gpu_ids).select_related("server__cluster"))
     if len(gpus) != len(proposal.gpu_ids):
         raise CapacityConflict(_("Some proposed GPUs no longer exist."))
-    # The same server locks a loan approval takes: a loan cannot land on these servers meanwhile.
+    # The server locks a loan approval and a project's start take, in the same order (servers,
+    # then the project): a loan cannot land on these servers meanwhile.
     ledger.lock_servers_of(proposal.gpu_ids)
-    lent = AllocationGpu.objects.filter(
-        gpu_id__in=proposal.gpu_ids, layer=Layer.LOAN, period__overlap=DateTimeTZRange(starts_at, ends_at, "[)")
+    project = Project.objects.select_for_update().select_related("pool").get(pk=gpu_request.project_id)
+    starts_at, ends_at = _project_window(project, now)
+    used = AllocationGpu.objects.filter(
+        gpu_id__in=proposal.gpu_ids, occupied__overlap=DateTimeTZRange(starts_at, ends_at, "[)")
     ).values_list("gpu__server__hostname", flat=True)
-    if lent:
+    if used:
         raise CapacityConflict(
             _("The capacity has gone meanwhile: %(servers)s are lent for part of that period. Nothing was written.")
-            % {"servers": ", ".join(sorted(set(lent))[:6])}
+            % {"servers": ", ".join(sorted(set(used))[:6])}
         )
     # Free the reserve's hold on these servers from now, then award them to the project; the
-    # exclusion constraint refuses if anyone else got them meanwhile.
+    # exclusion constraints refuse if anyone else got them meanwhile.
     reserve_rows = AllocationGpu.objects.filter(
         gpu_id__in=proposal.gpu_ids, layer=Layer.AWARD, allocation__holder_kind=HolderKind.RESERVE,
         period__contains=now,
@@ -201,6 +163,13 @@ def _approve_project_increase(*, actor, proposal: RedistributionProposal, now) -
         ledger.allocation_release(actor=actor, allocation=allocation, gpus=reserve_gpus, at=now,
                                   reason=_("Redistributed to %(project)s.") % {"project": project.code})
     held_before = len(servers_held_by_project(project, now))
+    # The award grows first: the ledger refuses a project holding more than it is awarded.
+    before = audit.snapshot(project, ["gpus_awarded"])
+    project.gpus_awarded += len(gpus)
+    _scale_future_plan(project, held_before=held_before, held_after=held_before + len(gpus) // GPUS_PER_SERVER)
+    project.save(update_fields=["gpus_awarded", "updated_at"])
+    audit.record(actor=actor, action="project.increase", obj=project, before=before,
+                 after=audit.snapshot(project, ["gpus_awarded"]), reason=gpu_request.reason)
     by_cluster = defaultdict(list)
     for gpu in gpus:
         by_cluster[gpu.server.cluster_id].append(gpu)
@@ -208,12 +177,6 @@ def _approve_project_increase(*, actor, proposal: RedistributionProposal, now) -
         ledger.allocation_award(actor=actor, holder_kind=HolderKind.PROJECT, project=project, gpus=cluster_gpus,
                                 starts_at=starts_at, ends_at=ends_at,
                                 reason=_("Redistribution: more GPUs for %(project)s.") % {"project": project.code})
-    before = audit.snapshot(project, ["gpus_awarded"])
-    project.gpus_awarded += len(gpus)
-    _scale_future_plan(project, held_before=held_before, held_after=held_before + len(gpus) // GPUS_PER_SERVER)
-    project.save(update_fields=["gpus_awarded", "updated_at"])
-    audit.record(actor=actor, action="project.increase", obj=project, before=before,
-                 after=audit.snapshot(project, ["gpus_awarded"]), reason=gpu_request.reason)
     gpu_request.state = GpuRequestState.APPROVED
     gpu_request.decided_at = now
     gpu_request.decided_by = actor
@@ -282,9 +245,6 @@ def proposal_reject(*, actor, proposal: RedistributionProposal, note: str = "") 
 
 def gpu_request_create(*, actor, project: Project, servers: int, reason: str) -> ProjectGpuRequest:
     """A started project's ministry asks for more servers."""
-    from allocation_portal.errors import ValidationFailed
-    from projects.access import can_act_for_project
-
     if not can_act_for_project(actor, project):
         raise NotPermitted(_("You cannot ask for more GPUs for this project."))
     errors = {}

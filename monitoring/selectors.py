@@ -12,13 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from allocation_portal import months
+from allocation_portal import policy as programme_policy
 from gpus.selectors import held_by_month, held_hours_to
 from projects.models import Project, UsagePlan
 
-from .models import Notification, ReportState, UsageReport, UsageReportVersion
-
-# A project whose cumulative use is below this share of its cumulative plan is flagged "under plan".
-UNDER_PLAN_RATIO = Decimal("0.6")
+from .models import ReportState, UsageReport, UsageReportVersion
 
 # What report_status can say of a month, and the flags of month_board, with their labels.
 STATUS_LABELS = {
@@ -81,12 +79,13 @@ class MonthRow:
         return self.report is not None and self.report.counts
 
 
-def report_status(report: UsageReport | None, month: dt.date, today: dt.date, project: Project) -> str:
+def report_status(report: UsageReport | None, month: dt.date, today: dt.date, project: Project,
+                  due_day: int | None = None) -> str:
     """accepted, submitted, late (submitted after the due date), returned, draft, missing (due date
     passed, nothing submitted), not_due, or not_started."""
     if project.actual_start is None or month < months.first_day(project.actual_start):
         return "not_started"
-    due = months.due_date(month)
+    due = months.due_date(month, due_day)
     if report is not None and report.state in (ReportState.SUBMITTED, ReportState.ACCEPTED):
         if timezone.localtime(report.submitted_at).date() > due:
             return "late"
@@ -98,7 +97,7 @@ def report_status(report: UsageReport | None, month: dt.date, today: dt.date, pr
     return report.state if report is not None else "not_due"
 
 
-def _series(project, plans, reports, held, first, last, today) -> list[MonthRow]:
+def _series(project, plans, reports, held, first, last, today, due_day) -> list[MonthRow]:
     rows = []
     cumulative = Figures()
     for month in months.months_between(first, last):
@@ -116,19 +115,20 @@ def _series(project, plans, reports, held, first, last, today) -> list[MonthRow]
                 monthly=monthly,
                 cumulative=Figures(cumulative.allocated, cumulative.planned, cumulative.used),
                 report=report,
-                status=report_status(report, month, today, project),
+                status=report_status(report, month, today, project, due_day),
             )
         )
     return rows
 
 
-def project_usage(project: Project, until: dt.date | None = None) -> list[MonthRow]:
-    """The project's months from its first planned month (or start) to `until` (default: this month)."""
+def project_usage(project: Project, until: dt.date | None = None, since: dt.date | None = None) -> list[MonthRow]:
+    """The project's months from its first planned month (or start), or from `since`, to `until`
+    (default: this month); cumulative figures count from the first month shown."""
     today = timezone.localdate()
     until = months.first_day(until or today)
     plans = {(project.pk, p.month): p.planned_gpu_hours for p in UsagePlan.objects.filter(project=project)}
     starts = [m for (_pid, m) in plans] + [months.first_day(d) for d in (project.actual_start, project.planned_start) if d]
-    first = min(starts)
+    first = max(min(starts), months.first_day(since)) if since else min(starts)
     last = min(until, months.first_day(project.end_date))
     if last < first:
         return []
@@ -137,7 +137,8 @@ def project_usage(project: Project, until: dt.date | None = None) -> list[MonthR
         for r in UsageReport.objects.filter(project=project, month__lte=last).select_related("submitted_by")
     }
     held = held_by_month([project.pk], first, last, with_gpus=False)
-    return _series(project, plans, reports, held, first, last, today)
+    due_day = programme_policy.current().report_due_day
+    return _series(project, plans, reports, held, first, last, today, due_day)
 
 
 @dataclass
@@ -158,7 +159,7 @@ class Board:
 
 def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Board:
     """Every project of `projects` for one month: report status, plan vs actual for the month and
-    cumulative to it, and flags (under plan, off-purpose declared). Five queries, each an
+    cumulative to it, and flags (under plan, off-purpose declared). Six queries, each an
     aggregate per project, so the cost does not grow with the months behind it."""
     today = today or timezone.localdate()
     month = months.first_day(month)
@@ -191,6 +192,7 @@ def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Bo
         )
     }
     held = held_hours_to(ids, month)
+    policy = programme_policy.current()
     rows, totals, cumulative = [], Figures(), Figures()
     counts: dict[str, int] = {}
     for project in projects:
@@ -203,14 +205,14 @@ def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Bo
             monthly=Figures(allocated=month_held, planned=month_planned, used=month_used),
             cumulative=Figures(allocated=cum_held, planned=cum_planned, used=used.get(project.pk, Decimal(0))),
             report=report,
-            status=report_status(report, month, today, project),
+            status=report_status(report, month, today, project, policy.report_due_day),
         )
         flags = []
         if row.status in ("missing", "late"):
             flags.append(row.status)
         started = project.actual_start is not None and months.first_day(project.actual_start) <= month
         if started and row.cumulative.planned and row.cumulative.plan_ratio is not None and (
-            row.cumulative.plan_ratio < UNDER_PLAN_RATIO
+            row.cumulative.plan_ratio < policy.under_plan_below
         ):
             flags.append("under_plan")
         if report is not None and report.within_purpose is False and report.counts:
@@ -230,7 +232,3 @@ def report_with_versions(report: UsageReport) -> UsageReport:
         )
         .get(pk=report.pk)
     )
-
-
-def unread_count(user) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()

@@ -16,16 +16,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from allocation_portal import audit, months
+from allocation_portal import policy as programme_policy
 from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
 from allocation_portal.models import Role, User
+from allocation_portal.notifications import ministry_officials, msit_admins, notify
 from gpus.selectors import held_by_month
 from projects.access import can_act_for_project, projects_for_user
 from projects.models import Project
 
+from . import reclamation
 from .models import (
     COMPLIANCE_ITEMS,
     Compliance,
-    Notification,
     NotificationKind,
     ReportState,
     UsageReport,
@@ -182,11 +184,12 @@ def _report_write(
         after=report_snapshot(report),
         reason=note,
     )
-    if submit and report.within_purpose is False:
-        # A report's own declaration of off-purpose use opens the faster off-purpose case.
-        from .reclamation import off_purpose_from_report
-
-        off_purpose_from_report(report)
+    if submit:
+        if report.within_purpose is False:
+            # A report's own declaration of off-purpose use opens the faster off-purpose case.
+            reclamation.off_purpose_from_report(report)
+        # A report that comes in before a case is decided (late, or corrected) updates its evidence.
+        reclamation.case_evidence_refresh(project=project, month=month, report=report)
     return report
 
 
@@ -424,110 +427,11 @@ def reports_upload(*, actor, rows: list[dict], submit: bool = True) -> list[Usag
         ]
 
 
-# --- Notifications ---------------------------------------------------------------------------
-
-
-def ministry_officials(ministry_id) -> list[User]:
-    return list(User.objects.filter(role=Role.OFFICIAL, ministry_id=ministry_id, is_active=True))
-
-
-def msit_admins() -> list[User]:
-    return list(User.objects.filter(Q(role=Role.ADMIN) | Q(is_superuser=True), is_active=True))
-
-
-def notify(*, users, kind: str, title: str, body: str, url: str, dedup_key: str) -> list[Notification]:
-    """Create the notice for each user unless it exists already (same dedup key), and e-mail the
-    new ones after the transaction commits. Returns the notices created now."""
-    users = [u for u in users if u is not None]
-    if not users:
-        return []
-    existing = set(
-        Notification.objects.filter(user__in=users, dedup_key=dedup_key).values_list("user_id", flat=True)
-    )
-    new = [
-        Notification(user=u, kind=kind, title=title[:200], body=body, url=url, dedup_key=dedup_key)
-        for u in users
-        if u.pk not in existing
-    ]
-    # ignore_conflicts: a concurrent run that inserted the same notice first wins, silently.
-    Notification.objects.bulk_create(new, ignore_conflicts=True)
-    _email_after_commit()
-    return new
-
-
-def _email_after_commit() -> None:
-    transaction.on_commit(enqueue_notification_emails)
-
-
-def enqueue_notification_emails() -> None:
-    """Queue the e-mail run. A broker that is down must not fail the change that made the notice:
-    the notice is saved, and the scheduled e-mail job sends it on its next run."""
-    from .tasks import send_pending_notification_emails
-
-    try:
-        send_pending_notification_emails.apply_async(retry=False)
-    except Exception:  # noqa: BLE001 - logged; the beat job retries
-        logger.warning("Could not queue notification e-mails; the scheduled job will send them.", exc_info=True)
-
-
-def notification_mark_read(*, user, notification_ids=None) -> int:
-    qs = Notification.objects.filter(user=user, read_at__isnull=True)
-    if notification_ids is not None:
-        qs = qs.filter(public_id__in=notification_ids)
-    return qs.update(read_at=timezone.now())
-
-
-def notification_emails_send(*, limit: int = 500) -> int:
-    """E-mail notices not yet e-mailed, one message per user listing all their new notices.
-
-    Rows are claimed with a conditional UPDATE (emailed_at IS NULL), so two workers never send
-    the same notice; if sending fails the claim is undone for the next run."""
-    from django.conf import settings
-    from django.core.mail import send_mail
-    from django.template.loader import render_to_string
-
-    ids = list(
-        Notification.objects.filter(emailed_at__isnull=True).order_by("id").values_list("id", flat=True)[:limit]
-    )
-    if not ids:
-        return 0
-    now = timezone.now()
-    with transaction.atomic():
-        claimed = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(id__in=ids, emailed_at__isnull=True)
-            .values_list("id", flat=True)
-        )
-        Notification.objects.filter(id__in=claimed).update(emailed_at=now)
-    by_user: dict[int, list[Notification]] = {}
-    for notice in Notification.objects.filter(id__in=claimed).select_related("user").order_by("created_at"):
-        by_user.setdefault(notice.user_id, []).append(notice)
-    sent = 0
-    for notices in by_user.values():
-        user = notices[0].user
-        if not user.email:
-            continue
-        subject = notices[0].title if len(notices) == 1 else _("%(n)s notices from the GPU allocation portal") % {"n": len(notices)}
-        context = {"user": user, "notices": notices, "base_url": settings.PORTAL_BASE_URL}
-        try:
-            send_mail(
-                subject=f"[AI GPU] {subject}",
-                message=render_to_string("emails/notifications.txt", context),
-                from_email=None,
-                recipient_list=[user.email],
-            )
-        except Exception:
-            Notification.objects.filter(id__in=[n.pk for n in notices]).update(emailed_at=None)
-            raise
-        sent += 1
-    return sent
-
-
 # --- Reminders -------------------------------------------------------------------------------
 
 
-def _reminder_kind(today: dt.date, month: dt.date) -> tuple[str, int] | None:
-    due = months.due_date(month)
+def _reminder_kind(today: dt.date, month: dt.date, due_day: int) -> tuple[str, int] | None:
+    due = months.due_date(month, due_day)
     if today == due - dt.timedelta(days=3):
         return NotificationKind.REPORT_DUE_SOON, 0
     if today == due:
@@ -544,6 +448,7 @@ def report_reminders_send(*, today: dt.date | None = None) -> dict[str, int]:
     again the same day creates and sends nothing new. From the second overdue week MSIT admins are
     told too (escalation)."""
     today = today or timezone.localdate()
+    due_day = programme_policy.current().report_due_day
     last_month = months.add_months(months.first_day(today), -1)
     counts = dict.fromkeys((NotificationKind.REPORT_DUE_SOON, NotificationKind.REPORT_DUE_TODAY, NotificationKind.REPORT_OVERDUE), 0)
     projects = list(
@@ -566,7 +471,7 @@ def report_reminders_send(*, today: dt.date | None = None) -> dict[str, int]:
             for month in months.months_between(project.actual_start, last):
                 if (project.pk, month) in reported:
                     continue
-                found = _reminder_kind(today, month)
+                found = _reminder_kind(today, month, due_day)
                 if found is None:
                     continue
                 kind, weeks = found
@@ -574,7 +479,7 @@ def report_reminders_send(*, today: dt.date | None = None) -> dict[str, int]:
                 if kind == NotificationKind.REPORT_OVERDUE and weeks >= 2:
                     recipients += admins
                 label = months.label(month)
-                due = months.due_date(month)
+                due = months.due_date(month, due_day)
                 titles = {
                     NotificationKind.REPORT_DUE_SOON: _("%(project)s: the %(month)s usage report is due on %(due)s"),
                     NotificationKind.REPORT_DUE_TODAY: _("%(project)s: the %(month)s usage report is due today"),

@@ -12,6 +12,7 @@ from allocation_portal import months
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
+from allocation_portal.notifications import notification_mark_read
 from projects.access import can_act_for_project, get_project_for_user, projects_for_user
 from projects.models import Project
 
@@ -22,7 +23,6 @@ from .models import COMPLIANCE_ITEMS, Notification, ReportState
 from .selectors import STATUS_LABELS, month_board, report_with_versions
 from .services import (
     UploadRejected,
-    notification_mark_read,
     parse_upload,
     report_accept,
     report_return,

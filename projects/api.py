@@ -11,7 +11,6 @@ from allocation_portal import months
 from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, ProgrammeReader
 from gpus.selectors import day_start, holdings_for_project
 from gpus.serializers import AllocationSerializer
-from gpus.services import project_award_servers
 from monitoring.case_api import GpuRequestSerializer
 
 from .access import get_project_for_user, ministries_for_user, projects_for_user
@@ -25,7 +24,12 @@ from .serializers import (
     ProjectSerializer,
     StartSerializer,
 )
-from .services import project_record_start, project_set_expected_start, usage_plan_update
+from .services import (
+    project_award_servers,
+    project_record_start,
+    project_set_expected_start,
+    usage_plan_update,
+)
 
 
 class MinistryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -11,9 +11,6 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-# A project that has not started this many days after its planned start is flagged as delayed.
-DELAY_FLAG_DAYS = 30
-
 
 class Ministry(models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
@@ -67,6 +64,10 @@ class Project(models.Model):
 
     code = models.CharField(_("code"), max_length=20, unique=True)
     ministry = models.ForeignKey(Ministry, verbose_name=_("ministry"), on_delete=models.PROTECT, related_name="projects")
+    pool = models.ForeignKey(
+        "gpus.Pool", verbose_name=_("pool"), on_delete=models.PROTECT, related_name="projects",
+        help_text=_("The programme capacity the project's servers come from."),
+    )
     rank = models.PositiveSmallIntegerField(_("rank in the announcement"), null=True, blank=True)
     title_ko = models.CharField(_("title (Korean)"), max_length=200)
     title_en = models.CharField(_("title (English)"), max_length=250)
@@ -78,6 +79,10 @@ class Project(models.Model):
         _("expected start"), null=True, blank=True, help_text=_("A new expected start recorded by the official.")
     )
     actual_start = models.DateField(_("actual start"), null=True, blank=True)
+    plan_start = models.DateField(
+        _("plan counts from"), null=True, blank=True,
+        help_text=_("The start the usage plan is based on; the plan moves with the start."),
+    )
     end_date = models.DateField(_("end"))
     status = models.CharField(_("status"), max_length=20, choices=ProjectStatus.choices, default=ProjectStatus.PLANNED)
     is_sample = models.BooleanField(
@@ -91,10 +96,10 @@ class Project(models.Model):
         verbose_name_plural = _("projects")
         ordering = ["code"]
         constraints = [
-            # National projects hold whole 8-GPU servers.
+            # National projects hold whole 8-GPU servers (none once an off-purpose decision reclaimed all).
             models.CheckConstraint(
                 name="project_awards_whole_servers",
-                condition=Q(gpus_awarded__gt=0) & Exact(Mod(F("gpus_awarded"), 8), 0),
+                condition=Q(gpus_awarded__gte=0) & Exact(Mod(F("gpus_awarded"), 8), 0),
             ),
             models.CheckConstraint(name="project_end_after_start", condition=Q(end_date__gt=F("planned_start"))),
             models.CheckConstraint(
@@ -122,10 +127,11 @@ class Project(models.Model):
     def started(self) -> bool:
         return self.actual_start is not None
 
-    def is_delayed(self, today: dt.date | None = None) -> bool:
-        """Not started 30 days after the planned start: flagged to MSIT and the official."""
+    def is_delayed(self, today: dt.date | None = None, *, flag_days: int = 30) -> bool:
+        """Not started `flag_days` (a policy number) after the planned start: flagged to MSIT and
+        the official."""
         today = today or timezone.localdate()
-        return self.actual_start is None and today > self.planned_start + dt.timedelta(days=DELAY_FLAG_DAYS)
+        return self.actual_start is None and today > self.planned_start + dt.timedelta(days=flag_days)
 
 
 class UsagePlan(models.Model):

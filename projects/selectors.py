@@ -8,16 +8,18 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from gpus.models import AllocationGpu, Layer
+from allocation_portal import policy as programme_policy
+from gpus.models import AllocationGpu, HolderKind, Layer
 
-from .models import DELAY_FLAG_DAYS, Ministry, Project, ProjectStatus
+from .models import Ministry, Project, ProjectStatus
 
 
 def with_gpus_held(queryset, at: dt.datetime | None = None):
     """Annotate `gpus_held`: GPUs each project holds in the ledger at `at` (one subquery)."""
     at = at or timezone.now()
     held = (
-        AllocationGpu.objects.filter(allocation__project=OuterRef("pk"), layer=Layer.AWARD, period__contains=at)
+        AllocationGpu.objects.filter(allocation__project=OuterRef("pk"), allocation__holder_kind=HolderKind.PROJECT,
+                                     layer=Layer.AWARD, period__contains=at)
         .order_by()
         .values("allocation__project")
         .annotate(n=Count("id"))
@@ -31,10 +33,10 @@ def project_list(queryset):
 
 
 def programme_summary(projects=None) -> dict:
-    """Headline numbers of the programme (or of a user's scope of it). One query."""
+    """Headline numbers of the programme (or of a user's scope of it). Two queries."""
     projects = Project.objects.all() if projects is None else projects
     today = timezone.localdate()
-    delayed_before = today - dt.timedelta(days=DELAY_FLAG_DAYS)
+    delayed_before = today - dt.timedelta(days=programme_policy.current().delay_flag_days)
     return projects.aggregate(
         projects=Count("id"),
         ministries=Count("ministry", distinct=True),

@@ -10,13 +10,80 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from allocation_portal import audit, months
-from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
-from gpus.models import GPUS_PER_SERVER, Allocation, Cluster, Gpu, Provider, Server, ServerStatus
-from gpus.selectors import day_start
-from gpus.services import project_award_servers
+from allocation_portal import policy as programme_policy
+from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
+from gpus.availability import day_start, period
+from gpus.lending_services import loans_recall_for_project
+from gpus.models import (
+    GPUS_PER_SERVER,
+    Allocation,
+    AllocationGpu,
+    Cluster,
+    Gpu,
+    HolderKind,
+    Layer,
+    Pool,
+    PoolKind,
+    Provider,
+    Server,
+    ServerStatus,
+)
+from gpus.services import (
+    allocation_award,
+    lock_free_servers,
+    lock_project_for_award,
+    lock_servers_of,
+    project_take_over,
+)
 
 from . import programme_2026 as data
+from .access import can_act_for_project
 from .models import Ministry, Project, ProjectStatus, UsagePlan
+
+PROGRAMME_POOL = {
+    "code": "nai-2026", "name_ko": "2026 국가 AI 프로젝트", "name_en": "2026 national AI projects",
+    "kind": PoolKind.PROGRAMME, "published_gpus": data.PROGRAMME_GPUS, "opens_on": data.ANNOUNCED_ON,
+}
+OTHER_POOL = {"code": "gov-other", "name_ko": "정부 보유 기타 GPU", "name_en": "Other government GPUs", "kind": PoolKind.OTHER}
+
+
+def project_award_servers(
+    *,
+    actor,
+    project: Project,
+    cluster: Cluster,
+    server_count: int,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    reason: str,
+) -> Allocation:
+    """Award `server_count` whole servers of `cluster`, from the project's pool, for the period.
+
+    The project row is locked first, so concurrent awards to one project queue on the check that
+    they fit its award; candidate servers are locked with SKIP LOCKED, so awards to different
+    projects pick different servers instead of queueing; the exclusion constraints have the final
+    word. A project's first award also gives it the default usage plan (ramp-up, then flat)."""
+    if actor is not None and not actor.is_msit_admin:
+        raise NotPermitted(_("Only an MSIT admin can change the allocation ledger."))
+    if server_count is None or server_count < 1:
+        raise ValidationFailed(_("Award at least one server."), fields={"server_count": [_("At least 1.")]})
+    with transaction.atomic():
+        locked = lock_project_for_award(project, gpu_count=server_count * GPUS_PER_SERVER, starts_at=starts_at,
+                                        ends_at=ends_at)
+        servers = lock_free_servers(project=locked, cluster=cluster, count=server_count, starts_at=starts_at,
+                                    ends_at=ends_at)
+        if len(servers) < server_count:
+            raise CapacityConflict(
+                _("Only %(free)s servers of %(cluster)s in the programme's pool are free for that whole period; "
+                  "%(asked)s were asked for.") % {"free": len(servers), "cluster": cluster.name, "asked": server_count},
+                fields={"server_count": [_("Not enough free servers.")]},
+            )
+        allocation = allocation_award(
+            actor=actor, holder_kind=HolderKind.PROJECT, project=locked, gpus=Gpu.objects.filter(server__in=servers),
+            starts_at=starts_at, ends_at=ends_at, reason=reason,
+        )
+        usage_plan_create_default(actor=actor, project=locked)
+        return allocation
 
 
 def _sync(model, lookup: dict, values: dict):
@@ -32,7 +99,15 @@ def _sync(model, lookup: dict, values: dict):
     return obj, bool(changed)
 
 
-def _load_inventory() -> dict[str, Cluster]:
+def pools_load() -> tuple[Pool, Pool]:
+    """The 2026 programme's pool and the pool of the government's other GPUs."""
+    programme, _created = _sync(Pool, {"code": PROGRAMME_POOL["code"]},
+                                {k: v for k, v in PROGRAMME_POOL.items() if k != "code"})
+    other, _created = _sync(Pool, {"code": OTHER_POOL["code"]}, {k: v for k, v in OTHER_POOL.items() if k != "code"})
+    return programme, other
+
+
+def _load_inventory(other: Pool) -> dict[str, Cluster]:
     clusters = {}
     for p in data.PROVIDERS:
         provider, _created = _sync(
@@ -51,6 +126,7 @@ def _load_inventory() -> dict[str, Cluster]:
                 servers = Server.objects.bulk_create(
                     Server(
                         cluster=cluster,
+                        pool=other,
                         hostname=f"{c['code']}-{n:04d}",
                         # The last servers of a cluster start in maintenance, for the demo.
                         status=ServerStatus.MAINTENANCE if n > c["servers"] - c["maintenance"] else ServerStatus.IN_SERVICE,
@@ -59,6 +135,24 @@ def _load_inventory() -> dict[str, Cluster]:
                 )
                 Gpu.objects.bulk_create(Gpu(server=s, index=i) for s in servers for i in range(GPUS_PER_SERVER))
     return clusters
+
+
+def _assign_programme_pool(programme: Pool, rows: list[dict], placement: list[Cluster]) -> None:
+    """The programme's pool is the servers its projects are awarded: the first in-service servers
+    of each cluster, as many as the projects placed there need. Servers that projects or the
+    reserve hold already stay where they are."""
+    needed: dict[int, int] = {}
+    for row, cluster in zip(rows, placement, strict=True):
+        needed[cluster.pk] = needed.get(cluster.pk, 0) + row["gpus_awarded"] // GPUS_PER_SERVER
+    for cluster_id, count in needed.items():
+        have = Server.objects.filter(cluster_id=cluster_id, pool=programme).count()
+        if have >= count:
+            continue
+        ids = list(
+            Server.objects.filter(cluster_id=cluster_id, status=ServerStatus.IN_SERVICE)
+            .exclude(pool=programme).order_by("hostname").values_list("pk", flat=True)[: count - have]
+        )
+        Server.objects.filter(pk__in=ids).update(pool=programme)
 
 
 def _project_rows():
@@ -108,20 +202,24 @@ def programme_2026_load() -> dict[str, int]:
             )
             ministries[code] = ministry
             changed += was_changed
-        clusters = _load_inventory()
+        programme, other = pools_load()
+        clusters = _load_inventory(other)
         b200_clusters = [clusters["nhn-b200-a"], clusters["nhn-b200-b"], clusters["kakao-b200"]]
-        for index, row in enumerate(_project_rows()):
+        rows = list(_project_rows())
+        placement = [b200_clusters[i % len(b200_clusters)] if i >= 7 else b200_clusters[i % 2] for i in range(len(rows))]
+        _assign_programme_pool(programme, rows, placement)
+        for index, row in enumerate(rows):
             ministry = ministries[row.pop("ministry")]
             code = row.pop("code")
             row["status"] = ProjectStatus.ACTIVE if row["actual_start"] else ProjectStatus.PLANNED
             row["end_date"] = data.end_of_project(row["planned_start"])
-            project, created = Project.objects.get_or_create(code=code, defaults={"ministry": ministry, **row})
+            project, created = Project.objects.get_or_create(code=code, defaults={"ministry": ministry, "pool": programme, **row})
             changed += created
             if Allocation.objects.filter(project=project).exists():
                 changed += bool(usage_plan_create_default(actor=None, project=project))
                 continue
             # Awards date from the announcement: until a project starts its servers are idle (lendable).
-            cluster = b200_clusters[index % len(b200_clusters)] if index >= 7 else b200_clusters[index % 2]
+            cluster = placement[index]
             project_award_servers(
                 actor=None,
                 project=project,
@@ -147,17 +245,28 @@ DEFAULT_PLAN_RAMP = (Decimal("0.3"), Decimal("0.6"))
 DEFAULT_PLAN_FLAT = Decimal("0.8")
 
 
-def usage_plan_default(project: Project) -> dict[dt.date, Decimal]:
-    """Planned GPU-hours per month from the (expected) start to the end: 30%, 60%, then 80% of
-    the awarded GPUs' hours; the first month counts only the days from the start."""
-    start = project.actual_start or project.expected_start or project.planned_start
+def plan_start_of(project: Project) -> dt.date:
+    """The start a project's usage plan counts from: the one it was made or last re-based for."""
+    return project.plan_start or project.actual_start or project.expected_start or project.planned_start
+
+
+def _first_month_share(start: dt.date) -> Decimal:
+    """The share of its month that a start on `start` leaves (1 from the first day)."""
+    month = months.first_day(start)
+    days = (months.next_month(month) - month).days
+    return Decimal(days - start.day + 1) / Decimal(days)
+
+
+def usage_plan_default(project: Project, start: dt.date | None = None) -> dict[dt.date, Decimal]:
+    """Planned GPU-hours per month from the start to the end: 30%, 60%, then 80% of the awarded
+    GPUs' hours; the first month counts only the days from the start."""
+    start = start or plan_start_of(project)
     plan = {}
     for index, month in enumerate(months.months_between(start, project.end_date)):
         share = DEFAULT_PLAN_RAMP[index] if index < len(DEFAULT_PLAN_RAMP) else DEFAULT_PLAN_FLAT
         hours = Decimal(project.gpus_awarded * months.hours_in(month)) * share
-        if index == 0 and start.day > 1:
-            days = (months.next_month(month) - month).days
-            hours = hours * Decimal(days - start.day + 1) / Decimal(days)
+        if index == 0:
+            hours = hours * _first_month_share(start)
         plan[month] = hours.quantize(Decimal("1"))
     return plan
 
@@ -167,10 +276,13 @@ def usage_plan_create_default(*, actor, project: Project) -> int:
     with transaction.atomic():
         if UsagePlan.objects.filter(project=project).exists():
             return 0
-        plan = usage_plan_default(project)
+        start = plan_start_of(project)
+        plan = usage_plan_default(project, start)
         UsagePlan.objects.bulk_create(
             UsagePlan(project=project, month=month, planned_gpu_hours=hours) for month, hours in plan.items()
         )
+        Project.objects.filter(pk=project.pk).update(plan_start=start)
+        project.plan_start = start
         audit.record(
             actor=actor,
             action="usage_plan.default",
@@ -181,11 +293,54 @@ def usage_plan_create_default(*, actor, project: Project) -> int:
     return len(plan)
 
 
+def usage_plan_rebase(*, actor, project: Project, start: dt.date, reason: str) -> int:
+    """Move the usage plan with the project's start: the month that was the plan's first becomes
+    the new start's month, and so on, each month keeping its share of the awarded GPUs' hours (the
+    first month counts the days from the start). Months after the project's end are dropped; if
+    the start moved earlier, the last months repeat the plan's last share. Returns months changed.
+    The caller holds the project's row lock."""
+    old_start = plan_start_of(project)
+    rows = {p.month: p for p in UsagePlan.objects.select_for_update().filter(project=project)}
+    if old_start == start and rows:
+        return 0
+    old_first, new_first = months.first_day(old_start), months.first_day(start)
+    last = months.first_day(project.end_date)
+    awarded_share = {}  # months since the start -> share of that month's awarded GPU-hours
+    for month, row in sorted(rows.items()):
+        index = (month.year - old_first.year) * 12 + month.month - old_first.month
+        if index < 0:
+            continue
+        full = Decimal(project.gpus_awarded * months.hours_in(month)) or Decimal(1)
+        share = row.planned_gpu_hours / full
+        if index == 0:
+            first_share = _first_month_share(old_start)
+            share = share / first_share if first_share else share
+        awarded_share[index] = share
+    new_plan: dict[dt.date, Decimal] = {}
+    if not awarded_share:
+        new_plan = usage_plan_default(project, start)
+    else:
+        tail = awarded_share[max(awarded_share)]
+        for index, month in enumerate(months.months_between(new_first, last)):
+            share = awarded_share.get(index, tail if index > max(awarded_share) else Decimal(0))
+            hours = Decimal(project.gpus_awarded * months.hours_in(month)) * share
+            if index == 0:
+                hours *= _first_month_share(start)
+            new_plan[month] = min(hours, Decimal(project.gpus_awarded * months.hours_in(month))).quantize(Decimal("0.1"))
+    before = {months.label(m): str(r.planned_gpu_hours) for m, r in sorted(rows.items())}
+    UsagePlan.objects.filter(project=project).delete()
+    UsagePlan.objects.bulk_create(UsagePlan(project=project, month=m, planned_gpu_hours=h) for m, h in new_plan.items())
+    Project.objects.filter(pk=project.pk).update(plan_start=start)
+    project.plan_start = start
+    audit.record(actor=actor, action="usage_plan.rebase", obj=project, before={"plan_start": old_start.isoformat(), **before},
+                 after={"plan_start": start.isoformat(), **{months.label(m): str(h) for m, h in new_plan.items()}},
+                 reason=reason)
+    return len(new_plan)
+
+
 def usage_plan_update(*, actor, project: Project, hours_by_month: dict[dt.date, Decimal], reason: str = "") -> int:
     """Set planned GPU-hours for some months. Officials change future months only; months that
     have begun are locked except for MSIT admins, whose change is audited with its reason."""
-    from .access import can_act_for_project
-
     if not can_act_for_project(actor, project):
         raise NotPermitted(_("You cannot change this project's plan."))
     this_month = months.current()
@@ -231,20 +386,43 @@ def usage_plan_update(*, actor, project: Project, hours_by_month: dict[dt.date, 
 
 
 def project_record_start(*, actor, project: Project, started_on: dt.date, reason: str = "") -> Project:
-    """The project has started: its servers stop being idle, and every loan on them gets the
-    recall notice (72 hours). Officials record their own projects' start; MSIT admins any."""
-    from gpus.lending_services import loans_recall_for_project
-
-    from .access import can_act_for_project
-
+    """The project has started: its servers stop being idle, every loan on them gets the recall
+    notice, and from then (or, per GPU, from the end of a loan that still holds it) the project
+    uses them. The start is neither in the future, nor before the project's award, nor further back
+    than the policy allows; the usage plan moves with it. Officials record their own projects'
+    start; MSIT admins any."""
     if not can_act_for_project(actor, project):
         raise NotPermitted(_("You cannot record this project's start."))
-    if started_on is None or started_on > timezone.localdate():
+    policy = programme_policy.current()
+    today = timezone.localdate()
+    if started_on is None or started_on > today:
         raise ValidationFailed(_("The start cannot be in the future."), fields={"started_on": [_("Not in the future.")]})
+    if started_on < today - dt.timedelta(days=policy.start_backdate_days):
+        raise ValidationFailed(
+            _("A start can be recorded at most %(days)s days back (policy).") % {"days": policy.start_backdate_days},
+            fields={"started_on": [_("Too far back.")]},
+        )
+    award_gpus = AllocationGpu.objects.filter(
+        allocation__project=project, allocation__holder_kind=HolderKind.PROJECT, layer=Layer.AWARD,
+        period__overlap=period(day_start(started_on), None),
+    ).values_list("gpu_id", flat=True)
     with transaction.atomic():
+        # The same locks, in the same order, as a loan approval: servers, then projects.
+        lock_servers_of(list(award_gpus))
         locked = Project.objects.select_for_update().get(pk=project.pk)
         if locked.actual_start is not None:
             raise StateConflict(_("This project has started already (%(day)s).") % {"day": locked.actual_start})
+        first_award = (
+            Allocation.objects.filter(project=locked, holder_kind=HolderKind.PROJECT).order_by("starts_at")
+            .values_list("starts_at", flat=True).first()
+        )
+        if first_award is None:
+            raise StateConflict(_("The project holds no servers yet: MSIT awards them before it can start."))
+        if day_start(started_on) < first_award and timezone.localtime(first_award).date() > started_on:
+            raise ValidationFailed(
+                _("The start cannot be before the project's award (%(day)s).") % {"day": timezone.localtime(first_award).date()},
+                fields={"started_on": [_("Before the award.")]},
+            )
         before = audit.snapshot(locked, ["status", "actual_start", "expected_start"])
         locked.actual_start = started_on
         locked.status = ProjectStatus.ACTIVE
@@ -252,16 +430,18 @@ def project_record_start(*, actor, project: Project, started_on: dt.date, reason
         audit.record(actor=actor, action="project.start", obj=locked, before=before,
                      after=audit.snapshot(locked, ["status", "actual_start", "expected_start"]), reason=reason)
         loans_recall_for_project(
-            actor=actor, project=locked,
+            actor=actor, project=locked, notice_hours=policy.recall_notice_hours,
             reason=_("Project %(code)s, which these GPUs are reserved for, has started.") % {"code": locked.code},
         )
+        project_take_over(project=locked, at=max(day_start(started_on), first_award))
+        usage_plan_rebase(actor=actor, project=locked, start=started_on,
+                          reason=_("The plan moves with the recorded start (%(day)s).") % {"day": started_on})
     return locked
 
 
 def project_set_expected_start(*, actor, project: Project, expected_start: dt.date, reason: str) -> Project:
-    """The official records a new expected start for a project that has not started."""
-    from .access import can_act_for_project
-
+    """The official records a new expected start for a project that has not started; the usage
+    plan moves with it."""
     if not can_act_for_project(actor, project):
         raise NotPermitted(_("You cannot change this project's expected start."))
     errors = {}
@@ -282,4 +462,6 @@ def project_set_expected_start(*, actor, project: Project, expected_start: dt.da
         locked.save(update_fields=["expected_start", "updated_at"])
         audit.record(actor=actor, action="project.expected_start", obj=locked, before=before,
                      after=audit.snapshot(locked, ["expected_start"]), reason=reason)
+        if UsagePlan.objects.filter(project=locked).exists():
+            usage_plan_rebase(actor=actor, project=locked, start=expected_start, reason=reason)
     return locked

@@ -18,7 +18,7 @@ from gpus import selectors as gpu_selectors
 from gpus.forms import ExpectedStartForm, StartForm
 from gpus.lending_selectors import loans_on_project
 from gpus.models import GPUS_PER_SERVER, Allocation
-from gpus.services import allocation_release, project_award_servers
+from gpus.services import allocation_release
 
 from . import programme_2026 as programme
 from .access import (
@@ -31,7 +31,12 @@ from .access import (
 from .filters import ProjectFilter
 from .forms import AwardForm, CapacityDateForm, ReleaseForm
 from .selectors import ministry_list, programme_summary, project_list
-from .services import project_record_start, project_set_expected_start, usage_plan_update
+from .services import (
+    project_award_servers,
+    project_record_start,
+    project_set_expected_start,
+    usage_plan_update,
+)
 
 PAGE_SIZE = 25
 

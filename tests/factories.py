@@ -6,8 +6,18 @@ import datetime as dt
 import itertools
 
 from allocation_portal.models import Role, User
-from gpus.models import GPUS_PER_SERVER, Cluster, Gpu, HolderKind, Organisation, Provider, Server
-from gpus.selectors import day_start
+from gpus.availability import day_start
+from gpus.models import (
+    GPUS_PER_SERVER,
+    Cluster,
+    Gpu,
+    HolderKind,
+    Organisation,
+    Pool,
+    PoolKind,
+    Provider,
+    Server,
+)
 from gpus.services import allocation_award
 from projects.models import Ministry, Project, ProjectStatus
 
@@ -27,6 +37,22 @@ def make_ministry(code: str | None = None, **extra) -> Ministry:
     )
 
 
+def programme_pool() -> Pool:
+    """The programme's pool that tests' servers and projects belong to (opens 2026-04-01)."""
+    pool, _created = Pool.objects.get_or_create(
+        code="nai-2026", defaults={"name_ko": "2026 국가 AI 프로젝트", "name_en": "2026 national AI projects",
+                                   "kind": PoolKind.PROGRAMME, "published_gpus": 2832, "opens_on": dt.date(2026, 4, 1)},
+    )
+    return pool
+
+
+def other_pool() -> Pool:
+    pool, _created = Pool.objects.get_or_create(
+        code="gov-other", defaults={"name_ko": "정부 보유 기타 GPU", "name_en": "Other government GPUs", "kind": PoolKind.OTHER},
+    )
+    return pool
+
+
 def make_project(ministry: Ministry, *, started: bool = False, gpus: int = 16, **extra) -> Project:
     i = n()
     planned = extra.pop("planned_start", dt.date(2026, 4, 1))
@@ -42,16 +68,20 @@ def make_project(ministry: Ministry, *, started: bool = False, gpus: int = 16, *
         actual_start=actual,
         end_date=extra.pop("end_date", dt.date(2027, 3, 31)),
         status=ProjectStatus.ACTIVE if actual else ProjectStatus.PLANNED,
+        pool=extra.pop("pool", None) or programme_pool(),
         **extra,
     )
 
 
-def make_cluster(servers: int = 4, *, gpu_model: str = "B200", maintenance: int = 0, code: str | None = None) -> Cluster:
+def make_cluster(servers: int = 4, *, gpu_model: str = "B200", maintenance: int = 0, code: str | None = None,
+                 pool: Pool | None = None) -> Cluster:
     i = n()
+    pool = pool or programme_pool()
     provider = Provider.objects.create(code=f"prov{i}", name_ko=f"제공자{i}", name_en=f"Provider {i}")
     cluster = Cluster.objects.create(provider=provider, code=code or f"cl{i}", name=f"Cluster {i}", gpu_model=gpu_model)
     made = Server.objects.bulk_create(
-        Server(cluster=cluster, hostname=f"{cluster.code}-{s:03d}", status="maintenance" if s > servers - maintenance else "in_service")
+        Server(cluster=cluster, pool=pool, hostname=f"{cluster.code}-{s:03d}",
+               status="maintenance" if s > servers - maintenance else "in_service")
         for s in range(1, servers + 1)
     )
     Gpu.objects.bulk_create(Gpu(server=s, index=g) for s in made for g in range(GPUS_PER_SERVER))
@@ -103,7 +133,7 @@ def make_user(role: str, *, username: str | None = None, ministry=None, organisa
 
 __all__ = [
     "PASSWORD", "Role", "award", "day_start", "make_cluster", "make_ministry", "make_organisation",
-    "make_project", "make_user", "server_gpus",
+    "make_project", "make_user", "other_pool", "programme_pool", "server_gpus",
 ]
 
 
@@ -120,7 +150,7 @@ def make_loan(organisation=None, *, gpus=None, start=dt.date(2026, 5, 1), end=dt
         organisation=organisation, submitted_by=submitter, gpu_model="B200", gpu_count=count, starts_on=start,
         ends_on=end - dt.timedelta(days=1), purpose="p", expected_results="r", personal_information="na",
         training_data_copyright="yes", ai_basic_act="yes", accepts_recall_terms=True, state="approved",
-        submitted_at=timezone.now(),
+        submitted_at=timezone.now(), pool=programme_pool(),
     )
     loan = Loan.objects.create(
         request=request, organisation=organisation, gpu_model="B200", gpu_count=count,

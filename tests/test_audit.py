@@ -75,7 +75,7 @@ def test_admin_edits_are_audited(world, client_for):
         "code": project.code, "ministry": project.ministry_id, "title_ko": "새 제목", "title_en": project.title_en,
         "domain": project.domain, "purpose": "", "gpus_awarded": project.gpus_awarded,
         "planned_start": project.planned_start.isoformat(), "end_date": project.end_date.isoformat(),
-        "expected_start": "", "rank": "",
+        "expected_start": "", "rank": "", "pool": project.pool_id,
     }
     response = client.post(f"/admin/projects/project/{project.pk}/change/", data)
     assert response.status_code == 302, response.content[:2000]

@@ -39,8 +39,9 @@ def percent(value, digits=0):
 
 
 @register.filter
-def delayed(project, today):
-    return project.is_delayed(today)
+def delayed(project, policy):
+    """Not started the policy's days after its planned start: `{{ project|delayed:policy }}`."""
+    return project.is_delayed(flag_days=policy.delay_flag_days)
 
 
 @register.filter
@@ -63,10 +64,11 @@ def get_item(mapping, key):
 
 
 @register.filter
-def due_date(month):
+def due_date(month, policy):
+    """The month's report due date under the policy: `{{ month|due_date:policy }}`."""
     from allocation_portal import months
 
-    return months.due_date(month)
+    return months.due_date(month, policy.report_due_day)
 
 
 @register.filter

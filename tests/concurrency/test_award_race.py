@@ -13,7 +13,8 @@ from allocation_portal.errors import CapacityConflict
 from allocation_portal.models import Role
 from gpus.models import Allocation, AllocationGpu, HolderKind
 from gpus.selectors import day_start
-from gpus.services import allocation_award, project_award_servers
+from gpus.services import allocation_award
+from projects.services import project_award_servers
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -123,7 +124,7 @@ def test_disjoint_periods_on_the_same_server_all_succeed():
             reason="race",
         )
 
-    results, errors = race([attempt(p, 3 + i) for i, p in enumerate(projects)])
+    results, errors = race([attempt(p, 4 + i) for i, p in enumerate(projects)])
     assert not errors
     assert len(results) == 8
     assert overlapping_pairs() == 0

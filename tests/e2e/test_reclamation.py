@@ -23,12 +23,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_an_admin_reclaims_and_redistributes(page, login):
     ministry = f.make_ministry("kma", name_ko="기상청")
-    month = months.add_months(months.current(), -1)
+    month = reclamation.latest_checkable_month()
     start = months.add_months(month, -4)
-    project = f.make_project(ministry, started=True, code="NAI-2026-04", gpus=32, planned_start=start,
-                             end_date=months.add_months(month, 12))
+    end = months.add_months(month, 12)
+    project = f.make_project(ministry, started=True, code="NAI-2026-04", gpus=32, planned_start=start, end_date=end)
     cluster = f.make_cluster(servers=4)
-    f.award(project, cluster.servers.all(), start=start, end=months.add_months(month, 13))
+    f.award(project, cluster.servers.all(), start=start, end=end + dt.timedelta(days=1))
     for m in months.months_between(start, month):
         UsagePlan.objects.create(project=project, month=m, planned_gpu_hours=Decimal(10000))
         report_save(actor=None, project=project, month=m, submit=True,

@@ -64,7 +64,7 @@ def test_after_the_awards_end_everything_is_free(scene):
 
 def test_capacity_runs_a_fixed_number_of_queries(scene, django_assert_num_queries):
     f.make_cluster(servers=3)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         report = capacity_at(dt.date(2026, 6, 15))
     assert len(report.by_provider()) == 2
     assert report.totals.total == 72

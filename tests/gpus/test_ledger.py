@@ -10,7 +10,8 @@ from allocation_portal.errors import CapacityConflict, NotPermitted, StateConfli
 from allocation_portal.models import AuditEvent, Role
 from gpus.models import Allocation, AllocationGpu, HolderKind, Layer
 from gpus.selectors import day_start
-from gpus.services import allocation_award, allocation_change_end, allocation_release, project_award_servers
+from gpus.services import allocation_award, allocation_change_end, allocation_release
+from projects.services import project_award_servers
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -155,11 +156,11 @@ def test_project_award_picks_free_servers_and_respects_the_award(setup):
         project_award_servers(actor=admin, project=third, cluster=cluster, server_count=2, reason="r", **window)
 
 
-def test_release_ends_the_holding_and_frees_the_gpus(setup):
+def test_release_ends_the_holding_and_frees_the_gpus(setup, clock):
     ministry, cluster, servers, admin = setup
     project = f.make_project(ministry, gpus=8)
     allocation = f.award(project, servers[:1])
-    at = day_start(dt.date(2026, 8, 1))
+    at = day_start(dt.date(2026, 10, 1))
     assert allocation_release(actor=admin, allocation=allocation, reason="reclaimed", at=at) is None
     allocation.refresh_from_db()
     assert allocation.ends_at == at and allocation.released_by == admin
@@ -168,16 +169,16 @@ def test_release_ends_the_holding_and_frees_the_gpus(setup):
     assert event.before["ends_at"] != event.after["ends_at"]
     # The GPUs are free again from the release on.
     other = f.make_project(ministry, gpus=8)
-    f.award(other, servers[:1], start=dt.date(2026, 8, 1))
+    f.award(other, servers[:1], start=dt.date(2026, 10, 1))
     with pytest.raises(StateConflict):
         allocation_release(actor=admin, allocation=allocation, reason="again")
 
 
-def test_partial_release_keeps_the_rest_in_a_continuation(setup):
+def test_partial_release_keeps_the_rest_in_a_continuation(setup, clock):
     ministry, cluster, servers, admin = setup
     project = f.make_project(ministry, gpus=24)
     allocation = f.award(project, servers[:3])
-    at = day_start(dt.date(2026, 9, 1))
+    at = day_start(dt.date(2026, 10, 1))
     continuation = allocation_release(
         actor=admin, allocation=allocation, reason="reclaim one server", at=at, gpus=f.server_gpus(servers[2])
     )

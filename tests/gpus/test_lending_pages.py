@@ -60,15 +60,16 @@ def test_the_admin_reviews_and_approves_through_the_pages(world, client_for, clo
     admin = client_for(world.admin)
     assert str(request.public_id) in admin.get("/lending/queue/").content.decode()
     detail = admin.get(f"/lending/requests/{request.public_id}/").content.decode()
-    assert 'data-testid="proposal"' in detail and "clw-005" in detail
+    # The idle server of PA-002 (not started) is offered first.
+    assert 'data-testid="proposal"' in detail and "clw-003" in detail
     assert admin.post(f"/lending/requests/{request.public_id}/review/score/", {"score": "120"}).status_code == 400
     assert admin.post(f"/lending/requests/{request.public_id}/review/score/", {"score": "75"}).status_code == 302
-    ids = [g.pk for g in f.server_gpus(world.cluster.servers.get(hostname="clw-005"))]
+    ids = [g.pk for g in f.server_gpus(world.cluster.servers.get(hostname="clw-003"))]
     response = admin.post(f"/lending/requests/{request.public_id}/review/approve/", {"gpu": ids})
     loan = Loan.objects.get()
     assert response["Location"] == f"/lending/loans/{loan.public_id}/"
     page = client_for(world.applicant).get(f"/lending/loans/{loan.public_id}/").content.decode()
-    assert "clw-005" in page
+    assert "clw-003" in page
 
 
 def test_the_api_walks_a_request_to_a_loan_and_back(world, api_for, clock):

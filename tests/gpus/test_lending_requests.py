@@ -24,7 +24,7 @@ def test_an_applicant_submits_a_request(world, submit):
     [
         ({"starts_on": dt.date(2026, 9, 9)}, "starts_on", "in the past"),
         ({"ends_on": dt.date(2026, 9, 19)}, "ends_on", "before the start"),
-        ({"ends_on": dt.date(2026, 12, 20)}, "ends_on", "at most three months: the last day can be 2026-12-19"),
+        ({"ends_on": dt.date(2026, 12, 20)}, "ends_on", "at most 3 months: the last day can be 2026-12-19"),
         ({"gpu_count": 5}, "gpu_count", "1 to 4 GPUs, or whole servers"),
         ({"gpu_count": 12}, "gpu_count", "1 to 4 GPUs, or whole servers"),
         ({"gpu_count": 0}, "gpu_count", "1 to 4 GPUs, or whole servers"),

@@ -10,6 +10,7 @@ from gpus import lending_services as lending
 from gpus.lending_selectors import lendable_servers, propose, request_queue, request_window
 from gpus.models import AllocationGpu, Loan
 from gpus.selectors import day_start
+from gpus.services import allocation_award
 from tests import factories as f
 from tests.gpus.conftest import request_values
 
@@ -55,18 +56,27 @@ def test_lendable_servers_exclude_started_projects_and_loans_and_carry_risk(worl
     assert lendable_servers("H200", *window()) == []
 
 
-def test_the_proposal_takes_whole_servers_first_without_recall_risk(world, clock):
+def test_the_proposal_lends_idle_servers_first_then_the_reserve_then_free_ones(world, clock):
+    # clw-003 is idle (PA-002 has not started); clw-008 goes to the MSIT reserve; clw-005..007 are free.
+    reserve = f.server_gpus(world.cluster.servers.get(hostname="clw-008"))
+    allocation_award(actor=None, holder_kind="reserve", gpus=reserve, starts_at=day_start(dt.date(2026, 9, 1)),
+                     ends_at=day_start(dt.date(2027, 4, 1)), reason="reclaimed")
     proposal = propose("B200", 16, *window())
     assert proposal.complete
-    assert [offer.hostname for offer, _ids in proposal.picks] == ["clw-005", "clw-006"]
-    assert proposal.recall_risk == []
+    assert [(offer.hostname, offer.source) for offer, _ids in proposal.picks] == [("clw-003", "idle"), ("clw-008", "reserve")]
+    assert proposal.recall_risk == [("PA-002", dt.date(2026, 12, 1))]
+    assert [o.hostname for o, _ids in propose("B200", 24, *window()).picks] == ["clw-003", "clw-008", "clw-005"]
 
 
 def test_small_requests_fill_one_server_before_spreading(world, clock):
+    f.make_loan(gpus=f.server_gpus(world.cluster.servers.get(hostname="clw-005"))[:4], start=dt.date(2026, 9, 1),
+                end=dt.date(2026, 12, 1))
+    later = f.make_project(world.ministry_a, gpus=8, planned_start=dt.date(2027, 1, 4))
+    f.award(later, [world.cluster.servers.get(hostname="clw-007")])  # a second idle server
     f.make_loan(gpus=f.server_gpus(world.cluster.servers.get(hostname="clw-007"))[:4], start=dt.date(2026, 9, 1),
                 end=dt.date(2026, 12, 1))
     proposal = propose("B200", 3, *window())
-    # clw-007 has 4 idle GPUs left: the fullest server that fits, so whole servers stay whole.
+    # Idle GPUs first; of those, clw-007 has 4 left: the fullest server that fits, so whole servers stay whole.
     assert [(o.hostname, len(ids)) for o, ids in proposal.picks] == [("clw-007", 3)]
     # With only two servers of 2 idle GPUs each, 4 GPUs are spread over both.
     offers = [o for o in lendable_servers("B200", *window()) if o.hostname == "clw-007"]
@@ -120,13 +130,13 @@ def test_when_the_capacity_has_gone_the_approval_fails_and_writes_nothing(world,
 
 
 def test_the_in_memory_index_never_offers_what_the_database_would_refuse(world, clock):
-    from gpus.lending_selectors import LendingIndex
+    from gpus.availability import LendingIndex
 
     f.make_loan(gpus=f.server_gpus(world.cluster.servers.get(hostname="clw-005"))[:3], start=dt.date(2026, 10, 1),
                 end=dt.date(2026, 10, 15))
     f.make_loan(gpus=f.server_gpus(world.cluster.servers.get(hostname="clw-006")), start=dt.date(2026, 9, 25),
                 end=dt.date(2026, 12, 1))
-    index = LendingIndex("B200", *window(dt.date(2026, 9, 15), dt.date(2027, 1, 1)))
+    index = LendingIndex("B200", *window(dt.date(2026, 9, 15), dt.date(2027, 1, 1)), pool=f.programme_pool())
     for start, end in [(dt.date(2026, 9, 20), dt.date(2026, 10, 20)), (dt.date(2026, 10, 15), dt.date(2026, 11, 1)),
                        (dt.date(2026, 12, 1), dt.date(2026, 12, 20))]:
         period = window(start, end)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection
 
 from allocation_portal import months
+from monitoring import reclamation
 from monitoring.models import CheckRun, ReclamationCase
 from monitoring.services import report_save
 from projects.models import UsagePlan
@@ -65,14 +66,13 @@ def worker(tmp_path):
 
 def test_the_monthly_check_runs_in_a_real_worker(world, worker):
     sender, queue, log = worker
-    month = months.add_months(months.current(), -1)
+    month = reclamation.latest_checkable_month()
     start = months.add_months(month, -5)
-    project = f.make_project(world.ministry_a, started=True, code="W-UNDER", gpus=80, planned_start=start,
-                             end_date=months.add_months(month, 12))
-    f.award(project, f.make_cluster(servers=10).servers.all(), start=start, end=months.add_months(month, 13))
-    healthy = f.make_project(world.ministry_a, started=True, code="W-FINE", gpus=8, planned_start=start,
-                             end_date=months.add_months(month, 12))
-    f.award(healthy, f.make_cluster(servers=1).servers.all(), start=start, end=months.add_months(month, 13))
+    end = months.add_months(month, 12)
+    project = f.make_project(world.ministry_a, started=True, code="W-UNDER", gpus=80, planned_start=start, end_date=end)
+    f.award(project, f.make_cluster(servers=10).servers.all(), start=start, end=end + dt.timedelta(days=1))
+    healthy = f.make_project(world.ministry_a, started=True, code="W-FINE", gpus=8, planned_start=start, end_date=end)
+    f.award(healthy, f.make_cluster(servers=1).servers.all(), start=start, end=end + dt.timedelta(days=1))
     for m in months.months_between(start, month):
         for p, share in ((project, Decimal("0.1")), (healthy, Decimal("0.9"))):
             plan = Decimal(p.gpus_awarded * 24 * 28) / 2

@@ -8,12 +8,12 @@ import pytest
 
 from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
 from allocation_portal.models import AuditEvent
-from gpus.models import Allocation, AllocationGpu, HolderKind
+from gpus.availability import lendable_servers
+from gpus.models import Allocation, HolderKind
 from gpus.selectors import capacity_at, servers_held_by_project
 from monitoring import reclamation
 from monitoring.models import ReclamationCase
 from monitoring.services import report_save
-from tests import factories as f
 from tests.monitoring.conftest import AUG, KST, values
 
 pytestmark = pytest.mark.django_db
@@ -56,8 +56,6 @@ def test_msit_decides_only_after_the_response_or_the_window(world, case, clock):
 
 def test_approval_moves_servers_to_the_reserve_and_leaves_loans_alone(world, case, clock):
     project = case.project
-    server = servers_held_by_project(project)[-1]
-    loan = f.make_loan(world.org_a, gpus=f.server_gpus(server)[:2], start=dt.date(2026, 9, 1), end=dt.date(2026, 10, 31))
     reclamation.case_respond(actor=world.official, case=case, kind="explanation", text="We will catch up.")
     decided = reclamation.case_decide(actor=world.admin, case=case, decision="approved", servers=3, reason="Use is 20% of plan")
     assert decided.state == "approved" and decided.decided_servers == 3
@@ -68,9 +66,11 @@ def test_approval_moves_servers_to_the_reserve_and_leaves_loans_alone(world, cas
     reserve = Allocation.objects.filter(holder_kind=HolderKind.RESERVE)
     assert sum(reserve.values_list("gpu_count", flat=True)) == 24
     assert capacity_at(dt.datetime(2026, 9, 20, tzinfo=KST)).totals.reserve == 24
-    # The loan on a reclaimed server still holds its GPUs until its end.
-    assert AllocationGpu.objects.filter(allocation__loan=loan).count() == 2
-    assert Allocation.objects.get(loan=loan).ends_at == dt.datetime(2026, 10, 31, tzinfo=KST)
+    # Reclaimed servers are the MSIT reserve's: lendable (no recall risk) from the decision on.
+    reclaimed = set(decided.outcome["servers"])
+    offers = {o.hostname: o for o in lendable_servers("B200", dt.datetime(2026, 9, 20, tzinfo=KST),
+                                                       dt.datetime(2026, 10, 20, tzinfo=KST))}
+    assert reclaimed <= set(offers) and all(offers[h].source == "reserve" for h in reclaimed)
     assert AuditEvent.objects.filter(action="allocation.reclaim").exists()
     assert AuditEvent.objects.filter(action="case.approved", object_id=str(case.public_id)).exists()
     with pytest.raises(StateConflict):

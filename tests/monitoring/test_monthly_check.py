@@ -9,12 +9,22 @@ from django.conf import settings
 from django.core import mail
 
 from allocation_portal.models import AuditEvent
+from allocation_portal.policy import FIELDS, policy_update
+from allocation_portal.policy import current as current_policy
 from monitoring import reclamation
 from monitoring.models import CheckRun, Notification, ReclamationCase
 from monitoring.tasks import run_monthly_check
 from tests.monitoring.conftest import AUG, KST
 
 pytestmark = pytest.mark.django_db
+
+def policy_values(**changes) -> dict:
+    """Every policy number at its default, with `changes`."""
+    from allocation_portal.models import Policy
+
+    defaults = Policy()
+    return {**{name: getattr(defaults, name) for name in FIELDS}, **changes}
+
 
 def cases():
     return {c.project.code: c for c in ReclamationCase.objects.select_related("project")}
@@ -37,10 +47,7 @@ def test_tiers_rounding_and_the_floor(world, started, clock):
 
 
 def test_rounding_to_nearest_is_a_policy_choice(world, started, clock):
-    reclamation.policy_update(actor=world.admin, reason="test", values={
-        "grace_months": 2, "tier1_below": Decimal("0.3"), "tier1_share": Decimal("0.5"), "tier2_below": Decimal("0.6"),
-        "tier2_share": Decimal("0.25"), "response_days": 7, "rounding": "nearest", "floor_servers": 1,
-    })
+    policy_update(actor=world.admin, reason="test", values={**policy_values(), "rounding": "nearest"})
     started("C-TIER2", used_share=Decimal("0.4"))  # 25% of 6 unused = 1.5 -> 2 when rounding to nearest
     reclamation.monthly_check_run(month=AUG)
     case = cases()["C-TIER2"]
@@ -48,9 +55,10 @@ def test_rounding_to_nearest_is_a_policy_choice(world, started, clock):
 
 
 def test_the_grace_period_and_unstarted_projects(world, started, clock):
-    started("C-JULY", used_share=Decimal("0"), start=dt.date(2026, 7, 1))  # July and August are grace
+    started("C-JULY", used_share=Decimal("0"), start=dt.date(2026, 7, 1))  # grace: 60 days, to 29 August
     reclamation.monthly_check_run(month=AUG)
     assert "C-JULY" not in cases() and "PA-002" not in cases()
+    clock.move_to(dt.datetime(2026, 10, 6, 9, tzinfo=KST))
     reclamation.monthly_check_run(month=dt.date(2026, 9, 1))
     assert cases()["C-JULY"].month == dt.date(2026, 9, 1)
 
@@ -127,20 +135,19 @@ def test_the_task_defaults_to_last_month(world, started, clock):
 
 
 def test_policy_changes_are_versioned_audited_and_validated(world, clock):
-    base = {"grace_months": 2, "tier1_below": Decimal("0.3"), "tier1_share": Decimal("0.5"), "tier2_below": Decimal("0.6"),
-            "tier2_share": Decimal("0.25"), "response_days": 7, "rounding": "down", "floor_servers": 1}
+    base = policy_values()
     with pytest.raises(Exception) as excinfo:
-        reclamation.policy_update(actor=world.official, values=base, reason="x")
+        policy_update(actor=world.official, values=base, reason="x")
     assert "MSIT admin" in str(excinfo.value)
     from allocation_portal.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed) as bad:
-        reclamation.policy_update(actor=world.admin, values={**base, "tier1_below": Decimal("0.7")}, reason="x")
+        policy_update(actor=world.admin, values={**base, "tier1_below": Decimal("0.7")}, reason="x")
     assert "tier1_below" in bad.value.fields
     with pytest.raises(ValidationFailed):
-        reclamation.policy_update(actor=world.admin, values=base, reason="")
-    new = reclamation.policy_update(actor=world.admin, values={**base, "response_days": 10}, reason="more time")
-    assert new.version == 2 and reclamation.current_policy() == new
+        policy_update(actor=world.admin, values=base, reason="")
+    new = policy_update(actor=world.admin, values={**base, "response_days": 10}, reason="more time")
+    assert new.version == 2 and current_policy() == new
     event = AuditEvent.objects.get(action="policy.update")
     assert event.before["response_days"] == 7 and event.after["response_days"] == 10 and event.reason == "more time"
 

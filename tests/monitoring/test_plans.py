@@ -8,9 +8,8 @@ import pytest
 from allocation_portal.errors import NotPermitted, ValidationFailed
 from allocation_portal.models import AuditEvent
 from gpus.selectors import day_start
-from gpus.services import project_award_servers
 from projects.models import UsagePlan
-from projects.services import usage_plan_create_default, usage_plan_update
+from projects.services import project_award_servers, usage_plan_create_default, usage_plan_update
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -101,7 +101,7 @@ def test_notices_show_in_the_portal_with_an_unread_count(world, reported_until_j
 
 
 def test_e_mails_are_claimed_once(world, reported_until_july, clock, run_on):
-    from monitoring.services import notification_emails_send
+    from allocation_portal.notifications import notification_emails_send
 
     run_on(dt.date(2026, 9, 2))
     assert notification_emails_send() == 0  # already sent after the reminder run

@@ -13,6 +13,7 @@ from allocation_portal.models import AuditEvent
 from monitoring.models import ReportState, UsageReport
 from monitoring.services import report_accept, report_return, report_save
 from tests import factories as f
+from tests.conftest import KST
 from tests.monitoring.conftest import AUG, AUG_HOURS, values
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +98,9 @@ def test_hours_after_a_release_are_not_held(world, clock):
     from gpus.selectors import day_start
     from gpus.services import allocation_release
 
+    clock.move_to(day_start(dt.date(2026, 8, 16)))
     allocation_release(actor=world.admin, allocation=world.allocation_a, reason="r", at=day_start(dt.date(2026, 8, 16)))
+    clock.move_to(dt.datetime(2026, 9, 10, 10, tzinfo=KST))
     with pytest.raises(ValidationFailed):
         save(world, v={"gpu_hours_used": Decimal(15 * 24 * 16 + 1)})
     assert save(world, v={"gpu_hours_used": Decimal(15 * 24 * 16)})

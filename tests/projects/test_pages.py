@@ -83,10 +83,10 @@ def test_list_pages_run_constant_queries(world, client_for, django_assert_num_qu
     client = client_for(world.admin)
     # session + user + the notification badge, then the page's own queries
     for url, queries in [
-        ("/projects/", 6),
+        ("/projects/", 7),  # + the policy (delay flag days)
         ("/ministries/", 4),
-        (f"/ministries/{world.ministry_a.code}/", 11),  # with the month's report board
-        ("/programme/", 7),
+        (f"/ministries/{world.ministry_a.code}/", 12),  # with the month's report board and the policy
+        ("/programme/", 9),  # + pools and the policy
         ("/audit/", 5),
     ]:
         with django_assert_num_queries(queries):
