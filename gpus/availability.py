@@ -56,9 +56,12 @@ def period(starts_at: dt.datetime, ends_at: dt.datetime) -> DateTimeTZRange:
     return DateTimeTZRange(starts_at, ends_at, "[)")
 
 
+PROGRAMME_ORDER = ("-opens_on", "code")
+
+
 def programme_pool() -> Pool | None:
     """The pool of the programme that lends its idle GPUs now (the 2026 national AI projects)."""
-    return Pool.objects.filter(kind=PoolKind.PROGRAMME).order_by("-opens_on", "code").first()
+    return Pool.objects.filter(kind=PoolKind.PROGRAMME).order_by(*PROGRAMME_ORDER).first()
 
 
 # --- One period, in SQL ------------------------------------------------------------------------
@@ -246,6 +249,15 @@ class CapacityReport:
     at: dt.datetime
     clusters: list[ClusterCapacity]
     totals: Capacity = field(default_factory=Capacity)
+    pools: list[Pool] = field(default_factory=list)
+
+    @property
+    def programme_pool(self) -> Pool | None:
+        """The same pool as `programme_pool()`, from the pools this report read."""
+        programmes = [p for p in self.pools if p.kind == PoolKind.PROGRAMME]
+        programmes.sort(key=lambda p: p.code)
+        programmes.sort(key=lambda p: p.opens_on or dt.date.min, reverse=True)
+        return programmes[0] if programmes else None
 
     def by_provider(self) -> list[tuple]:
         providers: dict[int, tuple] = {}
@@ -272,12 +284,13 @@ class CapacityReport:
             pools[row.pool.pk][2].append(row)
         return sorted(pools.values(), key=lambda item: (item[0].kind != PoolKind.PROGRAMME, item[0].code))
 
-    def pool(self, pool: Pool | None) -> Capacity:
-        total = Capacity()
-        for row in self.clusters:
-            if pool is not None and row.pool.pk == pool.pk:
-                total.add(row.capacity)
-        return total
+    def only(self, pool: Pool | None) -> CapacityReport:
+        """The same report for one pool (empty without one)."""
+        report = CapacityReport(at=self.at, clusters=[row for row in self.clusters if pool and row.pool.pk == pool.pk],
+                                pools=[pool] if pool else [])
+        for row in report.clusters:
+            report.totals.add(row.capacity)
+        return report
 
 
 def capacity_at(at: dt.datetime | dt.date | None = None) -> CapacityReport:
@@ -330,10 +343,16 @@ def capacity_at(at: dt.datetime | dt.date | None = None) -> CapacityReport:
         for pool_id, cluster_id in sorted(per, key=lambda k: (pools[k[0]].kind != PoolKind.PROGRAMME, pools[k[0]].code,
                                                               clusters[k[1]].provider.code, clusters[k[1]].code))
     ]
-    report = CapacityReport(at=at, clusters=rows)
+    report = CapacityReport(at=at, clusters=rows, pools=list(pools.values()))
     for row in report.clusters:
         report.totals.add(row.capacity)
     return report
+
+
+def programme_capacity(at: dt.datetime | dt.date | None = None) -> CapacityReport:
+    """Capacity of the programme's own pool only (four queries)."""
+    report = capacity_at(at)
+    return report.only(report.programme_pool)
 
 
 # --- The idle calendar ---------------------------------------------------------------------------

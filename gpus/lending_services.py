@@ -342,6 +342,12 @@ def request_approve(*, actor, request: LoanRequest, gpu_ids: list[int], note: st
         gpus = list(Gpu.objects.filter(pk__in=gpu_ids).select_related("server__cluster"))
         if len(gpus) != len(gpu_ids) or any(g.server.cluster.gpu_model != locked.gpu_model for g in gpus):
             raise ValidationFailed(_("Choose GPUs of the requested model."), fields={"gpus": [_("Wrong GPUs.")]})
+        outside = sorted({g.server.hostname for g in gpus if g.server.pool_id != locked.pool_id})
+        if outside:
+            raise ValidationFailed(
+                _("These servers are not in the programme's pool: %(servers)s.") % {"servers": ", ".join(outside[:8])},
+                fields={"gpus": [_("Outside the pool.")]},
+            )
         if locked.gpu_count >= GPUS_PER_SERVER:
             per_server = {}
             for g in gpus:

@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -17,7 +16,7 @@ from allocation_portal.forms import add_portal_error
 
 from . import lending_services as lending
 from .access import get_loan_for_user, get_request_for_user, loans_for_user, requests_for_user
-from .availability import capacity_at
+from .availability import programme_capacity
 from .forms import (
     EndReportForm,
     LoanRequestForm,
@@ -39,7 +38,7 @@ def lending_public(request):
         "gpus/lending_public.html",
         {
             "calendar": idle_calendar(),
-            "capacity": capacity_at(timezone.now()),
+            "capacity": programme_capacity(),
         },
     )
 

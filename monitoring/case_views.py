@@ -17,7 +17,7 @@ from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
 from allocation_portal.models import Policy
-from gpus.availability import capacity_at
+from gpus.availability import programme_capacity
 from projects.access import get_project_for_user, ministries_for_user
 from projects.models import GpuRequestState, Project, ProjectGpuRequest
 
@@ -141,7 +141,7 @@ def off_purpose_new(request):
 
 @role_required("reads_everything")
 def checks(request):
-    form = CheckRunForm(request.POST or None, initial={"month": months.label(months.add_months(months.current(), -1))})
+    form = CheckRunForm(request.POST or None, initial={"month": months.label(reclamation.latest_checkable_month())})
     if request.method == "POST":
         if not request.user.is_msit_admin:
             from django.core.exceptions import PermissionDenied
@@ -209,7 +209,7 @@ def redistribution_board(request):
         .order_by("-decided_at")[:15]
     )
     return render(request, "monitoring/redistribution.html", {
-        "capacity": capacity_at(timezone.now()), "delayed": delayed, "proposals": proposals, "recent": recent,
+        "capacity": programme_capacity(), "delayed": delayed, "proposals": proposals, "recent": recent,
         "gpu_requests": ProjectGpuRequest.objects.filter(state=GpuRequestState.OPEN).select_related("project"),
     })
 

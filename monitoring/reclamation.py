@@ -207,14 +207,12 @@ def check_validate(*, actor, month: dt.date, force: bool = False, reason: str = 
     policy = programme_policy.current()
     refusal = check_allowed(month, policy=policy)
     if refusal == "not_ended":
-        raise StateConflict(_("%(month)s has not ended: only a closed month can be checked.") % {"month": months.label(month)},
-                            fields={"month": [_("Not ended yet.")]})
+        message = _("%(month)s has not ended: only a closed month can be checked.") % {"month": months.label(month)}
+        raise StateConflict(message, fields={"month": [message]})
     if refusal == "not_due" and not force:
-        raise StateConflict(
-            _("The reports for %(month)s are due on %(due)s: check it after that, or force the check with a reason.")
-            % {"month": months.label(month), "due": months.due_date(month, policy.report_due_day)},
-            fields={"month": [_("Reports not due yet.")]},
-        )
+        message = _("The reports for %(month)s are due on %(due)s: check it after that, or force the check with a reason.") % {
+            "month": months.label(month), "due": months.due_date(month, policy.report_due_day)}
+        raise StateConflict(message, fields={"month": [message]})
     forced = refusal == "not_due"
     if forced and not (reason or "").strip():
         raise ValidationFailed(_("Give the reason for checking before the reports are due."), fields={"reason": [_("Required.")]})

@@ -13,6 +13,7 @@ from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
 from allocation_portal.notifications import notification_mark_read
+from gpus.selectors import suspended_periods
 from projects.access import can_act_for_project, get_project_for_user, projects_for_user
 from projects.models import Project
 
@@ -61,11 +62,18 @@ def report_list(request):
     )
 
 
-def _report_form_page(request, project, form, report=None, status=200):
+def _suspensions(project, month):
+    """When the project's GPUs were suspended in `month` (they count for no use then)."""
+    return suspended_periods(project, *months.bounds(month)) if month else []
+
+
+def _report_form_page(request, project, form, report=None, status=200, month=None):
+    month = report.month if report is not None else month
     return render(
         request,
         "monitoring/report_form.html",
-        {"project": project, "form": form, "report": report, "compliance_items": list(COMPLIANCE_ITEMS)},
+        {"project": project, "form": form, "report": report, "compliance_items": list(COMPLIANCE_ITEMS),
+         "suspensions": _suspensions(project, month)},
         status=status,
     )
 
@@ -112,7 +120,7 @@ def report_new(request, code):
     existing = project.usage_reports.filter(month=month).first()
     if existing is not None:
         return redirect("report-edit", report_id=existing.public_id)
-    return _report_form_page(request, project, ReportForm(initial={"month": months.label(month)}))
+    return _report_form_page(request, project, ReportForm(initial={"month": months.label(month)}), month=month)
 
 
 @role_required("is_msit_admin", "is_official")
@@ -150,6 +158,7 @@ def report_detail(request, report_id, return_form=None, status=200):
             "can_edit": can_act_for_project(request.user, report.project)
             and report.state != ReportState.SUBMITTED,
             "compliance": [(COMPLIANCE_ITEMS[n], getattr(report, f"get_{n}_display")()) for n in COMPLIANCE_ITEMS],
+            "suspensions": _suspensions(report.project, report.month),
         },
         status=status,
     )

@@ -299,8 +299,8 @@ def usage_plan_rebase(*, actor, project: Project, start: dt.date, reason: str) -
     first month counts the days from the start). Months after the project's end are dropped; if
     the start moved earlier, the last months repeat the plan's last share. Returns months changed.
     The caller holds the project's row lock."""
-    old_start = plan_start_of(project)
     rows = {p.month: p for p in UsagePlan.objects.select_for_update().filter(project=project)}
+    old_start = project.plan_start or (min(rows) if rows else project.expected_start or project.planned_start)
     if old_start == start and rows:
         return 0
     old_first, new_first = months.first_day(old_start), months.first_day(start)

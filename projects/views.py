@@ -17,7 +17,7 @@ from allocation_portal.forms import add_portal_error
 from gpus import selectors as gpu_selectors
 from gpus.forms import ExpectedStartForm, StartForm
 from gpus.lending_selectors import loans_on_project
-from gpus.models import GPUS_PER_SERVER, Allocation
+from gpus.models import GPUS_PER_SERVER, Allocation, HolderKind
 from gpus.services import allocation_release
 
 from . import programme_2026 as programme
@@ -46,12 +46,15 @@ def programme_overview(request):
     form = CapacityDateForm(request.GET)
     day = form.cleaned_data.get("date") if form.is_valid() else None
     capacity = gpu_selectors.capacity_at(day or timezone.now())
+    pool = capacity.programme_pool
     return render(
         request,
         "projects/programme_overview.html",
         {
             "summary": programme_summary(),
             "capacity": capacity,
+            "pool": pool,
+            "pool_capacity": capacity.only(pool).totals,
             "programme": programme,
             "named_projects": programme.NAMED_PROJECTS,
             "named_gpus": sum(p["gpus"] for p in programme.NAMED_PROJECTS),
@@ -82,6 +85,7 @@ def _project_context(request, project, **extra):
     now = timezone.now()
     usage = project_usage(project)
     servers = gpu_selectors.servers_held_by_project(project, now)
+    suspended = gpu_selectors.servers_held_by_project(project, now, holder_kinds=(HolderKind.SUSPENDED,))
     return {
         "usage": usage,
         "usage_chart": usage_chart(usage),
@@ -89,6 +93,7 @@ def _project_context(request, project, **extra):
         "project": project,
         "ledger": gpu_selectors.holdings_for_project(project),
         "servers": servers,
+        "suspended_servers": suspended,
         # Projects hold whole servers, so the GPUs held follow from the servers held.
         "gpus_held": len(servers) * GPUS_PER_SERVER,
         "today": timezone.localdate(),

@@ -137,3 +137,18 @@ def test_the_board_and_api(world, reserve, client_for, api_for, clock):
     approved = api.post(f"/api/v1/redistribution/proposals/{proposals[0]['id']}/approve/")
     assert approved.status_code == 200 and approved.json()["state"] == "approved"
     assert api_for(world.auditor).post("/api/v1/redistribution/proposals/propose/").status_code == 403
+
+
+def test_projects_get_only_the_programmes_reserve_never_the_governments_other_gpus(world, clock):
+    """The government's other GPUs (another pool) are free, but the programme never hands them to a
+    project: with nothing in its reserve, a project asking for more waits, and the programme's
+    awards never exceed what was announced."""
+    f.make_cluster(servers=6, code="gov", pool=f.other_pool())
+    free_in_pool = {"clw-005", "clw-006", "clw-007", "clw-008"}
+    for host in free_in_pool:  # the programme's pool has no spare server either
+        other = f.make_project(world.ministry_b, gpus=8, planned_start=dt.date(2027, 1, 4))
+        f.award(other, [world.cluster.servers.get(hostname=host)])
+    redistribution.gpu_request_create(actor=world.official, project=world.project_a, servers=2, reason="Scaling up")
+    made = redistribution.redistribution_propose(actor=world.admin)
+    assert not [p for p in made if p.kind == "project_increase"]
+    assert not any(h.startswith("gov-") for p in made for h in p.servers)

@@ -1,6 +1,8 @@
 """Server-rendered pages: the programme overview, project list and detail, ministry pages, and the
 admin's award and release forms."""
 
+import datetime as dt
+
 import pytest
 
 from allocation_portal.models import AuditEvent
@@ -143,3 +145,22 @@ def test_admin_releases_part_of_an_entry_through_the_page(world, client_for):
         f"/projects/{world.project_a.code}/allocations/{continuation.public_id}/release/", {"servers": []}
     )
     assert missing_reason.status_code == 400
+
+
+def test_the_headline_shows_the_programmes_2832_beside_what_its_pool_holds_now(world, client_for, clock):
+    """The announced 2,832 and, beside it, where the pool's GPUs are now: held by projects, reclaimed
+    to the MSIT reserve, lent; the government's other GPUs are a pool of their own."""
+    from gpus.services import allocation_award
+
+    f.make_cluster(servers=3, code="gov", pool=f.other_pool())
+    allocation_award(actor=None, holder_kind="reserve", gpus=f.server_gpus(world.cluster.servers.get(hostname="clw-008")),
+                     starts_at=f.day_start(dt.date(2026, 9, 1)), ends_at=f.day_start(dt.date(2027, 4, 1)), reason="r")
+    f.make_loan(gpus=f.server_gpus(world.cluster.servers.get(hostname="clw-003"))[:2], start=dt.date(2026, 9, 1),
+                end=dt.date(2026, 10, 1))
+    page = client_for(world.admin).get("/programme/").content.decode()
+    start = page.index('data-testid="programme-pool"')
+    card = page[start:page.index("</ul>", start)]
+    assert "2,832" in card
+    assert "held by projects now: 32 (in use 24, idle 8)" in card
+    assert "reclaimed to the MSIT reserve: 8" in card and "of these, lent short-term: 2" in card
+    assert 'data-testid="capacity-pool-nai-2026"' in page and 'data-testid="capacity-pool-gov-other"' in page
