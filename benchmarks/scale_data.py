@@ -31,12 +31,14 @@ from gpus.models import (
     LoanRequest,
     LoanState,
     Organisation,
+    Pool,
+    PoolKind,
     Provider,
     RequestState,
     Server,
     ServerStatus,
 )
-from gpus.selectors import day_start
+from gpus.availability import day_start
 from monitoring.models import ReportState, UsageReport, UsageReportVersion
 from projects.models import Ministry, Project, ProjectStatus, UsagePlan
 
@@ -95,11 +97,18 @@ def generate(params: Params, *, log=print) -> dict:
                 cluster_sizes.append(n)
         _bulk(Cluster, clusters)
         clusters = list(Cluster.objects.order_by("id"))
+        # The programme's pool is every B200 (70% awarded, the rest held by nobody and lendable); the
+        # H200 are the government's other GPUs.
+        programme = Pool.objects.create(code="scale-programme", name_ko="시범 사업 (예시)", name_en="Sample programme",
+                                        kind=PoolKind.PROGRAMME, opens_on=first_month)
+        other = Pool.objects.create(code="scale-other", name_ko="기타 GPU (예시)", name_en="Other GPUs (sample)",
+                                    kind=PoolKind.OTHER)
         servers = []
         for cluster, n in zip(clusters, cluster_sizes, strict=True):
             for i in range(n):
                 status = ServerStatus.MAINTENANCE if rng.random() < 0.01 else ServerStatus.IN_SERVICE
-                servers.append(Server(cluster=cluster, hostname=f"{cluster.code}-{i + 1:05d}", status=status))
+                servers.append(Server(cluster=cluster, hostname=f"{cluster.code}-{i + 1:05d}", status=status,
+                                      pool=programme if cluster.gpu_model == "B200" else other))
         _bulk(Server, servers)
         servers = list(Server.objects.select_related("cluster").order_by("id"))
         _bulk(Gpu, [Gpu(server=s, index=i) for s in servers for i in range(GPUS_PER_SERVER)])
@@ -136,7 +145,7 @@ def generate(params: Params, *, log=print) -> dict:
                 title_en=f"Sample project {i + 1:04d}", domain="science", purpose="[예시 데이터] scale data",
                 gpus_awarded=max(size, 1) * GPUS_PER_SERVER, planned_start=planned, actual_start=actual,
                 expected_start=None, end_date=end, status=ProjectStatus.ACTIVE if actual else ProjectStatus.PLANNED,
-                is_sample=True,
+                is_sample=True, pool=programme, plan_start=actual or planned,
             ))
             project_servers.append(award_pool[cursor : cursor + size])
             cursor += size
@@ -160,10 +169,15 @@ def generate(params: Params, *, log=print) -> dict:
                 by_project.setdefault(allocation.public_id, group)
         _bulk(Allocation, allocations)
         rows = []
+        starts = dict(Project.objects.filter(code__startswith="SCL-").values_list("pk", "actual_start"))
         for allocation in Allocation.objects.filter(holder_kind=HolderKind.PROJECT):
             period = DateTimeTZRange(allocation.starts_at, allocation.ends_at, "[)")
+            actual = starts[allocation.project_id]
+            # A started project uses its GPUs from its start (no loan sits on awarded servers here).
+            in_use = max(allocation.starts_at, day_start(actual)) if actual else None
             for server in by_project[allocation.public_id]:
-                rows += [AllocationGpu(allocation_id=allocation.pk, gpu_id=g, layer=Layer.AWARD, period=period)
+                rows += [AllocationGpu(allocation_id=allocation.pk, gpu_id=g, layer=Layer.AWARD, period=period,
+                                       in_use_from=in_use)
                          for g in gpu_ids[server.pk]]
         _bulk(AllocationGpu, rows)
         counts.update(projects=len(projects), awards=len(allocations), awarded_gpus=len(rows))
@@ -239,7 +253,7 @@ def generate(params: Params, *, log=print) -> dict:
                 public_id=uuid.uuid4(), organisation=org, submitted_by=applicants[org.pk], gpu_model="B200", gpu_count=count,
                 starts_on=start, ends_on=start + dt.timedelta(days=days), purpose="scale data", expected_results="scale data",
                 personal_information="na", training_data_copyright="yes", ai_basic_act="yes", accepts_recall_terms=True,
-                state=state, score=Decimal(rng.randint(40, 95)) if rng.random() < 0.8 else None,
+                state=state, score=Decimal(rng.randint(40, 95)) if rng.random() < 0.8 else None, pool=programme,
                 submitted_at=timezone.make_aware(dt.datetime.combine(start - dt.timedelta(days=rng.randint(3, 20)), dt.time(9))),
             ))
         _bulk(LoanRequest, requests)
