@@ -3,10 +3,11 @@ the ledger changes only through its services, and audit events never change."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from . import audit
+from .fields import DateField
 from .models import AuditEvent, User
 
 
@@ -15,26 +16,35 @@ class PortalAdminSite(admin.AdminSite):
     site_title = _("GPU portal admin")
 
     def has_permission(self, request):
-        return bool(request.user.is_active and request.user.is_authenticated and request.user.is_msit_admin)
+        return is_msit_admin(request)
 
 
 portal_admin = PortalAdminSite(name="admin")
 
 
+def is_msit_admin(request) -> bool:
+    # The admin asks these questions of anonymous visitors too (its login page lists the apps),
+    # and an AnonymousUser has no portal roles.
+    return bool(request.user.is_authenticated and request.user.is_msit_admin)
+
+
 class MsitAdmin(admin.ModelAdmin):
     """MSIT admins may edit; every change made here is an audit event in the same transaction."""
 
+    # Dates typed here obey the portal's bounds like every other form's.
+    formfield_overrides = {models.DateField: {"form_class": DateField}}
+
     def has_module_permission(self, request):
-        return request.user.is_msit_admin
+        return is_msit_admin(request)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_msit_admin
+        return is_msit_admin(request)
 
     def has_add_permission(self, request):
-        return request.user.is_msit_admin
+        return is_msit_admin(request)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_msit_admin
+        return is_msit_admin(request)
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -11,7 +13,9 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import PortalError
+from .errors import PortalError, is_bad_value_error
+
+logger = logging.getLogger(__name__)
 
 
 class Pagination(PageNumberPagination):
@@ -44,6 +48,11 @@ def exception_handler(exc, context):
     {"error": {"code", "message", "fields"}}."""
     if isinstance(exc, PortalError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+    if is_bad_value_error(exc):
+        from .middleware import bad_value_message
+
+        logger.warning("Refused a value the database cannot store: %s", exc, exc_info=exc)
+        return Response(error_body("invalid", bad_value_message()), status=400)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

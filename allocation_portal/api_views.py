@@ -2,10 +2,11 @@ import django_filters
 from rest_framework import mixins, serializers, viewsets
 
 from .api import ReadsEverything
+from .fields import DateTimeFilter, ModelSerializer
 from .models import AuditEvent
 
 
-class AuditEventSerializer(serializers.ModelSerializer):
+class AuditEventSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
 
     class Meta:
@@ -20,7 +21,7 @@ class AuditEventFilter(django_filters.FilterSet):
     action = django_filters.CharFilter(lookup_expr="startswith")
     object_id = django_filters.CharFilter()
     object_type = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    since = DateTimeFilter(field_name="at", lookup_expr="gte", help_text="ISO 8601, e.g. 2026-09-01T09:00:00+09:00")
 
     class Meta:
         model = AuditEvent

@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything reads the body: refuses NUL in the address and bodies over the limit.
+    "allocation_portal.middleware.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -150,8 +152,14 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "media/"
-# Evidence files (scheduler exports) are small; refuse anything larger before it reaches a view.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Uploads (evidence files, CSV/XLSX reports) are small. A request whose body is larger than the
+# limit (plus room for the form around the file) is refused from its Content-Length before it is
+# read (allocation_portal.middleware); a file over the limit is refused by its field.
+PORTAL_UPLOAD_MAX_BYTES = int(float(os.environ.get("PORTAL_UPLOAD_MAX_MB", "10")) * 1024 * 1024)
+PORTAL_REQUEST_MAX_BYTES = PORTAL_UPLOAD_MAX_BYTES + 256 * 1024
+# Rows of a CSV/XLSX upload, counted while the file is read (it stops at the limit).
+PORTAL_UPLOAD_MAX_ROWS = int(os.environ.get("PORTAL_UPLOAD_MAX_ROWS", "5000"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = PORTAL_REQUEST_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Security: secure cookies and HSTS follow DEBUG unless set explicitly (a plain-HTTP benchmark
@@ -189,6 +197,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "allocation_portal.parsers.JSONObjectParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "allocation_portal.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

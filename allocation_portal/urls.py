@@ -114,6 +114,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
+handler400 = "allocation_portal.views.handler400"
 handler403 = "allocation_portal.views.handler403"
 handler404 = "allocation_portal.views.handler404"
 handler500 = "allocation_portal.views.handler500"

@@ -1,5 +1,6 @@
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from .access import role_required
 from .api import json_error
@@ -32,7 +33,15 @@ def audit_log(request):
 
 
 def _wants_json(request) -> bool:
-    return request.path.startswith("/api/")
+    from .middleware import wants_json
+
+    return wants_json(request)
+
+
+def handler400(request, exception=None):
+    if _wants_json(request):
+        return json_error(request, 400, "invalid", _("The request could not be understood."))
+    return render(request, "400.html", status=400)
 
 
 def handler404(request, exception=None):

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, OptionalReasonSerializer, ReasonSerializer
+from allocation_portal.fields import ApiDateField, ModelSerializer
 from monitoring.models import Compliance
 
 from . import lending_services as lending
@@ -58,7 +59,7 @@ class IsApplicant(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated and request.user.is_applicant)
 
 
-class LoanRequestSerializer(serializers.ModelSerializer):
+class LoanRequestSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     organisation = serializers.CharField(source="organisation.name", read_only=True)
     loan = serializers.SerializerMethodField()
@@ -76,8 +77,8 @@ class LoanRequestSerializer(serializers.ModelSerializer):
 class RequestInputSerializer(serializers.Serializer):
     gpu_model = serializers.ChoiceField(choices=GpuModel.choices)
     gpu_count = serializers.IntegerField(min_value=1)
-    starts_on = serializers.DateField()
-    ends_on = serializers.DateField()
+    starts_on = ApiDateField()
+    ends_on = ApiDateField()
     purpose = serializers.CharField(max_length=5000)
     expected_results = serializers.CharField(max_length=5000)
     personal_information = serializers.ChoiceField(choices=Compliance.choices)
@@ -106,7 +107,7 @@ class ProposalSerializer(serializers.Serializer):
     servers = serializers.ListField(child=serializers.DictField())
 
 
-class LoanSerializer(serializers.ModelSerializer):
+class LoanSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     organisation = serializers.CharField(source="organisation.name", read_only=True)
     request = serializers.UUIDField(source="request.public_id", read_only=True)
@@ -123,7 +124,7 @@ class LoanSerializer(serializers.ModelSerializer):
 
 
 class RenewalSerializer(serializers.Serializer):
-    ends_on = serializers.DateField()
+    ends_on = ApiDateField()
     reason = serializers.CharField(max_length=2000)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.validators import RegexValidator
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -21,6 +20,7 @@ from allocation_portal.api import (
     ReadsEverything,
     ReasonSerializer,
 )
+from allocation_portal.fields import ModelSerializer, MonthFilter
 from projects.models import Project
 
 from . import reclamation, redistribution
@@ -37,7 +37,7 @@ from .models import (
 from .serializers import MonthField
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     project = serializers.CharField(source="project.code")
     ministry = serializers.CharField(source="project.ministry.code")
@@ -53,14 +53,11 @@ class CaseSerializer(serializers.ModelSerializer):
 
 
 class CaseFilter(filters.FilterSet):
-    month = filters.CharFilter(method="filter_month", validators=[RegexValidator(months.MONTH_RE, "Give the month as YYYY-MM.")])
+    month = MonthFilter(field_name="month", help_text="YYYY-MM")
     ministry = filters.CharFilter(field_name="project__ministry__code")
     project = filters.CharFilter(field_name="project__code")
     state = filters.ChoiceFilter(choices=CaseState.choices)
     kind = filters.ChoiceFilter(choices=CaseKind.choices)
-
-    def filter_month(self, queryset, name, value):
-        return queryset.filter(month=months.parse(value))
 
 
 class RespondSerializer(serializers.Serializer):
@@ -139,12 +136,16 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self._one(case, status.HTTP_201_CREATED)
 
 
-class CheckRunSerializer(serializers.ModelSerializer):
+class CheckRunSerializer(ModelSerializer):
     month = MonthField()
 
     class Meta:
         model = CheckRun
         fields = ["month", "started_at", "finished_at", "projects_checked", "cases_opened", "runs", "errors"]
+
+
+class CheckRequestSerializer(serializers.Serializer):
+    month = MonthField(required=False, help_text="YYYY-MM; default last month")
 
 
 class CheckRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -155,12 +156,13 @@ class CheckRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = CheckRun.objects.order_by("-month")
     filter_backends = []
 
-    @extend_schema(request=serializers.Serializer, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=CheckRequestSerializer, responses={202: OpenApiTypes.OBJECT})
     def create(self, request):
         if not request.user.is_msit_admin:
             self.permission_denied(request, message=IsMsitAdmin.message)
-        month = MonthField().to_internal_value(request.data.get("month", "")) if request.data.get("month") else (
-            months.add_months(months.current(), -1))
+        body = CheckRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        month = body.validated_data.get("month") or months.add_months(months.current(), -1)
         from .tasks import run_monthly_check
 
         try:
@@ -174,7 +176,7 @@ class CheckRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response({"queued": months.label(month)}, status=status.HTTP_202_ACCEPTED)
 
 
-class PolicySerializer(serializers.ModelSerializer):
+class PolicySerializer(ModelSerializer):
     reason = serializers.CharField(max_length=2000)
 
     class Meta:
@@ -205,7 +207,7 @@ class PolicyView(APIView):
         return Response(PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 
 
-class ProposalSerializer(serializers.ModelSerializer):
+class ProposalSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     loan_request = serializers.UUIDField(source="loan_request.public_id", allow_null=True, default=None)
     project = serializers.CharField(source="gpu_request.project.code", allow_null=True, default=None)
@@ -214,6 +216,10 @@ class ProposalSerializer(serializers.ModelSerializer):
         model = RedistributionProposal
         fields = ["id", "rank", "kind", "state", "loan_request", "project", "servers", "sources", "note", "created_at",
                   "decided_at"]
+
+
+class ProposalRejectSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
 class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -242,12 +248,14 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         proposal = self.get_object()
         return Response(ProposalSerializer(redistribution.proposal_approve(actor=request.user, proposal=proposal)).data)
 
-    @extend_schema(request=None, responses=ProposalSerializer)
+    @extend_schema(request=ProposalRejectSerializer, responses=ProposalSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
     def reject(self, request, id=None):
+        body = ProposalRejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         proposal = self.get_object()
         return Response(ProposalSerializer(redistribution.proposal_reject(
-            actor=request.user, proposal=proposal, note=str(request.data.get("note", ""))[:2000])).data)
+            actor=request.user, proposal=proposal, note=body.validated_data["note"])).data)
 
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["post"], url_path="approve-all", permission_classes=[IsMsitAdmin])

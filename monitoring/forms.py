@@ -3,28 +3,12 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from allocation_portal import months
+from allocation_portal.fields import MonthField
 
 from .models import COMPLIANCE_ITEMS, CaseState, Compliance, ReclamationPolicy, ResponseKind
 
 EVIDENCE_TYPES = (".csv", ".xlsx", ".pdf", ".txt", ".json", ".zip", ".log")
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
-
-
-class MonthField(forms.CharField):
-    default_error_messages = {"invalid": _("Give the month as YYYY-MM.")}
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if not value:
-            return None
-        month = months.parse(value)
-        if month is None:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return month
-
-    def prepare_value(self, value):
-        return months.label(value) if hasattr(value, "year") else value
 
 
 def clean_evidence(upload):
@@ -38,7 +22,7 @@ def clean_evidence(upload):
 
 
 class ReportForm(forms.Form):
-    month = MonthField(label=_("Month"), help_text=_("YYYY-MM"), widget=forms.TextInput(attrs={"type": "month"}))
+    month = MonthField(label=_("Month"), help_text=_("YYYY-MM"))
     gpu_hours_used = forms.DecimalField(
         label=_("GPU-hours used"), min_value=0, max_digits=12, decimal_places=1,
         help_text=_("Sum over all GPUs of the hours each was busy (for example from the scheduler's accounting)."),
@@ -96,7 +80,7 @@ class UploadForm(forms.Form):
 
 
 class BoardFilterForm(forms.Form):
-    month = MonthField(label=_("Month"), required=False, widget=forms.TextInput(attrs={"type": "month"}))
+    month = MonthField(label=_("Month"), required=False)
     ministry = forms.CharField(required=False, widget=forms.HiddenInput)
     status = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -123,7 +107,7 @@ class SuspendForm(forms.Form):
 
 class OffPurposeForm(forms.Form):
     project = forms.CharField(label=_("Project code"), max_length=20)
-    month = MonthField(label=_("Month"), widget=forms.TextInput(attrs={"type": "month"}))
+    month = MonthField(label=_("Month"))
     note = forms.CharField(label=_("What was found, and its evidence"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
     evidence_file = forms.FileField(label=_("Evidence file (optional)"), required=False)
     proposed_servers = forms.IntegerField(label=_("Servers proposed for reclamation"), min_value=0, required=False,
@@ -134,7 +118,7 @@ class OffPurposeForm(forms.Form):
 
 
 class CheckRunForm(forms.Form):
-    month = MonthField(label=_("Month to check"), widget=forms.TextInput(attrs={"type": "month"}))
+    month = MonthField(label=_("Month to check"))
 
 
 class PolicyForm(forms.ModelForm):

@@ -1,25 +1,13 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from allocation_portal import months
+from allocation_portal.fields import ApiMonthField as MonthField
+from allocation_portal.fields import ModelSerializer
 
 from .models import COMPLIANCE_ITEMS, Compliance, Notification, UsageReport, UsageReportVersion
 
 
-class MonthField(serializers.Field):
-    default_error_messages = {"invalid": _("Give the month as YYYY-MM.")}
-
-    def to_internal_value(self, data):
-        month = months.parse(str(data))
-        if month is None:
-            self.fail("invalid")
-        return month
-
-    def to_representation(self, value):
-        return months.label(value)
-
-
-class ReportVersionSerializer(serializers.ModelSerializer):
+class ReportVersionSerializer(ModelSerializer):
     actor = serializers.StringRelatedField()
 
     class Meta:
@@ -27,7 +15,7 @@ class ReportVersionSerializer(serializers.ModelSerializer):
         fields = ["version", "event", "state", "at", "actor", "note", "data"]
 
 
-class ReportSerializer(serializers.ModelSerializer):
+class ReportSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     project = serializers.SlugRelatedField(slug_field="code", read_only=True)
     month = MonthField(read_only=True)
@@ -78,7 +66,7 @@ class UploadSerializer(serializers.Serializer):
     submit = serializers.BooleanField(required=False, default=True)
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class NotificationSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
 
     class Meta:

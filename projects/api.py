@@ -48,6 +48,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     filter_backends = [DjangoFilterBackend]
     filterset_class = ProjectFilter
     permission_classes = [ProgrammeReader, AuditorsOnlyRead]
+    json_list_body = False  # the plan takes a JSON list (allocation_portal.parsers)
 
     def get_queryset(self):
         return project_list(projects_for_user(self.request.user))
@@ -104,7 +105,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
 
     @extend_schema(request=PlanMonthSerializer(many=True), responses=PlanMonthSerializer(many=True))
-    @action(detail=True, methods=["get", "put"], permission_classes=[ProgrammeReader, AuditorsOnlyRead])
+    @action(detail=True, methods=["get", "put"], permission_classes=[ProgrammeReader, AuditorsOnlyRead], json_list_body=True)
     def plan(self, request, code=None):
         """The usage plan. PUT a list of {month, planned_gpu_hours} (plus `reason` as a query
         parameter when an MSIT admin changes a month that has begun)."""

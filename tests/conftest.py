@@ -146,3 +146,30 @@ def api_for():
         return c
 
     return make
+
+
+@pytest.fixture
+def served():
+    """served.page(user) / served.api(user): clients that see what gunicorn with DEBUG off would
+    send, so a server error is a 500 response to assert on, not an exception in the test."""
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    class Served:
+        @staticmethod
+        def page(user=None, lang="en"):
+            c = Client(HTTP_ACCEPT_LANGUAGE=lang, raise_request_exception=False)
+            if user is not None:
+                c.force_login(user)
+            return c
+
+        @staticmethod
+        def api(user=None, lang="en"):
+            c = APIClient(HTTP_ACCEPT_LANGUAGE=lang, raise_request_exception=False)
+            if user is not None:
+                token, _ = Token.objects.get_or_create(user=user)
+                c.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            return c
+
+    return Served()
