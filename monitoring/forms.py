@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from allocation_portal.fields import MonthField
+from allocation_portal.uploads import UploadField, too_large_message
 
 from .models import COMPLIANCE_ITEMS, CaseState, Compliance, ReclamationPolicy, ResponseKind
 
 EVIDENCE_TYPES = (".csv", ".xlsx", ".pdf", ".txt", ".json", ".zip", ".log")
-EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 
 
 def clean_evidence(upload):
@@ -16,8 +17,8 @@ def clean_evidence(upload):
         return None
     if not upload.name.lower().endswith(EVIDENCE_TYPES):
         raise forms.ValidationError(_("Evidence must be one of: %(types)s.") % {"types": ", ".join(EVIDENCE_TYPES)})
-    if upload.size > EVIDENCE_MAX_BYTES:
-        raise forms.ValidationError(_("Evidence files are limited to 10 MB."))
+    if upload.size > settings.PORTAL_UPLOAD_MAX_BYTES:
+        raise forms.ValidationError(too_large_message())
     return upload
 
 
@@ -37,7 +38,7 @@ class ReportForm(forms.Form):
         error_messages={"required": _("Answer the purpose declaration.")},
     )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
-    evidence = forms.FileField(
+    evidence = UploadField(
         label=_("Evidence file (optional)"), required=False,
         help_text=_("For example a scheduler accounting export (CSV, XLSX, PDF; up to 10 MB)."),
     )
@@ -67,15 +68,13 @@ class ReturnForm(forms.Form):
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label=_("CSV or XLSX file"), help_text=_("One row per project and month; see the template."))
+    file = UploadField(label=_("CSV or XLSX file"), help_text=_("One row per project and month; see the template."))
     submit = forms.BooleanField(label=_("Submit the reports (not only save drafts)"), required=False, initial=True)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith((".csv", ".xlsx")):
             raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
-        if upload.size > EVIDENCE_MAX_BYTES:
-            raise forms.ValidationError(_("Uploads are limited to 10 MB."))
         return upload
 
 
@@ -109,7 +108,7 @@ class OffPurposeForm(forms.Form):
     project = forms.CharField(label=_("Project code"), max_length=20)
     month = MonthField(label=_("Month"))
     note = forms.CharField(label=_("What was found, and its evidence"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
-    evidence_file = forms.FileField(label=_("Evidence file (optional)"), required=False)
+    evidence_file = UploadField(label=_("Evidence file (optional)"), required=False)
     proposed_servers = forms.IntegerField(label=_("Servers proposed for reclamation"), min_value=0, required=False,
                                           help_text=_("Empty: all the servers the project holds."))
 

@@ -3,6 +3,7 @@ from rest_framework import serializers
 
 from allocation_portal.fields import ApiMonthField as MonthField
 from allocation_portal.fields import ModelSerializer
+from allocation_portal.uploads import ApiUploadField
 
 from .models import COMPLIANCE_ITEMS, Compliance, Notification, UsageReport, UsageReportVersion
 
@@ -48,7 +49,7 @@ class ReportValuesSerializer(serializers.Serializer):
     personal_information = serializers.ChoiceField(choices=Compliance.choices)
     training_data_copyright = serializers.ChoiceField(choices=Compliance.choices)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
-    evidence = serializers.FileField(required=False)
+    evidence = ApiUploadField(required=False)
     submit = serializers.BooleanField(required=False, default=False, help_text=_("Submit now, not only save a draft."))
 
 
@@ -62,7 +63,7 @@ class ReturnSerializer(serializers.Serializer):
 
 
 class UploadSerializer(serializers.Serializer):
-    file = serializers.FileField()
+    file = ApiUploadField()
     submit = serializers.BooleanField(required=False, default=True)
 
 
