@@ -18,10 +18,39 @@ from .errors import PortalError, is_bad_value_error
 logger = logging.getLogger(__name__)
 
 
+def _positive_int(raw: str) -> int | None:
+    raw = raw.strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        return None
+    value = int(raw)
+    return value if value >= 1 else None
+
+
 class Pagination(PageNumberPagination):
+    """Pages of 50, `page_size` up to 200. A page size or page number that is not a whole number
+    in range (null, negative, zero, huge, text) is a 400, never quietly replaced; a page past the
+    last is a 404."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        size = _positive_int(raw)
+        if size is None or size > self.max_page_size:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [_("Give a whole number from 1 to %(max)s.") % {"max": self.max_page_size}]}
+            )
+        return size
+
+    def paginate_queryset(self, queryset, request, view=None):
+        raw = request.query_params.get(self.page_query_param)
+        if raw is not None and raw not in self.last_page_strings and _positive_int(raw) is None:
+            raise exceptions.ValidationError({self.page_query_param: [_("Give a page number from 1.")]})
+        return super().paginate_queryset(queryset, request, view)
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
