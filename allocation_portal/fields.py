@@ -148,12 +148,14 @@ class ModelSerializer(serializers.ModelSerializer):
 # --- Filters (list pages and list endpoints) ----------------------------------------------------
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$", "example": "2026-08"})
 class MonthFilter(django_filters.Filter):
     """?month=YYYY-MM within the bounds (filters an exact month, or calls `method`)."""
 
     field_class = MonthField
 
 
+@extend_schema_field({"type": "string", "format": "date-time"})
 class DateTimeFilter(django_filters.Filter):
     """?since=<ISO 8601> within the bounds and a real time zone offset."""
 

@@ -204,7 +204,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "allocation_portal.api.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "allocation_portal.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "allocation_portal.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -224,6 +224,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ComplianceEnum": "allocation_portal.models.Compliance",
+        "ReportStateEnum": "monitoring.models.ReportState",
+        "CaseStateEnum": "monitoring.models.CaseState",
+        "ProposalStateEnum": "monitoring.models.ProposalState",
+        "LoanRequestStateEnum": "gpus.models.RequestState",
+        "LoanStateEnum": "gpus.models.LoanState",
+        "GpuRequestStateEnum": "projects.models.GpuRequestState",
+    },
 }
 
 # Celery: Redis by default; the run command's embedded mode uses kombu's filesystem transport so

@@ -101,7 +101,9 @@ class ApproveSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
-class ProposalSerializer(serializers.Serializer):
+class LoanProposalSerializer(serializers.Serializer):
+    """The GPUs an approval would take (component "LoanProposal"; redistribution has its own)."""
+
     complete = serializers.BooleanField()
     gpus = serializers.ListField(child=serializers.CharField())
     servers = serializers.ListField(child=serializers.DictField())
@@ -225,7 +227,7 @@ class LoanRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         obj = get_request_for_user(request.user, id)
         return self._one(lending.request_reject(actor=request.user, request=obj, reason=body.validated_data["reason"]))
 
-    @extend_schema(responses=ProposalSerializer)
+    @extend_schema(responses=LoanProposalSerializer)
     @action(detail=True, methods=["get"], permission_classes=[IsMsitAdmin])
     def proposal(self, request, id=None):
         """GPUs idle for the whole period, chosen as the approval would: confirm them with `approve`."""

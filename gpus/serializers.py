@@ -45,6 +45,14 @@ class ClusterCapacitySerializer(serializers.Serializer):
     capacity = CapacitySerializer()
 
 
+class CapacityReportSerializer(serializers.Serializer):
+    """What /capacity/ answers: the moment, the programme's totals and each cluster's figures."""
+
+    at = serializers.DateTimeField(read_only=True)
+    totals = CapacitySerializer()
+    clusters = ClusterCapacitySerializer(many=True)
+
+
 class AllocationSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     project = serializers.SlugRelatedField(slug_field="code", read_only=True)

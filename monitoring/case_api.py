@@ -21,6 +21,7 @@ from allocation_portal.api import (
     ReasonSerializer,
 )
 from allocation_portal.fields import ModelSerializer, MonthFilter
+from allocation_portal.schema import ErrorSerializer
 from projects.models import Project
 
 from . import reclamation, redistribution
@@ -156,7 +157,7 @@ class CheckRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = CheckRun.objects.order_by("-month")
     filter_backends = []
 
-    @extend_schema(request=CheckRequestSerializer, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=CheckRequestSerializer, responses={202: OpenApiTypes.OBJECT, 503: ErrorSerializer})
     def create(self, request):
         if not request.user.is_msit_admin:
             self.permission_denied(request, message=IsMsitAdmin.message)
@@ -207,7 +208,7 @@ class PolicyView(APIView):
         return Response(PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 
 
-class ProposalSerializer(ModelSerializer):
+class RedistributionProposalSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     loan_request = serializers.UUIDField(source="loan_request.public_id", allow_null=True, default=None)
     project = serializers.CharField(source="gpu_request.project.code", allow_null=True, default=None)
@@ -225,7 +226,7 @@ class ProposalRejectSerializer(serializers.Serializer):
 class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Redistribution proposals. Actions: `propose` (make fresh ones), `approve`, `reject`, `approve-all`."""
 
-    serializer_class = ProposalSerializer
+    serializer_class = RedistributionProposalSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     permission_classes = [ReadsEverything, AuditorsOnlyRead]
@@ -234,27 +235,27 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self):
         return RedistributionProposal.objects.select_related("loan_request", "gpu_request__project").order_by("rank", "created_at")
 
-    @extend_schema(request=None, responses=ProposalSerializer(many=True))
-    @action(detail=False, methods=["post"], permission_classes=[IsMsitAdmin])
+    @extend_schema(request=None, responses={201: RedistributionProposalSerializer(many=True)})
+    @action(detail=False, methods=["post"], permission_classes=[IsMsitAdmin], pagination_class=None)
     def propose(self, request):
         made = redistribution.redistribution_propose(actor=request.user)
-        return Response(ProposalSerializer(self.get_queryset().filter(pk__in=[p.pk for p in made]), many=True).data,
+        return Response(RedistributionProposalSerializer(self.get_queryset().filter(pk__in=[p.pk for p in made]), many=True).data,
                         status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=ProposalSerializer)
+    @extend_schema(request=None, responses=RedistributionProposalSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
     def approve(self, request, id=None):
         """Approve one proposal; 409 with the reason when its GPUs have gone meanwhile (it is then marked stale)."""
         proposal = self.get_object()
-        return Response(ProposalSerializer(redistribution.proposal_approve(actor=request.user, proposal=proposal)).data)
+        return Response(RedistributionProposalSerializer(redistribution.proposal_approve(actor=request.user, proposal=proposal)).data)
 
-    @extend_schema(request=ProposalRejectSerializer, responses=ProposalSerializer)
+    @extend_schema(request=ProposalRejectSerializer, responses=RedistributionProposalSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
     def reject(self, request, id=None):
         body = ProposalRejectSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         proposal = self.get_object()
-        return Response(ProposalSerializer(redistribution.proposal_reject(
+        return Response(RedistributionProposalSerializer(redistribution.proposal_reject(
             actor=request.user, proposal=proposal, note=body.validated_data["note"])).data)
 
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})

@@ -67,6 +67,43 @@ class UploadSerializer(serializers.Serializer):
     submit = serializers.BooleanField(required=False, default=True)
 
 
+class FiguresSerializer(serializers.Serializer):
+    """Plan vs actual figures; decimals as strings, None where a ratio has no denominator."""
+
+    allocated_gpu_hours = serializers.CharField(allow_null=True)
+    planned_gpu_hours = serializers.CharField(allow_null=True)
+    used_gpu_hours = serializers.CharField(allow_null=True)
+    utilisation = serializers.CharField(allow_null=True)
+    plan_ratio = serializers.CharField(allow_null=True)
+
+
+class BoardProjectSerializer(serializers.Serializer):
+    project = serializers.CharField()
+    ministry = serializers.CharField()
+    is_sample = serializers.BooleanField()
+    status = serializers.CharField()
+    report = serializers.UUIDField(allow_null=True)
+    month = FiguresSerializer()
+    cumulative = FiguresSerializer()
+    flags = serializers.ListField(child=serializers.CharField())
+
+
+class BoardSerializer(serializers.Serializer):
+    month = MonthField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    totals = FiguresSerializer()
+    cumulative = FiguresSerializer()
+    projects = BoardProjectSerializer(many=True)
+
+
+class UsageMonthSerializer(serializers.Serializer):
+    month = MonthField()
+    status = serializers.CharField()
+    report = serializers.UUIDField(allow_null=True)
+    month_figures = FiguresSerializer()
+    cumulative = FiguresSerializer()
+
+
 class NotificationSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
 
