@@ -4,6 +4,7 @@ Safe defaults: DEBUG is off unless DJANGO_DEBUG asks for it, and with DEBUG off 
 DJANGO_SECRET_KEY stops the process instead of running with a guessable key.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django.contrib.humanize",
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -69,6 +71,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses a login while the account or the address is locked out, before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "allocation_portal.urls"
@@ -116,6 +126,8 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Request counters of the throttles (allocation_portal.throttles): the same store, their own prefix.
+CACHES["throttle"] = {**CACHES["default"], "KEY_PREFIX": f"{CACHES['default'].get('KEY_PREFIX', 'portal')}-throttle"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -170,7 +182,8 @@ CSRF_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0"))
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY") else None
+PORTAL_BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PORTAL_BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = 60 * 60 * 12
@@ -189,11 +202,37 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AI GPU 배분 포털 <noreply@gpu-portal.example.kr>")
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 
+# Login lockout (django-axes): after PORTAL_LOGIN_FAILURE_LIMIT wrong passwords for one account,
+# or from one address, logins for it are refused for PORTAL_LOGIN_LOCKOUT_MINUTES; an MSIT admin
+# can unlock sooner in the Django admin. Every lockout and unlock is an audit event.
+AXES_FAILURE_LIMIT = int(os.environ.get("PORTAL_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("PORTAL_LOGIN_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "allocation_portal.accounts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "allocation_portal.throttles.client_ip"
+AXES_ENABLE_ADMIN = False  # the portal's admin site registers the attempts itself
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept; successful logins are not logged twice
+
+# Request rates (allocation_portal.throttles): the API by address for anonymous callers and by
+# account for users; sign-ups by address.
+PORTAL_THROTTLE_RATES = {
+    "anon": os.environ.get("PORTAL_THROTTLE_ANON", "60/minute"),
+    "user": os.environ.get("PORTAL_THROTTLE_USER", "600/minute"),
+    "signup": os.environ.get("PORTAL_THROTTLE_SIGNUP", "5/hour"),
+}
+# API tokens last this many days from when they are issued or renewed.
+PORTAL_API_TOKEN_DAYS = int(os.environ.get("PORTAL_API_TOKEN_DAYS", "90"))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous API call is answered 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        "allocation_portal.accounts.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "allocation_portal.throttles.AnonThrottle",
+        "allocation_portal.throttles.UserThrottle",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -296,5 +335,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

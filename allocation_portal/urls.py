@@ -15,7 +15,7 @@ from projects import views as project_views
 
 from . import views
 from .admin import portal_admin
-from .api_views import AuditEventViewSet
+from .api_views import AuditEventViewSet, OwnTokenView, TokenViewSet
 
 router = DefaultRouter()
 router.register("ministries", projects_api.MinistryViewSet, basename="ministry")
@@ -24,6 +24,7 @@ router.register("providers", gpus_api.ProviderViewSet, basename="provider")
 router.register("clusters", gpus_api.ClusterViewSet, basename="cluster")
 router.register("allocations", gpus_api.AllocationViewSet, basename="allocation")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("tokens", TokenViewSet, basename="token")
 router.register("reports", monitoring_api.ReportViewSet, basename="report")
 router.register("notifications", monitoring_api.NotificationViewSet, basename="notification")
 router.register("loan-requests", lending_api.LoanRequestViewSet, basename="loan-request")
@@ -37,6 +38,7 @@ api_urls = [
     path("board/", monitoring_api.BoardView.as_view(), name="board"),
     path("lending/calendar/", lending_api.CalendarView.as_view(), name="lending-calendar"),
     path("policy/", case_api.PolicyView.as_view(), name="policy"),
+    path("token/", OwnTokenView.as_view(), name="own-token"),
     *router.urls,
 ]
 
@@ -46,6 +48,13 @@ urlpatterns = [
     path("ping", views.ping, name="ping"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),
+        name="password_change_done",
+    ),
+    path("accounts/token/", views.api_token, name="api-token"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("programme/", project_views.programme_overview, name="programme"),

@@ -34,7 +34,7 @@ class MemberForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
     email = forms.EmailField(label=_("E-mail"))
     password = forms.CharField(label=_("First password"), widget=forms.PasswordInput,
-                               help_text=_("Give it to your colleague; they should change it."))
+                               help_text=_("Give it to your colleague; they change it after logging in, on the Password page (/accounts/password/)."))
 
 
 # The numbers are LOAN_MAX_MONTHS and RECALL_NOTICE_HOURS (a test keeps them in step).

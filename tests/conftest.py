@@ -35,6 +35,12 @@ def pytest_configure(config):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Throttle counters of their own per test process, at rates no test reaches: two workers
+    # sharing Redis counters (and user ids) would throttle each other into flaky failures. The
+    # throttle tests set their own rates and clear this cache.
+    settings.CACHES = {**settings.CACHES, "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                                       "LOCATION": "portal-test-throttle"}}
+    settings.PORTAL_THROTTLE_RATES = dict.fromkeys(settings.PORTAL_THROTTLE_RATES, "1000000/minute")
 
 
 KST = ZoneInfo("Asia/Seoul")
