@@ -72,3 +72,15 @@ class RequestGuardMiddleware:
 
 def bad_value_message() -> str:
     return _("A value in the request cannot be stored (a NUL character, or a number out of range).")
+
+
+class PermissionsPolicyMiddleware:
+    """Permissions-Policy on every response (Django has no setting for it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response
