@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterable
 
@@ -117,12 +118,18 @@ def read_xlsx(upload, *, max_rows: int) -> list[list[str]]:
     try:
         with zipfile.ZipFile(upload.file) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            if unpacked > settings.PORTAL_UPLOAD_MAX_BYTES * XLSX_MAX_UNPACKED_FACTOR:
+                raise _unreadable(_("The XLSX file could not be read."),
+                                  _("It unpacks to more than %(limit)s.")
+                                  % {"limit": size_label(settings.PORTAL_UPLOAD_MAX_BYTES * XLSX_MAX_UNPACKED_FACTOR)})
+            # Before openpyxl opens the file (it parses a whole sheet that declares no size just to
+            # learn that it has none), count the first sheet's rows that hold a value: a regular
+            # expression over the decompressed bytes, stopping past the limit.
+            first = _first_sheet_path(archive)
+            if first and _rows_with_values_exceed(archive, first, max_rows + 1):
+                raise _too_many_rows(max_rows)
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
         raise _unreadable(_("The XLSX file could not be read."), str(exc)) from exc
-    if unpacked > settings.PORTAL_UPLOAD_MAX_BYTES * XLSX_MAX_UNPACKED_FACTOR:
-        raise _unreadable(_("The XLSX file could not be read."),
-                          _("It unpacks to more than %(limit)s.")
-                          % {"limit": size_label(settings.PORTAL_UPLOAD_MAX_BYTES * XLSX_MAX_UNPACKED_FACTOR)})
     upload.seek(0)
     try:
         # read_only streams the sheet: rows are parsed as they are asked for.
@@ -146,6 +153,59 @@ def read_xlsx(upload, *, max_rows: int) -> list[list[str]]:
             raise _unreadable(_("The XLSX file could not be read."), str(exc)) from exc
     finally:
         book.close()
+
+
+MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+RELATIONSHIP_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def _first_sheet_path(archive: zipfile.ZipFile) -> str | None:
+    """The archive path of the workbook's first sheet (what openpyxl reads as worksheets[0]), or
+    None when the workbook is laid out some other way (then only the count while reading holds)."""
+    # openpyxl's own XML parser (defusedxml where installed); the parts are bounded by the unpacked size.
+    from openpyxl.xml.functions import fromstring
+
+    try:
+        workbook = fromstring(archive.read("xl/workbook.xml"))
+        sheet = workbook.find(f"{MAIN_NS}sheets/{MAIN_NS}sheet")
+        relation = sheet.get(f"{RELATIONSHIP_NS}id") if sheet is not None else None
+        for rel in fromstring(archive.read("xl/_rels/workbook.xml.rels")):
+            if rel.get("Id") == relation:
+                target = rel.get("Target", "")
+                path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                return path if path in archive.namelist() else None
+    except Exception:  # noqa: BLE001 - no part, or not XML: leave it to openpyxl and the count
+        return None
+    return None
+
+
+ROW_OR_VALUE = re.compile(rb"<row\b[^>]*>|<v[ >]|<is>")
+
+
+def _rows_with_values_exceed(archive: zipfile.ZipFile, path: str, limit: int) -> bool:
+    """Whether the sheet part has more than `limit` rows holding a value, read in chunks and
+    stopping as soon as it does."""
+    count, in_row, rest = 0, False, b""
+    with archive.open(path) as part:
+        while True:
+            chunk = part.read(1 << 16)
+            data = rest + chunk
+            end = 0
+            for match in ROW_OR_VALUE.finditer(data):
+                token = match.group()
+                if token.startswith(b"<row"):
+                    in_row = not token.endswith(b"/>")
+                elif in_row:
+                    count += 1
+                    in_row = False
+                    if count > limit:
+                        return True
+                end = match.end()
+            if not chunk:
+                return False
+            # Carry a tag cut by the chunk boundary over to the next chunk.
+            cut = data.rfind(b"<", end)
+            rest = data[cut:] if cut != -1 and len(data) - cut < 1024 else b""
 
 
 def read_table(upload, filename: str, *, max_rows: int | None = None) -> list[list[str]]:

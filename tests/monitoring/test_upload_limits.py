@@ -117,6 +117,51 @@ def test_an_xlsx_that_declares_too_many_rows_is_refused_before_its_rows_are_read
     assert time.perf_counter() - started < 0.5
 
 
+def minimal_xlsx(rows: int, *, dimension: bool = False) -> bytes:
+    """An XLSX written the way streaming writers do (no <dimension>): rows of inline strings."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel_ns = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+    row = '<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>PA-001</t></is></c><c r="B{n}"><v>1</v></c></row>'
+    sheet = (f'<?xml version="1.0"?><worksheet {ns}>' + (f'<dimension ref="A1:B{rows}"/>' if dimension else "")
+             + "<sheetData>" + "".join(row.format(n=n) for n in range(1, rows + 1)) + "</sheetData></worksheet>")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", (
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            "</Types>"))
+        archive.writestr("_rels/.rels", (
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"))
+        archive.writestr("xl/workbook.xml", f'<?xml version="1.0"?><workbook {ns} {rel_ns}><sheets>'
+                                            '<sheet name="s" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        archive.writestr("xl/_rels/workbook.xml.rels", (
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+            "</Relationships>"))
+        archive.writestr("xl/worksheets/sheet1.xml", sheet)
+    return buffer.getvalue()
+
+
+def test_a_600k_row_xlsx_without_a_declared_size_is_refused_in_well_under_a_second(settings):
+    content = minimal_xlsx(600_000)
+    assert len(content) < settings.PORTAL_UPLOAD_MAX_BYTES  # small enough to get past the size limit
+    started = time.perf_counter()
+    with pytest.raises(ValidationFailed) as refused:
+        uploads.read_xlsx(SimpleUploadedFile("big.xlsx", content), max_rows=settings.PORTAL_UPLOAD_MAX_ROWS)
+    assert refused.value.code == "too_many_rows"
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_small_streamed_xlsx_still_reads():
+    rows = uploads.read_xlsx(SimpleUploadedFile("small.xlsx", minimal_xlsx(3)), max_rows=10)
+    assert [row[:2] for row in rows] == [["PA-001", "1"]] * 3 and not any(any(row[2:]) for row in rows)
+
+
 @override_settings(PORTAL_UPLOAD_MAX_BYTES=100_000)
 def test_an_xlsx_that_unpacks_to_much_more_than_the_limit_is_refused():
     buffer = io.BytesIO()
