@@ -114,7 +114,7 @@ def test_an_xlsx_that_declares_too_many_rows_is_refused_before_its_rows_are_read
     with pytest.raises(ValidationFailed) as refused:
         uploads.read_xlsx(upload, max_rows=settings.PORTAL_UPLOAD_MAX_ROWS)
     assert refused.value.code == "too_many_rows"
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 1.0
 
 
 def minimal_xlsx(rows: int, *, dimension: bool = False) -> bytes:
