@@ -1,12 +1,17 @@
 """The Django admin, for MSIT admins only. Ledger entries and audit events are read-only here:
 the ledger changes only through its services, and audit events never change."""
 
-from django.contrib import admin
+from axes.models import AccessAttempt
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
-from django.db import transaction
+from django.db import models, transaction
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from . import audit
+from . import accounts, audit
+from .fields import DateField
 from .models import AuditEvent, User
 
 
@@ -15,26 +20,49 @@ class PortalAdminSite(admin.AdminSite):
     site_title = _("GPU portal admin")
 
     def has_permission(self, request):
-        return bool(request.user.is_active and request.user.is_authenticated and request.user.is_msit_admin)
+        return is_msit_admin(request)
+
+    def password_change(self, request, extra_context=None):
+        """The admin's own "change my password" page, through the portal's audited view."""
+        from django.contrib.admin.forms import AdminPasswordChangeForm
+
+        from .views import PasswordChangeView
+
+        request.current_app = self.name
+        return PasswordChangeView.as_view(
+            form_class=AdminPasswordChangeForm,
+            success_url=reverse("admin:password_change_done", current_app=self.name),
+            template_name=self.password_change_template or "registration/password_change_form.html",
+            extra_context={**self.each_context(request), **(extra_context or {})},
+        )(request)
 
 
 portal_admin = PortalAdminSite(name="admin")
 
 
+def is_msit_admin(request) -> bool:
+    # The admin asks these questions of anonymous visitors too (its login page lists the apps),
+    # and an AnonymousUser has no portal roles.
+    return bool(request.user.is_authenticated and request.user.is_msit_admin)
+
+
 class MsitAdmin(admin.ModelAdmin):
     """MSIT admins may edit; every change made here is an audit event in the same transaction."""
 
+    # Dates typed here obey the portal's bounds like every other form's.
+    formfield_overrides = {models.DateField: {"form_class": DateField}}
+
     def has_module_permission(self, request):
-        return request.user.is_msit_admin
+        return is_msit_admin(request)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_msit_admin
+        return is_msit_admin(request)
 
     def has_add_permission(self, request):
-        return request.user.is_msit_admin
+        return is_msit_admin(request)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_msit_admin
+        return is_msit_admin(request)
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -77,7 +105,10 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 @admin.register(User, site=portal_admin)
 class PortalUserAdmin(MsitAdmin, UserAdmin):
-    list_display = ["username", "display_name", "role", "ministry", "organisation", "is_active"]
+    actions = ["unlock_logins", "revoke_api_tokens"]
+
+    list_display = ["username", "display_name", "role", "ministry", "organisation", "is_active", "api_token_expires"]
+    list_select_related = ["ministry", "organisation", "auth_token"]
     list_filter = ["role", "is_active", "ministry"]
     fieldsets = UserAdmin.fieldsets + ((_("Portal role"), {"fields": ("role", "display_name", "phone", "ministry", "organisation")}),)
     add_fieldsets = UserAdmin.add_fieldsets + ((_("Portal role"), {"fields": ("role", "ministry", "organisation")}),)
@@ -97,3 +128,53 @@ class PortalUserAdmin(MsitAdmin, UserAdmin):
                 after=audit.snapshot(obj, fields),
                 reason=str(_("Edited in the Django admin.")),
             )
+
+    def user_change_password(self, request, id, form_url=""):
+        """An MSIT admin resets (or disables) another user's password: the change and its audit
+        event in one transaction; no password or hash in the event."""
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and isinstance(response, HttpResponseRedirect):
+                user = self.get_object(request, unquote(id))
+                own = user.pk == request.user.pk
+                audit.record(
+                    actor=request.user,
+                    action="account.password_change" if own else (
+                        "account.password_reset" if user.has_usable_password() else "account.password_disabled"),
+                    obj=user, object_repr=user.get_username(), reason=str(_("Set in the Django admin.")),
+                )
+        return response
+
+    @admin.display(description=_("API token expires"))
+    def api_token_expires(self, user):
+        token = getattr(user, "auth_token", None)
+        return accounts.token_expires_at(token) if token else "–"
+
+    @admin.action(description=_("Unlock the logins of the selected users"))
+    def unlock_logins(self, request, queryset):
+        cleared = sum(accounts.account_unlock(actor=request.user, username=user.username) for user in queryset)
+        self.message_user(request, _("%(n)s locked login attempts were cleared.") % {"n": cleared}, messages.SUCCESS)
+
+    @admin.action(description=_("Revoke the API tokens of the selected users"))
+    def revoke_api_tokens(self, request, queryset):
+        revoked = sum(accounts.token_revoke(actor=request.user, user=user) for user in queryset)
+        self.message_user(request, _("%(n)s API tokens were revoked.") % {"n": revoked}, messages.SUCCESS)
+
+
+@admin.register(AccessAttempt, site=portal_admin)
+class AccessAttemptAdmin(ReadOnlyAdmin):
+    """Failed logins counted by django-axes; "unlock" clears them (audited)."""
+
+    list_display = ["attempt_time", "username", "ip_address", "failures_since_start", "path_info"]
+    list_filter = ["attempt_time"]
+    search_fields = ["username", "ip_address"]
+    actions = ["unlock"]
+    exclude = ["get_data", "post_data"]
+
+    @admin.action(description=_("Unlock (clear these attempts)"))
+    def unlock(self, request, queryset):
+        cleared = 0
+        for attempt in queryset:
+            cleared += accounts.account_unlock(actor=request.user, username=attempt.username,
+                                               ip_address=attempt.ip_address)
+        self.message_user(request, _("%(n)s locked login attempts were cleared.") % {"n": cleared}, messages.SUCCESS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -11,13 +13,44 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import PortalError
+from .errors import PortalError, is_bad_value_error
+
+logger = logging.getLogger(__name__)
+
+
+def _positive_int(raw: str) -> int | None:
+    raw = raw.strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        return None
+    value = int(raw)
+    return value if value >= 1 else None
 
 
 class Pagination(PageNumberPagination):
+    """Pages of 50, `page_size` up to 200. A page size or page number that is not a whole number
+    in range (null, negative, zero, huge, text) is a 400, never quietly replaced; a page past the
+    last is a 404."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        size = _positive_int(raw)
+        if size is None or size > self.max_page_size:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [_("Give a whole number from 1 to %(max)s.") % {"max": self.max_page_size}]}
+            )
+        return size
+
+    def paginate_queryset(self, queryset, request, view=None):
+        raw = request.query_params.get(self.page_query_param)
+        if raw is not None and raw not in self.last_page_strings and _positive_int(raw) is None:
+            raise exceptions.ValidationError({self.page_query_param: [_("Give a page number from 1.")]})
+        return super().paginate_queryset(queryset, request, view)
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
@@ -44,6 +77,11 @@ def exception_handler(exc, context):
     {"error": {"code", "message", "fields"}}."""
     if isinstance(exc, PortalError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+    if is_bad_value_error(exc):
+        from .middleware import bad_value_message
+
+        logger.warning("Refused a value the database cannot store: %s", exc, exc_info=exc)
+        return Response(error_body("invalid", bad_value_message()), status=400)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -38,3 +38,13 @@ class StateConflict(PortalError):
 class NotPermitted(PortalError):
     status_code = 403
     default_code = "permission_denied"
+
+
+def is_bad_value_error(exc: BaseException) -> bool:
+    """The database refused a value as data: out of its column's range, too long, or a NUL
+    character (which psycopg2 refuses before sending). Bad input, not a fault of the portal."""
+    from django.db import DataError
+
+    if isinstance(exc, DataError):
+        return True
+    return isinstance(exc, ValueError) and "NUL (0x00)" in str(exc)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 
 from django.utils import timezone
 
-MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+from .dates import DateInvalid, parse_month
+
 REPORT_DUE_DAY = 5  # the policy's default: a month's report is due on the 5th of the next month (KST)
 
 
@@ -57,10 +57,11 @@ def due_date(month: dt.date, due_day: int | None = None) -> dt.date:
 
 
 def parse(value: str) -> dt.date | None:
-    match = MONTH_RE.match((value or "").strip())
-    if not match:
+    """'YYYY-MM' within the portal's bounds (allocation_portal.dates), or None."""
+    try:
+        return parse_month(value or "")
+    except DateInvalid:
         return None
-    return dt.date(int(match.group(1)), int(match.group(2)), 1)
 
 
 def label(month: dt.date) -> str:

@@ -4,11 +4,13 @@ Safe defaults: DEBUG is off unless DJANGO_DEBUG asks for it, and with DEBUG off 
 DJANGO_SECRET_KEY stops the process instead of running with a guessable key.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -46,6 +48,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django.contrib.humanize",
+    "axes",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -59,14 +63,26 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "allocation_portal.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything reads the body: refuses NUL in the address and bodies over the limit.
+    "allocation_portal.middleware.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses a login while the account or the address is locked out, before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "allocation_portal.urls"
@@ -114,6 +130,8 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Request counters of the throttles (allocation_portal.throttles): the same store, their own prefix.
+CACHES["throttle"] = {**CACHES["default"], "KEY_PREFIX": f"{CACHES['default'].get('KEY_PREFIX', 'portal')}-throttle"}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -150,8 +168,14 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = Path(os.environ.get("DJANGO_MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "media/"
-# Evidence files (scheduler exports) are small; refuse anything larger before it reaches a view.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Uploads (evidence files, CSV/XLSX reports) are small. A request whose body is larger than the
+# limit (plus room for the form around the file) is refused from its Content-Length before it is
+# read (allocation_portal.middleware); a file over the limit is refused by its field.
+PORTAL_UPLOAD_MAX_BYTES = int(float(os.environ.get("PORTAL_UPLOAD_MAX_MB", "10")) * 1024 * 1024)
+PORTAL_REQUEST_MAX_BYTES = PORTAL_UPLOAD_MAX_BYTES + 256 * 1024
+# Rows of a CSV/XLSX upload, counted while the file is read (it stops at the limit).
+PORTAL_UPLOAD_MAX_ROWS = int(os.environ.get("PORTAL_UPLOAD_MAX_ROWS", "5000"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = PORTAL_REQUEST_MAX_BYTES
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # Security: secure cookies and HSTS follow DEBUG unless set explicitly (a plain-HTTP benchmark
@@ -161,10 +185,38 @@ SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "0"))
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY") else None
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^ping$"]  # the container health check speaks plain HTTP
+# HTTPS is on where cookies are secure (DEBUG off) unless DJANGO_HTTPS says otherwise: then HSTS
+# for a year, subdomains included. Browsers take HSTS only from HTTPS responses.
+PORTAL_HTTPS = env_bool("DJANGO_HTTPS", SECURE_COOKIES)
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_SECURE_HSTS_SECONDS", "31536000" if PORTAL_HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PORTAL_HTTPS
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", PORTAL_HTTPS)
+PORTAL_BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PORTAL_BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, fonts and requests only from this site, no
+# inline script of any kind, no plugins, no framing. Inline style attributes (the pages' layout
+# tweaks and the usage chart's SVG) are allowed; <style> elements are not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-elem": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Features no page of the portal uses, switched off (allocation_portal.middleware).
+PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
 SESSION_COOKIE_AGE = 60 * 60 * 12
 
 EMAIL_BACKEND = os.environ.get(
@@ -181,17 +233,48 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AI GPU 배분 포털 <noreply@gpu-portal.example.kr>")
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 
+# Login lockout (django-axes): after PORTAL_LOGIN_FAILURE_LIMIT wrong passwords for one account,
+# or from one address, logins for it are refused for PORTAL_LOGIN_LOCKOUT_MINUTES; an MSIT admin
+# can unlock sooner in the Django admin. Every lockout and unlock is an audit event.
+AXES_FAILURE_LIMIT = int(os.environ.get("PORTAL_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("PORTAL_LOGIN_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "allocation_portal.accounts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "allocation_portal.throttles.client_ip"
+AXES_ENABLE_ADMIN = False  # the portal's admin site registers the attempts itself
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept; successful logins are not logged twice
+
+# Request rates (allocation_portal.throttles): the API by address for anonymous callers and by
+# account for users; sign-ups by address.
+PORTAL_THROTTLE_RATES = {
+    "anon": os.environ.get("PORTAL_THROTTLE_ANON", "60/minute"),
+    "user": os.environ.get("PORTAL_THROTTLE_USER", "600/minute"),
+    "signup": os.environ.get("PORTAL_THROTTLE_SIGNUP", "5/hour"),
+}
+# API tokens last this many days from when they are issued or renewed.
+PORTAL_API_TOKEN_DAYS = int(os.environ.get("PORTAL_API_TOKEN_DAYS", "90"))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous API call is answered 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        "allocation_portal.accounts.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "allocation_portal.throttles.AnonThrottle",
+        "allocation_portal.throttles.UserThrottle",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PARSER_CLASSES": [
+        "allocation_portal.parsers.JSONObjectParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "allocation_portal.api.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "allocation_portal.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "allocation_portal.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -211,6 +294,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ComplianceEnum": "allocation_portal.models.Compliance",
+        "ReportStateEnum": "monitoring.models.ReportState",
+        "CaseStateEnum": "monitoring.models.CaseState",
+        "ProposalStateEnum": "monitoring.models.ProposalState",
+        "LoanRequestStateEnum": "gpus.models.RequestState",
+        "LoanStateEnum": "gpus.models.LoanState",
+        "GpuRequestStateEnum": "projects.models.GpuRequestState",
+    },
 }
 
 # Celery: Redis by default; the run command's embedded mode uses kombu's filesystem transport so
@@ -285,5 +377,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from gpus import api as gpus_api
@@ -15,7 +15,7 @@ from projects import views as project_views
 
 from . import views
 from .admin import portal_admin
-from .api_views import AuditEventViewSet
+from .api_views import AuditEventViewSet, OwnTokenView, TokenViewSet
 
 router = DefaultRouter()
 router.register("ministries", projects_api.MinistryViewSet, basename="ministry")
@@ -24,6 +24,7 @@ router.register("providers", gpus_api.ProviderViewSet, basename="provider")
 router.register("clusters", gpus_api.ClusterViewSet, basename="cluster")
 router.register("allocations", gpus_api.AllocationViewSet, basename="allocation")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("tokens", TokenViewSet, basename="token")
 router.register("reports", monitoring_api.ReportViewSet, basename="report")
 router.register("notifications", monitoring_api.NotificationViewSet, basename="notification")
 router.register("loan-requests", lending_api.LoanRequestViewSet, basename="loan-request")
@@ -37,6 +38,7 @@ api_urls = [
     path("board/", monitoring_api.BoardView.as_view(), name="board"),
     path("lending/calendar/", lending_api.CalendarView.as_view(), name="lending-calendar"),
     path("policy/", case_api.PolicyView.as_view(), name="policy"),
+    path("token/", OwnTokenView.as_view(), name="own-token"),
     *router.urls,
 ]
 
@@ -46,6 +48,13 @@ urlpatterns = [
     path("ping", views.ping, name="ping"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),
+        name="password_change_done",
+    ),
+    path("accounts/token/", views.api_token, name="api-token"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("programme/", project_views.programme_overview, name="programme"),
@@ -111,9 +120,11 @@ urlpatterns = [
     path("admin/", portal_admin.urls),
     path("api/v1/", include((api_urls, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves Swagger UI's start-up script as a file: no inline script for the CSP.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]
 
+handler400 = "allocation_portal.views.handler400"
 handler403 = "allocation_portal.views.handler403"
 handler404 = "allocation_portal.views.handler404"
 handler500 = "allocation_portal.views.handler500"

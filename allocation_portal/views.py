@@ -1,5 +1,8 @@
+from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from .access import role_required
 from .api import json_error
@@ -32,7 +35,15 @@ def audit_log(request):
 
 
 def _wants_json(request) -> bool:
-    return request.path.startswith("/api/")
+    from .middleware import wants_json
+
+    return wants_json(request)
+
+
+def handler400(request, exception=None):
+    if _wants_json(request):
+        return json_error(request, 400, "invalid", _("The request could not be understood."))
+    return render(request, "400.html", status=400)
 
 
 def handler404(request, exception=None):
@@ -71,3 +82,45 @@ def ping(request):
     from django.http import HttpResponse
 
     return HttpResponse("pong", content_type="text/plain")
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """The page new colleagues are told to use for the first password they were given: the change
+    goes through the audited service."""
+
+    template_name = "accounts/password_change_form.html"
+
+    def form_valid(self, form):
+        from django.contrib.auth import update_session_auth_hash
+        from django.http import HttpResponseRedirect
+
+        from .accounts import password_set
+
+        password_set(actor=self.request.user, user=form.user, password=form.cleaned_data["new_password1"])
+        update_session_auth_hash(self.request, form.user)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+@role_required()
+def api_token(request):
+    """The user's own API token: when it expires, renew it (a new key, shown once), revoke it."""
+    from django.contrib import messages
+    from rest_framework.authtoken.models import Token
+
+    from .accounts import token_expires_at, token_issue, token_revoke
+
+    new_key = None
+    if request.method == "POST":
+        step = request.POST.get("step")
+        if step == "issue":
+            new_key = token_issue(actor=request.user, user=request.user).key
+            messages.success(request, _("A new API token was issued. Copy it now: it is shown only once."))
+        elif step == "revoke":
+            if token_revoke(actor=request.user, user=request.user):
+                messages.success(request, _("Your API token was revoked."))
+            return redirect("api-token")
+    token = Token.objects.filter(user=request.user).first()
+    return render(request, "accounts/api_token.html", {
+        "token": token, "expires": token_expires_at(token) if token else None, "new_key": new_key,
+        "days": settings.PORTAL_API_TOKEN_DAYS,
+    })

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from allocation_portal import months
 from allocation_portal.models import AuditEvent, Role, User
+from gpus.availability import day_start
 from gpus.models import (
     GPUS_PER_SERVER,
     Allocation,
@@ -38,7 +39,6 @@ from gpus.models import (
     Server,
     ServerStatus,
 )
-from gpus.availability import day_start
 from monitoring.models import ReportState, UsageReport, UsageReportVersion
 from projects.models import Ministry, Project, ProjectStatus, UsagePlan
 

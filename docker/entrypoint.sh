@@ -1,9 +1,13 @@
 #!/bin/sh
-# web: migrate, then gunicorn. worker / beat: Celery. Anything else runs as given.
+# migrate: (as the owner role) migrate, then grant the runtime role its privileges.
+# web: gunicorn. worker / beat: Celery. Anything else runs as given.
 set -e
 case "$1" in
-  web)
+  migrate)
     python manage.py migrate --noinput
+    exec python manage.py grant_runtime_role
+    ;;
+  web)
     exec gunicorn allocation_portal.wsgi:application \
       --bind 0.0.0.0:8000 \
       --workers "${GUNICORN_WORKERS:-3}" \

@@ -17,6 +17,7 @@ from .selectors import capacity_at
 from .serializers import (
     AllocationSerializer,
     CapacityQuerySerializer,
+    CapacityReportSerializer,
     CapacitySerializer,
     ClusterCapacitySerializer,
     ClusterSerializer,
@@ -55,7 +56,7 @@ class CapacityView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("date", OpenApiTypes.DATE, description="YYYY-MM-DD; default now")],
-        responses=ClusterCapacitySerializer(many=True),
+        responses=CapacityReportSerializer,
     )
     def get(self, request):
         query = CapacityQuerySerializer(data=request.query_params)

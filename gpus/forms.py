@@ -4,13 +4,10 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from allocation_portal import policy as programme_policy
+from allocation_portal.fields import DateField, DateInput
 from allocation_portal.models import Compliance
 
 from .models import GpuModel, OrganisationKind, Region
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class SignupForm(forms.Form):
@@ -38,7 +35,7 @@ class MemberForm(forms.Form):
     username = forms.CharField(label=_("Username"), max_length=150)
     email = forms.EmailField(label=_("E-mail"))
     password = forms.CharField(label=_("First password"), widget=forms.PasswordInput,
-                               help_text=_("Give it to your colleague; they should change it."))
+                               help_text=_("Give it to your colleague; they change it after logging in, on the Password page (/accounts/password/)."))
 
 
 def terms_text(policy) -> str:
@@ -55,8 +52,8 @@ class LoanRequestForm(forms.Form):
     gpu_count = forms.IntegerField(
         label=_("GPUs"), min_value=1, max_value=2000, help_text=_("1 to 4 GPUs of a server, or whole servers: 8, 16, 24, ...")
     )
-    starts_on = forms.DateField(label=_("First day"), widget=DateInput)
-    ends_on = forms.DateField(label=_("Last day"), widget=DateInput)
+    starts_on = DateField(label=_("First day"), widget=DateInput)
+    ends_on = DateField(label=_("Last day"), widget=DateInput)
     purpose = forms.CharField(label=_("Purpose"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
     expected_results = forms.CharField(label=_("Expected results"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
     personal_information = forms.ChoiceField(
@@ -96,7 +93,7 @@ class ReasonForm(forms.Form):
 
 
 class RenewalForm(forms.Form):
-    ends_on = forms.DateField(label=_("New last day"), widget=DateInput)
+    ends_on = DateField(label=_("New last day"), widget=DateInput)
     reason = forms.CharField(label=_("Why more time is needed"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
@@ -107,10 +104,10 @@ class EndReportForm(forms.Form):
 
 
 class StartForm(forms.Form):
-    started_on = forms.DateField(label=_("Actual start"), widget=DateInput)
+    started_on = DateField(label=_("Actual start"), widget=DateInput)
     reason = forms.CharField(label=_("Note"), required=False, max_length=2000)
 
 
 class ExpectedStartForm(forms.Form):
-    expected_start = forms.DateField(label=_("New expected start"), widget=DateInput)
+    expected_start = DateField(label=_("New expected start"), widget=DateInput)
     reason = forms.CharField(label=_("Why the start moves"), max_length=2000)

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from allocation_portal import policy as programme_policy
 from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, OptionalReasonSerializer, ReasonSerializer
+from allocation_portal.fields import ApiDateField, ModelSerializer
 from allocation_portal.models import Compliance
 
 from . import lending_services as lending
@@ -59,7 +60,7 @@ class IsApplicant(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated and request.user.is_applicant)
 
 
-class LoanRequestSerializer(serializers.ModelSerializer):
+class LoanRequestSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     organisation = serializers.CharField(source="organisation.name", read_only=True)
     loan = serializers.SerializerMethodField()
@@ -77,8 +78,8 @@ class LoanRequestSerializer(serializers.ModelSerializer):
 class RequestInputSerializer(serializers.Serializer):
     gpu_model = serializers.ChoiceField(choices=GpuModel.choices)
     gpu_count = serializers.IntegerField(min_value=1)
-    starts_on = serializers.DateField()
-    ends_on = serializers.DateField()
+    starts_on = ApiDateField()
+    ends_on = ApiDateField()
     purpose = serializers.CharField(max_length=5000)
     expected_results = serializers.CharField(max_length=5000)
     personal_information = serializers.ChoiceField(choices=Compliance.choices)
@@ -101,13 +102,15 @@ class ApproveSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
-class ProposalSerializer(serializers.Serializer):
+class LoanProposalSerializer(serializers.Serializer):
+    """The GPUs an approval would take (component "LoanProposal"; redistribution has its own)."""
+
     complete = serializers.BooleanField()
     gpus = serializers.ListField(child=serializers.CharField())
     servers = serializers.ListField(child=serializers.DictField())
 
 
-class LoanSerializer(serializers.ModelSerializer):
+class LoanSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     organisation = serializers.CharField(source="organisation.name", read_only=True)
     request = serializers.UUIDField(source="request.public_id", read_only=True)
@@ -124,7 +127,7 @@ class LoanSerializer(serializers.ModelSerializer):
 
 
 class RenewalSerializer(serializers.Serializer):
-    ends_on = serializers.DateField()
+    ends_on = ApiDateField()
     reason = serializers.CharField(max_length=2000)
 
 
@@ -227,7 +230,7 @@ class LoanRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         obj = get_request_for_user(request.user, id)
         return self._one(lending.request_reject(actor=request.user, request=obj, reason=body.validated_data["reason"]))
 
-    @extend_schema(responses=ProposalSerializer)
+    @extend_schema(responses=LoanProposalSerializer)
     @action(detail=True, methods=["get"], permission_classes=[IsMsitAdmin])
     def proposal(self, request, id=None):
         """GPUs idle for the whole period, chosen as the approval would: confirm them with `approve`."""

@@ -1,16 +1,18 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from allocation_portal.fields import ApiDateField, ApiDateTimeField, ModelSerializer
+
 from .models import Allocation, Cluster, Provider
 
 
-class ProviderSerializer(serializers.ModelSerializer):
+class ProviderSerializer(ModelSerializer):
     class Meta:
         model = Provider
         fields = ["code", "name_ko", "name_en", "source_note"]
 
 
-class ClusterSerializer(serializers.ModelSerializer):
+class ClusterSerializer(ModelSerializer):
     provider = serializers.SlugRelatedField(slug_field="code", read_only=True)
     servers = serializers.IntegerField(source="server_count", read_only=True)
     servers_in_maintenance = serializers.IntegerField(read_only=True)
@@ -33,7 +35,7 @@ class CapacitySerializer(serializers.Serializer):
 
 
 class CapacityQuerySerializer(serializers.Serializer):
-    date = serializers.DateField(required=False, help_text=_("YYYY-MM-DD; default now"))
+    date = ApiDateField(required=False, help_text=_("YYYY-MM-DD; default now"))
 
 
 class ClusterCapacitySerializer(serializers.Serializer):
@@ -43,7 +45,15 @@ class ClusterCapacitySerializer(serializers.Serializer):
     capacity = CapacitySerializer()
 
 
-class AllocationSerializer(serializers.ModelSerializer):
+class CapacityReportSerializer(serializers.Serializer):
+    """What /capacity/ answers: the moment, the programme's totals and each cluster's figures."""
+
+    at = serializers.DateTimeField(read_only=True)
+    totals = CapacitySerializer()
+    clusters = ClusterCapacitySerializer(many=True)
+
+
+class AllocationSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     project = serializers.SlugRelatedField(slug_field="code", read_only=True)
     cluster = serializers.SlugRelatedField(slug_field="code", read_only=True)
@@ -68,5 +78,5 @@ class ReleaseRequestSerializer(serializers.Serializer):
     servers = serializers.ListField(
         child=serializers.CharField(), required=False, help_text=_("Hostnames to release; omit for the whole entry.")
     )
-    at = serializers.DateTimeField(required=False, help_text=_("When the holding ends; default now."))
+    at = ApiDateTimeField(required=False, help_text=_("When the holding ends; default now."))
     reason = serializers.CharField(max_length=2000)

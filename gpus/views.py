@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
+from allocation_portal.throttles import signup_allowed
 
 from . import lending_services as lending
 from .access import get_loan_for_user, get_request_for_user, loans_for_user, requests_for_user
@@ -47,6 +48,15 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect("home")
     form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        allowed, wait = signup_allowed(request)
+        if not allowed:
+            form.errors.clear()
+            form.add_error(None, _("Too many sign-ups from this address. Try again in %(minutes)s minutes.")
+                           % {"minutes": max(1, wait // 60)})
+            response = render(request, "gpus/signup.html", {"form": form}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

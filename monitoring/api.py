@@ -1,4 +1,3 @@
-from django.core.validators import RegexValidator
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
@@ -6,14 +5,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from allocation_portal import months
 from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, ProgrammeReader, ReadsEverything
 from allocation_portal.errors import StateConflict
+from allocation_portal.fields import MonthFilter
 from allocation_portal.notifications import notification_mark_read
+from allocation_portal.parsers import JSONObjectParser
 from projects.access import projects_for_user
 from projects.models import Project
 
@@ -22,6 +23,7 @@ from .forms import clean_evidence
 from .models import COMPLIANCE_ITEMS, Notification, ReportState, UsageReportVersion
 from .selectors import month_board
 from .serializers import (
+    BoardSerializer,
     MonthField,
     NotificationReadSerializer,
     NotificationSerializer,
@@ -46,14 +48,8 @@ VALUE_FIELDS = ["gpu_hours_used", "peak_gpus_busy", "within_purpose", *COMPLIANC
 class ReportFilter(filters.FilterSet):
     project = filters.CharFilter(field_name="project__code")
     ministry = filters.CharFilter(field_name="project__ministry__code")
-    month = filters.CharFilter(
-        method="filter_month", help_text="YYYY-MM",
-        validators=[RegexValidator(months.MONTH_RE, "Give the month as YYYY-MM.")],
-    )
+    month = MonthFilter(field_name="month", help_text="YYYY-MM")
     state = filters.ChoiceFilter(choices=ReportState.choices)
-
-    def filter_month(self, queryset, name, value):
-        return queryset.filter(month=months.parse(value))
 
 
 def _evidence(data):
@@ -77,7 +73,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     lookup_url_kwarg = "id"
     filterset_class = ReportFilter
     permission_classes = [ProgrammeReader, AuditorsOnlyRead]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONObjectParser, MultiPartParser, FormParser]
 
     def get_queryset(self):
         qs = reports_for_user(self.request.user).select_related("project").order_by("-month", "project__code")
@@ -156,7 +152,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return self._detail(report)
 
     @extend_schema(request={"multipart/form-data": UploadSerializer}, responses=ReportSerializer(many=True))
-    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser], pagination_class=None)
     def upload(self, request):
         """A CSV or XLSX file with one row per project-month, applied all-or-nothing. When refused,
         `fields` holds the errors of each row as `row N.field`."""
@@ -173,7 +169,8 @@ class BoardView(APIView):
 
     permission_classes = [ReadsEverything]
 
-    @extend_schema(parameters=[OpenApiParameter("month", OpenApiTypes.STR, description="YYYY-MM; default last month")])
+    @extend_schema(parameters=[OpenApiParameter("month", OpenApiTypes.STR, description="YYYY-MM; default last month")],
+                   responses=BoardSerializer)
     def get(self, request):
         raw = request.query_params.get("month")
         month = MonthField().to_internal_value(raw) if raw else months.add_months(months.current(), -1)
@@ -219,6 +216,8 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     filterset_fields = []
 
     def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
+            return Notification.objects.none()
         return Notification.objects.filter(user=self.request.user).order_by("-created_at", "-id")
 
     @extend_schema(request=NotificationReadSerializer, responses={200: OpenApiTypes.OBJECT})

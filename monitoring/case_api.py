@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.validators import RegexValidator
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -22,7 +21,9 @@ from allocation_portal.api import (
     ReadsEverything,
     ReasonSerializer,
 )
+from allocation_portal.fields import ModelSerializer, MonthFilter
 from allocation_portal.models import Policy
+from allocation_portal.schema import ErrorSerializer
 from projects.models import Project
 
 from . import reclamation, redistribution
@@ -39,7 +40,7 @@ from .serializers import MonthField
 from .tasks import run_monthly_check
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     project = serializers.CharField(source="project.code")
     ministry = serializers.CharField(source="project.ministry.code")
@@ -55,14 +56,11 @@ class CaseSerializer(serializers.ModelSerializer):
 
 
 class CaseFilter(filters.FilterSet):
-    month = filters.CharFilter(method="filter_month", validators=[RegexValidator(months.MONTH_RE, "Give the month as YYYY-MM.")])
+    month = MonthFilter(field_name="month", help_text="YYYY-MM")
     ministry = filters.CharFilter(field_name="project__ministry__code")
     project = filters.CharFilter(field_name="project__code")
     state = filters.ChoiceFilter(choices=CaseState.choices)
     kind = filters.ChoiceFilter(choices=CaseKind.choices)
-
-    def filter_month(self, queryset, name, value):
-        return queryset.filter(month=months.parse(value))
 
 
 class RespondSerializer(serializers.Serializer):
@@ -150,7 +148,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self._one(case, status.HTTP_201_CREATED)
 
 
-class CheckRunSerializer(serializers.ModelSerializer):
+class CheckRunSerializer(ModelSerializer):
     month = MonthField()
 
     class Meta:
@@ -160,7 +158,7 @@ class CheckRunSerializer(serializers.ModelSerializer):
 
 
 class CheckRequestSerializer(serializers.Serializer):
-    month = MonthField(required=False)
+    month = MonthField(required=False, help_text="YYYY-MM; default: the latest month whose reports are due")
     force = serializers.BooleanField(required=False, default=False)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
@@ -173,14 +171,14 @@ class CheckRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = CheckRun.objects.order_by("-month")
     filter_backends = []
 
-    @extend_schema(request=CheckRequestSerializer, responses={202: OpenApiTypes.OBJECT})
+    @extend_schema(request=CheckRequestSerializer, responses={202: OpenApiTypes.OBJECT, 503: ErrorSerializer})
     def create(self, request):
         """Queue the check of a closed month. Before its reports are due, only with `force` and a reason."""
         if not request.user.is_msit_admin:
             self.permission_denied(request, message=IsMsitAdmin.message)
         body = CheckRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        month = body.validated_data.get("month") or months.add_months(months.current(), -1)
+        month = body.validated_data.get("month") or reclamation.latest_checkable_month()
         force, reason = body.validated_data["force"], body.validated_data["reason"]
         reclamation.check_validate(actor=request.user, month=month, force=force, reason=reason)
         try:
@@ -194,7 +192,7 @@ class CheckRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response({"queued": months.label(month)}, status=status.HTTP_202_ACCEPTED)
 
 
-class PolicySerializer(serializers.ModelSerializer):
+class PolicySerializer(ModelSerializer):
     reason = serializers.CharField(max_length=2000)
 
     class Meta:
@@ -227,7 +225,7 @@ class PolicyView(APIView):
         return Response(PolicySerializer(policy).data, status=status.HTTP_201_CREATED)
 
 
-class ProposalSerializer(serializers.ModelSerializer):
+class RedistributionProposalSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     loan_request = serializers.UUIDField(source="loan_request.public_id", allow_null=True, default=None)
     project = serializers.CharField(source="gpu_request.project.code", allow_null=True, default=None)
@@ -238,10 +236,14 @@ class ProposalSerializer(serializers.ModelSerializer):
                   "decided_at"]
 
 
+class ProposalRejectSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
 class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Redistribution proposals. Actions: `propose` (make fresh ones), `approve`, `reject`, `approve-all`."""
 
-    serializer_class = ProposalSerializer
+    serializer_class = RedistributionProposalSerializer
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     permission_classes = [ReadsEverything, AuditorsOnlyRead]
@@ -250,26 +252,28 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self):
         return RedistributionProposal.objects.select_related("loan_request", "gpu_request__project").order_by("rank", "created_at")
 
-    @extend_schema(request=None, responses=ProposalSerializer(many=True))
-    @action(detail=False, methods=["post"], permission_classes=[IsMsitAdmin])
+    @extend_schema(request=None, responses={201: RedistributionProposalSerializer(many=True)})
+    @action(detail=False, methods=["post"], permission_classes=[IsMsitAdmin], pagination_class=None)
     def propose(self, request):
         made = redistribution.redistribution_propose(actor=request.user)
-        return Response(ProposalSerializer(self.get_queryset().filter(pk__in=[p.pk for p in made]), many=True).data,
+        return Response(RedistributionProposalSerializer(self.get_queryset().filter(pk__in=[p.pk for p in made]), many=True).data,
                         status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=ProposalSerializer)
+    @extend_schema(request=None, responses=RedistributionProposalSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
     def approve(self, request, id=None):
         """Approve one proposal; 409 with the reason when its GPUs have gone meanwhile (it is then marked stale)."""
         proposal = self.get_object()
-        return Response(ProposalSerializer(redistribution.proposal_approve(actor=request.user, proposal=proposal)).data)
+        return Response(RedistributionProposalSerializer(redistribution.proposal_approve(actor=request.user, proposal=proposal)).data)
 
-    @extend_schema(request=None, responses=ProposalSerializer)
+    @extend_schema(request=ProposalRejectSerializer, responses=RedistributionProposalSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
     def reject(self, request, id=None):
+        body = ProposalRejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         proposal = self.get_object()
-        return Response(ProposalSerializer(redistribution.proposal_reject(
-            actor=request.user, proposal=proposal, note=str(request.data.get("note", ""))[:2000])).data)
+        return Response(RedistributionProposalSerializer(redistribution.proposal_reject(
+            actor=request.user, proposal=proposal, note=body.validated_data["note"])).data)
 
     @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
     @action(detail=False, methods=["post"], url_path="approve-all", permission_classes=[IsMsitAdmin])

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from urllib.parse import quote
 
 from django.http import Http404, HttpResponse
 from django.utils import timezone, translation
 
-from allocation_portal import months
+from allocation_portal import months, spreadsheets
 
 from .selectors import FLAG_LABELS, STATUS_LABELS
 
@@ -58,28 +56,9 @@ def _board_row(board, row) -> list:
 
 def _respond(fmt: str, headers: list[str], rows, filename: str, sheet_title: str) -> HttpResponse:
     if fmt == "csv":
-        buffer = io.StringIO()
-        buffer.write("\ufeff")  # BOM, so that Excel opens Korean UTF-8 correctly
-        writer = csv.writer(buffer)
-        writer.writerow(headers)
-        writer.writerows(rows)
-        content = buffer.getvalue().encode("utf-8")
+        content = spreadsheets.csv_bytes(headers, rows)
     elif fmt == "xlsx":
-        from openpyxl import Workbook
-        from openpyxl.styles import Font
-
-        book = Workbook()
-        sheet = book.active
-        sheet.title = sheet_title
-        sheet.append(headers)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append(row)
-        sheet.freeze_panes = "A2"
-        buffer = io.BytesIO()
-        book.save(buffer)
-        content = buffer.getvalue()
+        content = spreadsheets.xlsx_bytes(headers, rows, sheet_title=sheet_title)
     else:
         raise Http404("Unknown format.")
     response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])

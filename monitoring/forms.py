@@ -1,32 +1,17 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from allocation_portal import months
 from allocation_portal import policy as programme_policy
+from allocation_portal.fields import MonthField
 from allocation_portal.models import Policy
+from allocation_portal.uploads import UploadField, too_large_message
 
 from .models import COMPLIANCE_ITEMS, CaseState, Compliance, ResponseKind
 
 EVIDENCE_TYPES = (".csv", ".xlsx", ".pdf", ".txt", ".json", ".zip", ".log")
-EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
-
-
-class MonthField(forms.CharField):
-    default_error_messages = {"invalid": _("Give the month as YYYY-MM.")}
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if not value:
-            return None
-        month = months.parse(value)
-        if month is None:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return month
-
-    def prepare_value(self, value):
-        return months.label(value) if hasattr(value, "year") else value
 
 
 def clean_evidence(upload):
@@ -34,13 +19,13 @@ def clean_evidence(upload):
         return None
     if not upload.name.lower().endswith(EVIDENCE_TYPES):
         raise forms.ValidationError(_("Evidence must be one of: %(types)s.") % {"types": ", ".join(EVIDENCE_TYPES)})
-    if upload.size > EVIDENCE_MAX_BYTES:
-        raise forms.ValidationError(_("Evidence files are limited to 10 MB."))
+    if upload.size > settings.PORTAL_UPLOAD_MAX_BYTES:
+        raise forms.ValidationError(too_large_message())
     return upload
 
 
 class ReportForm(forms.Form):
-    month = MonthField(label=_("Month"), help_text=_("YYYY-MM"), widget=forms.TextInput(attrs={"type": "month"}))
+    month = MonthField(label=_("Month"), help_text=_("YYYY-MM"))
     gpu_hours_used = forms.DecimalField(
         label=_("GPU-hours used"), min_value=0, max_digits=12, decimal_places=1,
         help_text=_("Sum over all GPUs of the hours each was busy (for example from the scheduler's accounting)."),
@@ -55,7 +40,7 @@ class ReportForm(forms.Form):
         error_messages={"required": _("Answer the purpose declaration.")},
     )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
-    evidence = forms.FileField(
+    evidence = UploadField(
         label=_("Evidence file (optional)"), required=False,
         help_text=_("For example a scheduler accounting export (CSV, XLSX, PDF; up to 10 MB)."),
     )
@@ -85,20 +70,18 @@ class ReturnForm(forms.Form):
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label=_("CSV or XLSX file"), help_text=_("One row per project and month; see the template."))
+    file = UploadField(label=_("CSV or XLSX file"), help_text=_("One row per project and month; see the template."))
     submit = forms.BooleanField(label=_("Submit the reports (not only save drafts)"), required=False, initial=True)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if not upload.name.lower().endswith((".csv", ".xlsx")):
             raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
-        if upload.size > EVIDENCE_MAX_BYTES:
-            raise forms.ValidationError(_("Uploads are limited to 10 MB."))
         return upload
 
 
 class BoardFilterForm(forms.Form):
-    month = MonthField(label=_("Month"), required=False, widget=forms.TextInput(attrs={"type": "month"}))
+    month = MonthField(label=_("Month"), required=False)
     ministry = forms.CharField(required=False, widget=forms.HiddenInput)
     status = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -129,9 +112,9 @@ class SuspendForm(forms.Form):
 
 class OffPurposeForm(forms.Form):
     project = forms.CharField(label=_("Project code"), max_length=20)
-    month = MonthField(label=_("Month"), widget=forms.TextInput(attrs={"type": "month"}))
+    month = MonthField(label=_("Month"))
     note = forms.CharField(label=_("What was found, and its evidence"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
-    evidence_file = forms.FileField(label=_("Evidence file (optional)"), required=False)
+    evidence_file = UploadField(label=_("Evidence file (optional)"), required=False)
     proposed_servers = forms.IntegerField(label=_("Servers proposed for reclamation"), min_value=0, required=False,
                                           help_text=_("Empty: all the servers the project holds."))
 
@@ -140,7 +123,7 @@ class OffPurposeForm(forms.Form):
 
 
 class CheckRunForm(forms.Form):
-    month = MonthField(label=_("Month to check"), widget=forms.TextInput(attrs={"type": "month"}))
+    month = MonthField(label=_("Month to check"))
     force = forms.BooleanField(label=_("Check before the reports are due"), required=False)
     reason = forms.CharField(label=_("Reason for checking early"), required=False, max_length=2000,
                              widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,25 +1,14 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from allocation_portal import months
+from allocation_portal.fields import ApiMonthField as MonthField
+from allocation_portal.fields import ModelSerializer
+from allocation_portal.uploads import ApiUploadField
 
 from .models import COMPLIANCE_ITEMS, Compliance, Notification, UsageReport, UsageReportVersion
 
 
-class MonthField(serializers.Field):
-    default_error_messages = {"invalid": _("Give the month as YYYY-MM.")}
-
-    def to_internal_value(self, data):
-        month = months.parse(str(data))
-        if month is None:
-            self.fail("invalid")
-        return month
-
-    def to_representation(self, value):
-        return months.label(value)
-
-
-class ReportVersionSerializer(serializers.ModelSerializer):
+class ReportVersionSerializer(ModelSerializer):
     actor = serializers.StringRelatedField()
 
     class Meta:
@@ -27,7 +16,7 @@ class ReportVersionSerializer(serializers.ModelSerializer):
         fields = ["version", "event", "state", "at", "actor", "note", "data"]
 
 
-class ReportSerializer(serializers.ModelSerializer):
+class ReportSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     project = serializers.SlugRelatedField(slug_field="code", read_only=True)
     month = MonthField(read_only=True)
@@ -60,7 +49,7 @@ class ReportValuesSerializer(serializers.Serializer):
     personal_information = serializers.ChoiceField(choices=Compliance.choices)
     training_data_copyright = serializers.ChoiceField(choices=Compliance.choices)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
-    evidence = serializers.FileField(required=False)
+    evidence = ApiUploadField(required=False)
     submit = serializers.BooleanField(required=False, default=False, help_text=_("Submit now, not only save a draft."))
 
 
@@ -74,11 +63,48 @@ class ReturnSerializer(serializers.Serializer):
 
 
 class UploadSerializer(serializers.Serializer):
-    file = serializers.FileField()
+    file = ApiUploadField()
     submit = serializers.BooleanField(required=False, default=True)
 
 
-class NotificationSerializer(serializers.ModelSerializer):
+class FiguresSerializer(serializers.Serializer):
+    """Plan vs actual figures; decimals as strings, None where a ratio has no denominator."""
+
+    allocated_gpu_hours = serializers.CharField(allow_null=True)
+    planned_gpu_hours = serializers.CharField(allow_null=True)
+    used_gpu_hours = serializers.CharField(allow_null=True)
+    utilisation = serializers.CharField(allow_null=True)
+    plan_ratio = serializers.CharField(allow_null=True)
+
+
+class BoardProjectSerializer(serializers.Serializer):
+    project = serializers.CharField()
+    ministry = serializers.CharField()
+    is_sample = serializers.BooleanField()
+    status = serializers.CharField()
+    report = serializers.UUIDField(allow_null=True)
+    month = FiguresSerializer()
+    cumulative = FiguresSerializer()
+    flags = serializers.ListField(child=serializers.CharField())
+
+
+class BoardSerializer(serializers.Serializer):
+    month = MonthField()
+    counts = serializers.DictField(child=serializers.IntegerField())
+    totals = FiguresSerializer()
+    cumulative = FiguresSerializer()
+    projects = BoardProjectSerializer(many=True)
+
+
+class UsageMonthSerializer(serializers.Serializer):
+    month = MonthField()
+    status = serializers.CharField()
+    report = serializers.UUIDField(allow_null=True)
+    month_figures = FiguresSerializer()
+    cumulative = FiguresSerializer()
+
+
+class NotificationSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
 
     class Meta:

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from allocation_portal import audit, months
+from allocation_portal import audit, dates, months, uploads
 from allocation_portal import policy as programme_policy
 from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
 from allocation_portal.models import Role, User
@@ -153,6 +153,8 @@ def _report_write(
     for name in REPORT_FIELDS:
         setattr(report, name, values.get(name) if name != "notes" else (values.get("notes") or ""))
     report.gpu_hours_used = Decimal(report.gpu_hours_used).quantize(Decimal("0.1"))
+    if report.gpu_hours_used.is_zero():
+        report.gpu_hours_used = Decimal("0.0")  # never -0.0
     if evidence is not None:
         report.evidence = evidence
     if submit:
@@ -290,7 +292,6 @@ NO = {"n", "no", "false", "0", "아니오", "아니요", "x"}
 COMPLIANCE_WORDS = {**dict.fromkeys(YES, Compliance.YES), **dict.fromkeys(NO, Compliance.NO),
                     "na": Compliance.NOT_APPLICABLE, "n/a": Compliance.NOT_APPLICABLE, "해당없음": Compliance.NOT_APPLICABLE,
                     "해당 없음": Compliance.NOT_APPLICABLE}
-MAX_UPLOAD_ROWS = 5000
 
 
 @dataclass
@@ -304,32 +305,9 @@ class UploadRow:
 
 
 def parse_upload(file, filename: str) -> list[dict]:
-    """Rows of a CSV (UTF-8, with or without BOM) or XLSX file as {field: text}."""
-    import csv
-    import io
-
-    name = (filename or "").lower()
-    if name.endswith(".xlsx"):
-        from openpyxl import load_workbook
-
-        try:
-            sheet = load_workbook(file, read_only=True, data_only=True).worksheets[0]
-        except Exception as exc:  # noqa: BLE001 - any unreadable workbook gets the same clear error
-            raise ValidationFailed(_("The XLSX file could not be read."), fields={"file": [str(exc)[:200]]}) from exc
-        rows = [["" if v is None else v for v in row] for row in sheet.iter_rows(values_only=True)]
-    elif name.endswith(".csv"):
-        raw = file.read()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = raw.decode("cp949")
-            except UnicodeDecodeError as exc:
-                raise ValidationFailed(_("Save the CSV as UTF-8."), fields={"file": [_("Unknown encoding.")]}) from exc
-        rows = list(csv.reader(io.StringIO(text)))
-    else:
-        raise ValidationFailed(_("Upload a .csv or .xlsx file."), fields={"file": [_("Unsupported file type.")]})
-    rows = [r for r in rows if any(str(c).strip() for c in r)]
+    """Rows of a CSV (UTF-8, with or without BOM, or CP949) or XLSX file as {field: text}; the file's
+    size and rows are bounded while it is read (allocation_portal.uploads)."""
+    rows = uploads.read_table(file, filename)
     if not rows:
         raise ValidationFailed(_("The file is empty."), fields={"file": [_("No rows.")]})
     header = [UPLOAD_COLUMNS.get(str(c).strip().lower()) for c in rows[0]]
@@ -339,25 +317,34 @@ def parse_upload(file, filename: str) -> list[dict]:
             _("Columns missing: %(columns)s.") % {"columns": ", ".join(sorted(missing))},
             fields={"file": [_("Missing columns: %(columns)s.") % {"columns": ", ".join(sorted(missing))}]},
         )
-    if len(rows) - 1 > MAX_UPLOAD_ROWS:
-        raise ValidationFailed(
-            _("At most %(n)s rows per upload.") % {"n": MAX_UPLOAD_ROWS}, fields={"file": [_("Too many rows.")]}
-        )
-    return [
-        {name: (str(value).strip() if value is not None else "") for name, value in zip(header, row, strict=False) if name}
-        for row in rows[1:]
-    ]
+    return [{name: value for name, value in zip(header, row, strict=False) if name} for row in rows[1:]]
+
+
+# GPU-hours are stored with 12 digits, one after the point.
+MAX_UPLOAD_NUMBER = Decimal("1e11")
+
+
+def _number(text: str) -> Decimal:
+    """A finite decimal from a cell ('1,234.5'); NaN, sNaN and infinities are not numbers here,
+    nor is anything past the stored range (1e999999999 would take int() minutes), and -0 is 0."""
+    value = Decimal(text.replace(",", ""))  # InvalidOperation when it is not a number at all
+    if not value.is_finite() or (not value.is_zero() and value.adjusted() >= MAX_UPLOAD_NUMBER.adjusted()):
+        raise InvalidOperation(text)
+    return value + 0 if value.is_zero() else value
 
 
 def _parse_values(raw: dict, errors: dict) -> dict:
     values: dict = {"notes": raw.get("notes", "")}
     try:
-        values["gpu_hours_used"] = Decimal(raw.get("gpu_hours_used", "").replace(",", ""))
+        values["gpu_hours_used"] = _number(raw.get("gpu_hours_used", ""))
     except InvalidOperation:
         errors["gpu_hours_used"] = [_("Not a number.")]
     try:
-        values["peak_gpus_busy"] = int(Decimal(raw.get("peak_gpus_busy", "").replace(",", "")))
-    except (InvalidOperation, ValueError):
+        peak = _number(raw.get("peak_gpus_busy", ""))
+        if peak != peak.to_integral_value():
+            raise InvalidOperation(peak)
+        values["peak_gpus_busy"] = int(peak)
+    except InvalidOperation:
         errors["peak_gpus_busy"] = [_("Not a whole number.")]
     purpose = raw.get("within_purpose", "").lower()
     values["within_purpose"] = True if purpose in YES else False if purpose in NO else None
@@ -380,9 +367,10 @@ def reports_upload(*, actor, rows: list[dict], submit: bool = True) -> list[Usag
         row.project = scope.get(raw.get("project", ""))
         if row.project is None:
             row.errors["project"] = [_("Unknown project code, or not one of your ministry's projects.")]
-        row.month = months.parse(raw.get("month", ""))
-        if row.month is None:
-            row.errors["month"] = [_("Give the month as YYYY-MM.")]
+        try:
+            row.month = dates.parse_month(raw.get("month", ""))
+        except dates.DateInvalid as exc:
+            row.errors["month"] = [exc.message]
         row.values = _parse_values(raw, row.errors)
         key = (raw.get("project"), row.month)
         if row.project and row.month and key in seen:

@@ -12,6 +12,7 @@ from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, ProgrammeReader
 from gpus.selectors import day_start, holdings_for_project
 from gpus.serializers import AllocationSerializer
 from monitoring.case_api import GpuRequestSerializer
+from monitoring.serializers import UsageMonthSerializer
 
 from .access import get_project_for_user, ministries_for_user, projects_for_user
 from .filters import ProjectFilter
@@ -52,6 +53,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     filter_backends = [DjangoFilterBackend]
     filterset_class = ProjectFilter
     permission_classes = [ProgrammeReader, AuditorsOnlyRead]
+    json_list_body = False  # the plan takes a JSON list (allocation_portal.parsers)
 
     def get_queryset(self):
         return project_list(projects_for_user(self.request.user))
@@ -61,7 +63,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return project_list(type(project).objects.filter(pk=project.pk)).get()
 
     @extend_schema(responses=AllocationSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def ledger(self, request, code=None):
         """The project's ledger entries, newest first."""
         project = get_project_for_user(request.user, code)
@@ -86,8 +88,8 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         allocation = holdings_for_project(project).get(pk=allocation.pk)
         return Response(AllocationSerializer(allocation).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=UsageMonthSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
     def usage(self, request, code=None):
         """Plan vs actual per month: allocated (ledger), planned (plan), used (reports), monthly and cumulative."""
         from monitoring.api import figures_json
@@ -108,7 +110,8 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
 
     @extend_schema(request=PlanMonthSerializer(many=True), responses=PlanMonthSerializer(many=True))
-    @action(detail=True, methods=["get", "put"], permission_classes=[ProgrammeReader, AuditorsOnlyRead])
+    @action(detail=True, methods=["get", "put"], permission_classes=[ProgrammeReader, AuditorsOnlyRead], json_list_body=True,
+            pagination_class=None)
     def plan(self, request, code=None):
         """The usage plan. PUT a list of {month, planned_gpu_hours} (plus `reason` as a query
         parameter when an MSIT admin changes a month that has begun)."""

@@ -1,9 +1,10 @@
 """One filter set for the project list page and the project list endpoint."""
 
 import django_filters
-from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from allocation_portal.fields import MonthFilter
 
 from .models import Ministry, Project, ProjectStatus
 
@@ -13,12 +14,7 @@ class ProjectFilter(django_filters.FilterSet):
         label=_("Ministry"), field_name="ministry", to_field_name="code", queryset=Ministry.objects.all()
     )
     status = django_filters.ChoiceFilter(label=_("Status"), choices=ProjectStatus.choices)
-    start_month = django_filters.CharFilter(
-        label=_("Planned start month"),
-        method="filter_start_month",
-        help_text=_("YYYY-MM"),
-        validators=[RegexValidator(r"^\d{4}-(0[1-9]|1[0-2])$", _("Use the form YYYY-MM, for example 2026-04."))],
-    )
+    start_month = MonthFilter(label=_("Planned start month"), method="filter_start_month", help_text=_("YYYY-MM"))
     q = django_filters.CharFilter(label=_("Search"), method="filter_search")
     sample = django_filters.BooleanFilter(label=_("Sample data"), field_name="is_sample")
 
@@ -32,8 +28,7 @@ class ProjectFilter(django_filters.FilterSet):
             self.filters["ministry"].queryset = ministries
 
     def filter_start_month(self, queryset, name, value):
-        year, month = (int(part) for part in value.split("-"))
-        return queryset.filter(planned_start__year=year, planned_start__month=month)
+        return queryset.filter(planned_start__year=value.year, planned_start__month=value.month)
 
     def filter_search(self, queryset, name, value):
         value = value.strip()

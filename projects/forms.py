@@ -6,23 +6,20 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from allocation_portal.fields import DateField, DateInput
 from gpus.models import Cluster, Gpu, Server
 from gpus.selectors import day_start
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-
 class CapacityDateForm(forms.Form):
-    date = forms.DateField(label=_("Capacity on"), required=False, widget=DateInput)
+    date = DateField(label=_("Capacity on"), required=False, widget=DateInput)
 
 
 class AwardForm(forms.Form):
     cluster = forms.ModelChoiceField(label=_("Cluster"), queryset=Cluster.objects.select_related("provider"))
     server_count = forms.IntegerField(label=_("Servers (8 GPUs each)"), min_value=1, max_value=1000)
-    starts_on = forms.DateField(label=_("From"), widget=DateInput)
-    ends_on = forms.DateField(label=_("Until (inclusive)"), widget=DateInput)
+    starts_on = DateField(label=_("From"), widget=DateInput)
+    ends_on = DateField(label=_("Until (inclusive)"), widget=DateInput)
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
     def __init__(self, *args, project, **kwargs):
@@ -50,7 +47,7 @@ class ReleaseForm(forms.Form):
         help_text=_("Leave empty to release the whole entry."),
         widget=forms.CheckboxSelectMultiple,
     )
-    on = forms.DateField(label=_("Release on"), widget=DateInput, required=False, help_text=_("Empty means now."))
+    on = DateField(label=_("Release on"), widget=DateInput, required=False, help_text=_("Empty means now."))
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
     def __init__(self, *args, allocation, **kwargs):

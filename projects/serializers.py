@@ -1,12 +1,13 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from allocation_portal.fields import ApiDateField, ModelSerializer
 from gpus.models import Cluster
 
 from .models import Ministry, Project
 
 
-class MinistrySerializer(serializers.ModelSerializer):
+class MinistrySerializer(ModelSerializer):
     project_count = serializers.IntegerField(read_only=True)
     gpus_awarded = serializers.IntegerField(read_only=True)
 
@@ -15,13 +16,13 @@ class MinistrySerializer(serializers.ModelSerializer):
         fields = ["code", "name_ko", "name_en", "is_sample", "project_count", "gpus_awarded"]
 
 
-class MinistryRefSerializer(serializers.ModelSerializer):
+class MinistryRefSerializer(ModelSerializer):
     class Meta:
         model = Ministry
         fields = ["code", "name_ko", "name_en", "is_sample"]
 
 
-class ProjectSerializer(serializers.ModelSerializer):
+class ProjectSerializer(ModelSerializer):
     ministry = MinistryRefSerializer(read_only=True)
     gpus_held = serializers.IntegerField(read_only=True, help_text="GPUs the project holds in the ledger now.")
     servers_awarded = serializers.IntegerField(read_only=True)
@@ -42,8 +43,8 @@ class ProjectSerializer(serializers.ModelSerializer):
 class AwardRequestSerializer(serializers.Serializer):
     cluster = serializers.SlugRelatedField(slug_field="code", queryset=Cluster.objects.all())
     server_count = serializers.IntegerField(min_value=1, max_value=1000)
-    starts_on = serializers.DateField()
-    ends_on = serializers.DateField(help_text=_("Inclusive."))
+    starts_on = ApiDateField()
+    ends_on = ApiDateField(help_text=_("Inclusive."))
     reason = serializers.CharField(max_length=2000)
 
     def validate(self, attrs):
@@ -53,7 +54,7 @@ class AwardRequestSerializer(serializers.Serializer):
 
 
 class PlanMonthSerializer(serializers.Serializer):
-    month = serializers.DateField(help_text=_("The first day of the month."))
+    month = ApiDateField(help_text=_("The first day of the month."))
     planned_gpu_hours = serializers.DecimalField(max_digits=12, decimal_places=1, min_value=0)
 
     def validate_month(self, value):
@@ -63,10 +64,10 @@ class PlanMonthSerializer(serializers.Serializer):
 
 
 class StartSerializer(serializers.Serializer):
-    started_on = serializers.DateField()
+    started_on = ApiDateField()
     reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
 class ExpectedStartSerializer(serializers.Serializer):
-    expected_start = serializers.DateField()
+    expected_start = ApiDateField()
     reason = serializers.CharField(max_length=2000)

@@ -35,6 +35,12 @@ def pytest_configure(config):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Throttle counters of their own per test process, at rates no test reaches: two workers
+    # sharing Redis counters (and user ids) would throttle each other into flaky failures. The
+    # throttle tests set their own rates and clear this cache.
+    settings.CACHES = {**settings.CACHES, "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                                       "LOCATION": "portal-test-throttle"}}
+    settings.PORTAL_THROTTLE_RATES = dict.fromkeys(settings.PORTAL_THROTTLE_RATES, "1000000/minute")
 
 
 KST = ZoneInfo("Asia/Seoul")
@@ -146,3 +152,30 @@ def api_for():
         return c
 
     return make
+
+
+@pytest.fixture
+def served():
+    """served.page(user) / served.api(user): clients that see what gunicorn with DEBUG off would
+    send, so a server error is a 500 response to assert on, not an exception in the test."""
+    from django.test import Client
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    class Served:
+        @staticmethod
+        def page(user=None, lang="en"):
+            c = Client(HTTP_ACCEPT_LANGUAGE=lang, raise_request_exception=False)
+            if user is not None:
+                c.force_login(user)
+            return c
+
+        @staticmethod
+        def api(user=None, lang="en"):
+            c = APIClient(HTTP_ACCEPT_LANGUAGE=lang, raise_request_exception=False)
+            if user is not None:
+                token, _ = Token.objects.get_or_create(user=user)
+                c.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            return c
+
+    return Served()

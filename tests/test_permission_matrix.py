@@ -80,6 +80,13 @@ def request_body(w):
     return {**request_values(), "starts_on": "2026-12-01", "ends_on": "2026-12-31"}
 
 
+def outsider_token(w) -> str:
+    from rest_framework.authtoken.models import Token
+
+    Token.objects.get_or_create(user=w.outsider)
+    return str(w.outsider.public_id)
+
+
 def case(w):
     from monitoring.models import ReclamationCase
 
@@ -413,6 +420,16 @@ ROUTES = {
     "api audit event": (["v1:audit-event-detail"], "get",
                         lambda w: f"/api/v1/audit-events/{AuditEvent.objects.first().public_id}/", None, True,
                         expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
+    "password change": (["password_change"], "get", lambda w: "/accounts/password/", None, False,
+                        expect(OK, anonymous=LOGIN)),
+    "password changed": (["password_change_done"], "get", lambda w: "/accounts/password/done/", None, False,
+                         expect(OK, anonymous=LOGIN)),
+    "api token page": (["api-token"], "get", lambda w: "/accounts/token/", None, False, expect(OK, anonymous=LOGIN)),
+    "api own token": (["v1:own-token"], "get", lambda w: "/api/v1/token/", None, True, expect(OK, anonymous=UNAUTH)),
+    "api tokens": (["v1:token-list"], "get", lambda w: "/api/v1/tokens/", None, True,
+                   expect(FORBIDDEN, anonymous=UNAUTH, admin=OK)),
+    "api token revoke": (["v1:token-detail"], "delete", lambda w: f"/api/v1/tokens/{outsider_token(w)}/", None, True,
+                         expect(FORBIDDEN, anonymous=UNAUTH, admin=204)),
 }
 
 # URL names that are not pages of their own: the admin's internal views (guarded by the admin
