@@ -40,7 +40,7 @@ class User(AbstractUser):
         related_name="officials",
     )
     organisation = models.ForeignKey(
-        "gpus.Organisation",
+        "lending.Organisation",
         verbose_name=_("organisation"),
         on_delete=models.PROTECT,
         null=True,

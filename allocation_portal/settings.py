@@ -56,8 +56,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "allocation_portal",
-    "projects",
+    # The floors, lowest first (after the core): an app imports only the core and the apps before it.
     "gpus",
+    "projects",
+    "lending",
     "monitoring",
 ]
 
@@ -299,8 +301,8 @@ SPECTACULAR_SETTINGS = {
         "ReportStateEnum": "monitoring.models.ReportState",
         "CaseStateEnum": "monitoring.models.CaseState",
         "ProposalStateEnum": "monitoring.models.ProposalState",
-        "LoanRequestStateEnum": "gpus.models.RequestState",
-        "LoanStateEnum": "gpus.models.LoanState",
+        "LoanRequestStateEnum": "lending.models.RequestState",
+        "LoanStateEnum": "lending.models.LoanState",
         "GpuRequestStateEnum": "projects.models.GpuRequestState",
     },
 }
@@ -361,7 +363,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=8, minute=30),
     },
     "loans-tick": {
-        "task": "gpus.tasks.tick_loans",
+        "task": "lending.tasks.tick_loans",
         "schedule": crontab(minute="*/15"),
     },
     "notification-emails": {

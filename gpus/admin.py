@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from allocation_portal.admin import MsitAdmin, ReadOnlyAdmin, portal_admin
 
-from .models import Allocation, Cluster, Organisation, Provider, Server
+from .models import Allocation, Cluster, Pool, Provider, Server
 
 
 @admin.register(Provider, site=portal_admin)
@@ -16,19 +16,17 @@ class ClusterAdmin(MsitAdmin):
     list_select_related = ["provider"]
 
 
+@admin.register(Pool, site=portal_admin)
+class PoolAdmin(MsitAdmin):
+    list_display = ["code", "name_ko", "kind", "opens_on", "published_gpus"]
+
+
 @admin.register(Server, site=portal_admin)
 class ServerAdmin(MsitAdmin):
-    list_display = ["hostname", "cluster", "status"]
-    list_filter = ["cluster", "status"]
+    list_display = ["hostname", "cluster", "pool", "status"]
+    list_filter = ["cluster", "pool", "status"]
     search_fields = ["hostname"]
-    list_select_related = ["cluster"]
-
-
-@admin.register(Organisation, site=portal_admin)
-class OrganisationAdmin(MsitAdmin):
-    list_display = ["name", "kind", "region", "registration_number", "is_sample"]
-    list_filter = ["kind", "region"]
-    search_fields = ["name", "registration_number"]
+    list_select_related = ["cluster", "pool"]
 
 
 @admin.register(Allocation, site=portal_admin)

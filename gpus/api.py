@@ -91,7 +91,7 @@ class AllocationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(request=ReleaseRequestSerializer, responses=AllocationSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
     def release(self, request, id=None):
-        allocation = get_allocation_for_user(request.user, id)
+        allocation, can_change = get_allocation_for_user(request.user, id)
         body = ReleaseRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         gpus = None

@@ -4,4 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 class GpusConfig(AppConfig):
     name = "gpus"
-    verbose_name = _("GPUs, ledger and loans")
+    verbose_name = _("GPUs and the ledger")
+
+    def ready(self):
+        from . import api_routes
+
+        api_routes.register()

@@ -15,13 +15,13 @@ from allocation_portal.errors import StateConflict
 from allocation_portal.fields import MonthFilter
 from allocation_portal.notifications import notification_mark_read
 from allocation_portal.parsers import JSONObjectParser
-from projects.access import projects_for_user
+from projects.access import get_project_for_user, projects_for_user
 from projects.models import Project
 
 from .access import get_report_for_user, reports_for_user
 from .forms import clean_evidence
 from .models import COMPLIANCE_ITEMS, Notification, ReportState, UsageReportVersion
-from .selectors import month_board
+from .selectors import month_board, project_usage
 from .serializers import (
     BoardSerializer,
     MonthField,
@@ -33,6 +33,7 @@ from .serializers import (
     ReportValuesSerializer,
     ReturnSerializer,
     UploadSerializer,
+    UsageMonthSerializer,
 )
 from .services import (
     parse_upload,
@@ -116,7 +117,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(request=ReportValuesSerializer, responses=ReportDetailSerializer)
     def partial_update(self, request, id=None):
         """Change a draft or returned report (all value fields), or submit a correction of an accepted one."""
-        report = get_report_for_user(request.user, id)
+        report, can_change = get_report_for_user(request.user, id)
         body = ReportValuesSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -130,7 +131,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=True, methods=["post"])
     def submit(self, request, id=None):
         """Submit the report as it stands."""
-        report = get_report_for_user(request.user, id)
+        report, can_change = get_report_for_user(request.user, id)
         report = report_save(
             actor=request.user, project=report.project, month=report.month,
             values={k: getattr(report, k) for k in VALUE_FIELDS}, submit=True,
@@ -140,14 +141,14 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(request=None, responses=ReportDetailSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
     def accept(self, request, id=None):
-        return self._detail(report_accept(actor=request.user, report=get_report_for_user(request.user, id)))
+        return self._detail(report_accept(actor=request.user, report=get_report_for_user(request.user, id)[0]))
 
     @extend_schema(request=ReturnSerializer, responses=ReportDetailSerializer)
     @action(detail=True, methods=["post"], url_path="return", url_name="return", permission_classes=[IsMsitAdmin])
     def return_(self, request, id=None):
         body = ReturnSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        report = report_return(actor=request.user, report=get_report_for_user(request.user, id),
+        report = report_return(actor=request.user, report=get_report_for_user(request.user, id)[0],
                                reason=body.validated_data["reason"])
         return self._detail(report)
 
@@ -176,6 +177,29 @@ class BoardView(APIView):
         month = MonthField().to_internal_value(raw) if raw else months.add_months(months.current(), -1)
         board = month_board(Project.objects.all(), month)
         return Response(board_json(board))
+
+
+class ProjectUsageView(APIView):
+    """A project's plan vs actual per month: allocated (ledger), planned (plan), used (reports),
+    monthly and cumulative. Served under the project's URL."""
+
+    permission_classes = [ProgrammeReader]
+
+    @extend_schema(responses=UsageMonthSerializer(many=True))
+    def get(self, request, code):
+        project, _can_change = get_project_for_user(request.user, code)
+        return Response(
+            [
+                {
+                    "month": months.label(row.month),
+                    "status": row.status,
+                    "report": str(row.report.public_id) if row.report else None,
+                    "month_figures": figures_json(row.monthly),
+                    "cumulative": figures_json(row.cumulative),
+                }
+                for row in project_usage(project)
+            ]
+        )
 
 
 def figures_json(f):

@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class MonitoringConfig(AppConfig):
     name = "monitoring"
     verbose_name = _("Monitoring")
+
+    def ready(self):
+        from allocation_portal import hooks
+
+        from . import api_routes, pages
+
+        api_routes.register()
+        # The project's and the ministry's pages, below this floor, show plan vs actual.
+        hooks.register(hooks.PROJECT_PAGE, pages.project_usage_context)
+        hooks.register(hooks.MINISTRY_PAGE, pages.ministry_board_context)

@@ -102,7 +102,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         """The ministry's explanation or request for exemption, within the response window."""
         body = RespondSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        case = get_case_for_user(request.user, id)
+        case, can_change = get_case_for_user(request.user, id)
         return self._one(reclamation.case_respond(actor=request.user, case=case, kind=body.validated_data["response_kind"],
                                                   text=body.validated_data["response_text"]))
 
@@ -112,7 +112,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         """Approve (possibly fewer servers), exempt or reject. Approval moves the servers to the MSIT reserve."""
         body = DecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        case = get_case_for_user(request.user, id)
+        case, can_change = get_case_for_user(request.user, id)
         return self._one(reclamation.case_decide(actor=request.user, case=case, **body.validated_data))
 
     @extend_schema(request=ReasonSerializer, responses=CaseSerializer)
@@ -121,7 +121,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         """Close an under-use case whose project now meets its plan (after a late or corrected report)."""
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        case = get_case_for_user(request.user, id)
+        case, can_change = get_case_for_user(request.user, id)
         return self._one(reclamation.case_resolve(actor=request.user, case=case, reason=body.validated_data["reason"]))
 
     @extend_schema(request=ReasonSerializer, responses=CaseSerializer)
@@ -130,7 +130,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         """Suspend an off-purpose case's project GPUs at once."""
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        case = get_case_for_user(request.user, id)
+        case, can_change = get_case_for_user(request.user, id)
         return self._one(reclamation.case_suspend(actor=request.user, case=case, reason=body.validated_data["reason"]))
 
     @extend_schema(request=OffPurposeSerializer, responses={201: CaseSerializer})
@@ -282,8 +282,3 @@ class ProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         open_ = list(RedistributionProposal.objects.filter(state=ProposalState.PROPOSED))
         results = redistribution.proposals_approve_all(actor=request.user, proposals=open_)
         return Response({"results": [{"id": str(p.public_id), "state": p.state, "error": error} for p, error in results]})
-
-
-class GpuRequestSerializer(serializers.Serializer):
-    servers = serializers.IntegerField(min_value=1, max_value=100)
-    reason = serializers.CharField(max_length=2000)

@@ -18,7 +18,7 @@ from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
 from allocation_portal.models import Policy
 from gpus.availability import programme_capacity
-from projects.access import get_project_for_user, ministries_for_user
+from projects.access import ministries_for_user
 from projects.models import GpuRequestState, Project, ProjectGpuRequest
 
 from . import reclamation, redistribution
@@ -28,7 +28,6 @@ from .forms import (
     CaseDecisionForm,
     CaseResponseForm,
     CheckRunForm,
-    GpuRequestForm,
     OffPurposeForm,
     PolicyForm,
     ReasonForm,
@@ -64,7 +63,7 @@ def case_list(request):
 
 @role_required("reads_everything", "is_official")
 def case_detail(request, case_id, forms_=None, status=200):
-    case = get_case_for_user(request.user, case_id)
+    case, can_change = get_case_for_user(request.user, case_id)
     forms_ = forms_ or {}
     usage = project_usage(case.project, until=case.month) if case.project.actual_start else []
     can_respond = (request.user.is_official and case.state == CaseState.OPEN
@@ -84,7 +83,7 @@ def case_detail(request, case_id, forms_=None, status=200):
 @require_POST
 @role_required("is_official", "is_msit_admin")
 def case_action(request, case_id, step):
-    case = get_case_for_user(request.user, case_id)
+    case, can_change = get_case_for_user(request.user, case_id)
     forms_ = {}
     form = {"respond": CaseResponseForm, "decide": CaseDecisionForm, "suspend": SuspendForm, "resolve": ReasonForm}.get(step)
     if form is None:
@@ -250,29 +249,12 @@ def redistribution_action(request, step, proposal_id=None):
     return redirect("redistribution")
 
 
-@require_POST
-@role_required("is_official", "is_msit_admin")
-def gpu_request_new(request, code):
-    project = get_project_for_user(request.user, code)
-    form = GpuRequestForm(request.POST)
-    if form.is_valid():
-        try:
-            redistribution.gpu_request_create(actor=request.user, project=project, **form.cleaned_data)
-        except PortalError as exc:
-            messages.error(request, exc.message + " " + " ".join(m for ms in exc.fields.values() for m in ms))
-        else:
-            messages.success(request, _("The request for more GPUs was sent to MSIT."))
-    else:
-        messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
-    return redirect("project-detail", code=project.code)
-
-
 @role_required("reads_everything", "is_official")
 def case_evidence(request, case_id):
     """The case's evidence file, to those who may see the case."""
     from django.http import FileResponse, Http404
 
-    case = get_case_for_user(request.user, case_id)
+    case, can_change = get_case_for_user(request.user, case_id)
     if not case.evidence_file:
         raise Http404
     return FileResponse(case.evidence_file.open("rb"), as_attachment=True,

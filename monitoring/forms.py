@@ -135,8 +135,3 @@ class PolicyForm(forms.ModelForm):
     class Meta:
         model = Policy
         fields = programme_policy.FIELDS
-
-
-class GpuRequestForm(forms.Form):
-    servers = forms.IntegerField(label=_("More servers (8 GPUs each)"), min_value=1, max_value=100)
-    reason = forms.CharField(label=_("Why more GPUs are needed"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)

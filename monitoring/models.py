@@ -239,7 +239,7 @@ class RedistributionProposal(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(_("kind"), max_length=20, choices=ProposalKind.choices)
-    loan_request = models.ForeignKey("gpus.LoanRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="proposals")
+    loan_request = models.ForeignKey("lending.LoanRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="proposals")
     gpu_request = models.ForeignKey("projects.ProjectGpuRequest", on_delete=models.PROTECT, null=True, blank=True, related_name="proposals")
     rank = models.PositiveIntegerField(_("rank"))
     gpu_ids = models.JSONField(_("GPUs"), default=list)

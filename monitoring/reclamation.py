@@ -25,7 +25,7 @@ from gpus import services as ledger
 from gpus.availability import period
 from gpus.models import GPUS_PER_SERVER, Allocation, AllocationGpu, Gpu, HolderKind, Layer
 from gpus.selectors import servers_held_by_project
-from projects.access import can_act_for_project
+from projects.access import can_change_project
 from projects.models import Project, ProjectStatus, UsagePlan
 
 from .models import (
@@ -417,7 +417,7 @@ def case_suspend(*, actor, case: ReclamationCase, reason: str) -> ReclamationCas
 
 
 def case_respond(*, actor, case: ReclamationCase, kind: str, text: str) -> ReclamationCase:
-    if not can_act_for_project(actor, case.project) or actor.is_msit_admin:
+    if not can_change_project(actor, case.project) or actor.is_msit_admin:
         raise NotPermitted(_("The project's ministry responds to its case."))
     if kind not in ResponseKind.values or not (text or "").strip():
         raise ValidationFailed(_("Choose the kind of response and write it."),

@@ -18,24 +18,16 @@ from allocation_portal.errors import (
     NotPermitted,
     PortalError,
     StateConflict,
-    ValidationFailed,
 )
 from allocation_portal.models import NotificationKind
 from allocation_portal.notifications import msit_admins, notify
-from gpus import lending_services as lending
 from gpus import services as ledger
 from gpus.availability import LendingIndex, day_start, programme_pool, servers_for_projects
-from gpus.lending_selectors import propose, request_queue, request_window
-from gpus.models import (
-    GPUS_PER_SERVER,
-    AllocationGpu,
-    Gpu,
-    HolderKind,
-    Layer,
-    RequestState,
-)
+from gpus.models import GPUS_PER_SERVER, AllocationGpu, Gpu, HolderKind, Layer
 from gpus.selectors import servers_held_by_project
-from projects.access import can_act_for_project
+from lending import services as lending
+from lending.models import RequestState
+from lending.selectors import propose, request_queue, request_window
 from projects.models import GpuRequestState, Project, ProjectGpuRequest
 
 from .models import ProposalKind, ProposalState, RedistributionProposal
@@ -241,24 +233,3 @@ def proposal_reject(*, actor, proposal: RedistributionProposal, note: str = "") 
         locked.save(update_fields=["state", "note", "decided_at", "decided_by"])
         audit.record(actor=actor, action="redistribution.reject", obj=locked, reason=note)
     return locked
-
-
-def gpu_request_create(*, actor, project: Project, servers: int, reason: str) -> ProjectGpuRequest:
-    """A started project's ministry asks for more servers."""
-    if not can_act_for_project(actor, project):
-        raise NotPermitted(_("You cannot ask for more GPUs for this project."))
-    errors = {}
-    if project.actual_start is None:
-        errors["servers"] = [_("Only a project that has started can ask for more GPUs.")]
-    elif servers is None or servers < 1:
-        errors["servers"] = [_("Ask for at least one server.")]
-    if not (reason or "").strip():
-        errors["reason"] = [_("Say why more GPUs are needed.")]
-    if errors:
-        raise ValidationFailed(_("The request has errors."), fields=errors)
-    with transaction.atomic():
-        if ProjectGpuRequest.objects.filter(project=project, state=GpuRequestState.OPEN).exists():
-            raise StateConflict(_("This project already has a request for more GPUs waiting."))
-        request = ProjectGpuRequest.objects.create(project=project, servers=servers, reason=reason.strip(), created_by=actor)
-        audit.record(actor=actor, action="project.gpu_request", obj=request, after={"servers": servers}, reason=reason)
-    return request

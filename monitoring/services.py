@@ -21,7 +21,7 @@ from allocation_portal.errors import NotPermitted, StateConflict, ValidationFail
 from allocation_portal.models import Role, User
 from allocation_portal.notifications import ministry_officials, msit_admins, notify
 from gpus.selectors import held_by_month
-from projects.access import can_act_for_project, projects_for_user
+from projects.access import can_change_project, projects_for_user
 from projects.models import Project
 
 from . import reclamation
@@ -134,7 +134,7 @@ def actor_is_admin(actor) -> bool:
 
 
 def _check_actor(actor, project: Project) -> None:
-    if actor is not None and not can_act_for_project(actor, project):
+    if actor is not None and not can_change_project(actor, project):
         raise NotPermitted(_("You cannot report for this project."))
 
 

@@ -14,7 +14,7 @@ from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
 from allocation_portal.notifications import notification_mark_read
 from gpus.selectors import suspended_periods
-from projects.access import can_act_for_project, get_project_for_user, projects_for_user
+from projects.access import get_project_for_user, projects_for_user
 from projects.models import Project
 
 from . import exports
@@ -104,8 +104,8 @@ def _save_from_form(request, project, form, report=None):
 
 @role_required("is_msit_admin", "is_official")
 def report_new(request, code):
-    project = get_project_for_user(request.user, code)
-    if not can_act_for_project(request.user, project):
+    project, can_change = get_project_for_user(request.user, code)
+    if not can_change:
         raise Http404
     month = months.parse(request.GET.get("month", "")) or default_report_month()
     if request.method == "POST":
@@ -125,8 +125,8 @@ def report_new(request, code):
 
 @role_required("is_msit_admin", "is_official")
 def report_edit(request, report_id):
-    report = get_report_for_user(request.user, report_id)
-    if not can_act_for_project(request.user, report.project):
+    report, can_change = get_report_for_user(request.user, report_id)
+    if not can_change:
         raise Http404
     if request.method == "POST":
         data = request.POST.copy()
@@ -148,15 +148,15 @@ def report_edit(request, report_id):
 
 @role_required("reads_everything", "is_official")
 def report_detail(request, report_id, return_form=None, status=200):
-    report = report_with_versions(get_report_for_user(request.user, report_id))
+    found, can_change = get_report_for_user(request.user, report_id)
+    report = report_with_versions(found)
     return render(
         request,
         "monitoring/report_detail.html",
         {
             "report": report,
             "return_form": return_form or ReturnForm(),
-            "can_edit": can_act_for_project(request.user, report.project)
-            and report.state != ReportState.SUBMITTED,
+            "can_edit": can_change and report.state != ReportState.SUBMITTED,
             "compliance": [(COMPLIANCE_ITEMS[n], getattr(report, f"get_{n}_display")()) for n in COMPLIANCE_ITEMS],
             "suspensions": _suspensions(report.project, report.month),
         },
@@ -167,7 +167,7 @@ def report_detail(request, report_id, return_form=None, status=200):
 @require_POST
 @role_required("is_msit_admin")
 def report_accept_view(request, report_id):
-    report = get_report_for_user(request.user, report_id)
+    report, can_change = get_report_for_user(request.user, report_id)
     try:
         report_accept(actor=request.user, report=report, note=request.POST.get("note", "")[:1000])
     except PortalError as exc:
@@ -180,7 +180,7 @@ def report_accept_view(request, report_id):
 @require_POST
 @role_required("is_msit_admin")
 def report_return_view(request, report_id):
-    report = get_report_for_user(request.user, report_id)
+    report, can_change = get_report_for_user(request.user, report_id)
     form = ReturnForm(request.POST)
     if form.is_valid():
         try:
@@ -286,7 +286,7 @@ def notification_read(request):
 @role_required("reads_everything", "is_official")
 def report_evidence(request, report_id):
     """The report's evidence file, to those who may see the report."""
-    report = get_report_for_user(request.user, report_id)
+    report, can_change = get_report_for_user(request.user, report_id)
     if not report.evidence:
         raise Http404
     return FileResponse(report.evidence.open("rb"), as_attachment=True, filename=report.evidence.name.rsplit("/", 1)[-1])

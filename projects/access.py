@@ -1,4 +1,7 @@
-"""Which ministries and projects a user may see. Every view and endpoint fetches through here."""
+"""Which ministries and projects a user may see, and whether they may act for them. Every view and
+endpoint fetches through here, and services ask `can_change_project` for the same rule, so it is
+written once: officials act for their own ministry's projects, MSIT admins for every project,
+auditors read everything and change nothing, and outside a user's scope a project does not exist."""
 
 from __future__ import annotations
 
@@ -27,14 +30,22 @@ def projects_for_user(user):
     return Project.objects.none()
 
 
-def get_project_for_user(user, code: str, *, for_update: bool = False) -> Project:
-    qs = projects_for_user(user).select_related("ministry")
-    if for_update:
-        qs = qs.select_for_update(of=("self",))
+def can_change_project(user, project: Project) -> bool:
+    """Officials act for their own ministry's projects; MSIT admins for every project."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_msit_admin:
+        return True
+    return bool(user.is_official and project.ministry_id == user.ministry_id)
+
+
+def get_project_for_user(user, code: str) -> tuple[Project, bool]:
+    """(the project, whether the user may act for it); 404 outside the user's scope."""
     try:
-        return qs.get(code=code)
+        project = projects_for_user(user).select_related("ministry", "pool").get(code=code)
     except Project.DoesNotExist:
         raise Http404("No such project.") from None
+    return project, can_change_project(user, project)
 
 
 def get_ministry_for_user(user, code: str) -> Ministry:
@@ -42,10 +53,3 @@ def get_ministry_for_user(user, code: str) -> Ministry:
         return ministries_for_user(user).get(code=code)
     except Ministry.DoesNotExist:
         raise Http404("No such ministry.") from None
-
-
-def can_act_for_project(user, project: Project) -> bool:
-    """Officials act for their own ministry's projects; MSIT admins for every project."""
-    if user.is_msit_admin:
-        return True
-    return user.is_official and project.ministry_id == user.ministry_id

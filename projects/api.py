@@ -7,12 +7,9 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from allocation_portal import months
 from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, ProgrammeReader
 from gpus.selectors import day_start, holdings_for_project
 from gpus.serializers import AllocationSerializer
-from monitoring.case_api import GpuRequestSerializer
-from monitoring.serializers import UsageMonthSerializer
 
 from .access import get_project_for_user, ministries_for_user, projects_for_user
 from .filters import ProjectFilter
@@ -20,12 +17,14 @@ from .selectors import ministry_list, project_list
 from .serializers import (
     AwardRequestSerializer,
     ExpectedStartSerializer,
+    GpuRequestSerializer,
     MinistrySerializer,
     PlanMonthSerializer,
     ProjectSerializer,
     StartSerializer,
 )
 from .services import (
+    gpu_request_create,
     project_award_servers,
     project_record_start,
     project_set_expected_start,
@@ -59,21 +58,21 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return project_list(projects_for_user(self.request.user))
 
     def get_object(self):
-        project = get_project_for_user(self.request.user, self.kwargs["code"])
+        project, can_change = get_project_for_user(self.request.user, self.kwargs["code"])
         return project_list(type(project).objects.filter(pk=project.pk)).get()
 
     @extend_schema(responses=AllocationSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None)
     def ledger(self, request, code=None):
         """The project's ledger entries, newest first."""
-        project = get_project_for_user(request.user, code)
+        project, can_change = get_project_for_user(request.user, code)
         return Response(AllocationSerializer(holdings_for_project(project), many=True).data)
 
     @extend_schema(request=AwardRequestSerializer, responses={201: AllocationSerializer})
     @action(detail=True, methods=["post"], permission_classes=[ProgrammeReader, IsMsitAdmin])
     def award(self, request, code=None):
         """Award whole servers of a cluster to the project (MSIT admins)."""
-        project = get_project_for_user(request.user, code)
+        project, can_change = get_project_for_user(request.user, code)
         body = AwardRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         allocation = project_award_servers(
@@ -88,34 +87,13 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         allocation = holdings_for_project(project).get(pk=allocation.pk)
         return Response(AllocationSerializer(allocation).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=UsageMonthSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None)
-    def usage(self, request, code=None):
-        """Plan vs actual per month: allocated (ledger), planned (plan), used (reports), monthly and cumulative."""
-        from monitoring.api import figures_json
-        from monitoring.selectors import project_usage
-
-        project = get_project_for_user(request.user, code)
-        return Response(
-            [
-                {
-                    "month": months.label(row.month),
-                    "status": row.status,
-                    "report": str(row.report.public_id) if row.report else None,
-                    "month_figures": figures_json(row.monthly),
-                    "cumulative": figures_json(row.cumulative),
-                }
-                for row in project_usage(project)
-            ]
-        )
-
     @extend_schema(request=PlanMonthSerializer(many=True), responses=PlanMonthSerializer(many=True))
     @action(detail=True, methods=["get", "put"], permission_classes=[ProgrammeReader, AuditorsOnlyRead], json_list_body=True,
             pagination_class=None)
     def plan(self, request, code=None):
         """The usage plan. PUT a list of {month, planned_gpu_hours} (plus `reason` as a query
         parameter when an MSIT admin changes a month that has begun)."""
-        project = get_project_for_user(request.user, code)
+        project, can_change = get_project_for_user(request.user, code)
         if request.method == "PUT":
             body = PlanMonthSerializer(data=request.data, many=True)
             body.is_valid(raise_exception=True)
@@ -136,7 +114,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         """Record the project's actual start; loans on its servers get the recall notice."""
         body = StartSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        project = get_project_for_user(request.user, code)
+        project, can_change = get_project_for_user(request.user, code)
         return self._project(project_record_start(actor=request.user, project=project, **body.validated_data))
 
     @extend_schema(request=ExpectedStartSerializer, responses=ProjectSerializer)
@@ -145,17 +123,15 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         """Record a new expected start for a project that has not started."""
         body = ExpectedStartSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        project = get_project_for_user(request.user, code)
+        project, can_change = get_project_for_user(request.user, code)
         return self._project(project_set_expected_start(actor=request.user, project=project, **body.validated_data))
 
     @extend_schema(request=GpuRequestSerializer, responses={201: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["post"], url_path="gpu-request", permission_classes=[ProgrammeReader, AuditorsOnlyRead])
     def gpu_request(self, request, code=None):
         """A started project asks for more servers; redistribution proposes them to MSIT."""
-        from monitoring.redistribution import gpu_request_create
-
         body = GpuRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        project = get_project_for_user(request.user, code)
+        project, can_change = get_project_for_user(request.user, code)
         made = gpu_request_create(actor=request.user, project=project, **body.validated_data)
         return Response({"id": str(made.public_id), "servers": made.servers, "state": made.state}, status=status.HTTP_201_CREATED)

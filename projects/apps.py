@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ProjectsConfig(AppConfig):
     name = "projects"
     verbose_name = _("Ministries and projects")
+
+    def ready(self):
+        from . import api_routes
+
+        api_routes.register()

@@ -62,3 +62,18 @@ class ReleaseForm(forms.Form):
         servers = data.get("servers")
         data["gpus"] = list(Gpu.objects.filter(server__in=servers)) if servers else None
         return data
+
+
+class StartForm(forms.Form):
+    started_on = DateField(label=_("Actual start"), widget=DateInput)
+    reason = forms.CharField(label=_("Note"), required=False, max_length=2000)
+
+
+class ExpectedStartForm(forms.Form):
+    expected_start = DateField(label=_("New expected start"), widget=DateInput)
+    reason = forms.CharField(label=_("Why the start moves"), max_length=2000)
+
+
+class GpuRequestForm(forms.Form):
+    servers = forms.IntegerField(label=_("More servers (8 GPUs each)"), min_value=1, max_value=100)
+    reason = forms.CharField(label=_("Why more GPUs are needed"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)

@@ -71,3 +71,8 @@ class StartSerializer(serializers.Serializer):
 class ExpectedStartSerializer(serializers.Serializer):
     expected_start = ApiDateField()
     reason = serializers.CharField(max_length=2000)
+
+
+class GpuRequestSerializer(serializers.Serializer):
+    servers = serializers.IntegerField(min_value=1, max_value=100)
+    reason = serializers.CharField(max_length=2000)

@@ -9,11 +9,10 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from allocation_portal import audit, months
+from allocation_portal import audit, hooks, months
 from allocation_portal import policy as programme_policy
 from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
 from gpus.availability import day_start, period
-from gpus.lending_services import loans_recall_for_project
 from gpus.models import (
     GPUS_PER_SERVER,
     Allocation,
@@ -37,8 +36,8 @@ from gpus.services import (
 )
 
 from . import programme_2026 as data
-from .access import can_act_for_project
-from .models import Ministry, Project, ProjectStatus, UsagePlan
+from .access import can_change_project
+from .models import GpuRequestState, Ministry, Project, ProjectGpuRequest, ProjectStatus, UsagePlan
 
 PROGRAMME_POOL = {
     "code": "nai-2026", "name_ko": "2026 국가 AI 프로젝트", "name_en": "2026 national AI projects",
@@ -341,7 +340,7 @@ def usage_plan_rebase(*, actor, project: Project, start: dt.date, reason: str) -
 def usage_plan_update(*, actor, project: Project, hours_by_month: dict[dt.date, Decimal], reason: str = "") -> int:
     """Set planned GPU-hours for some months. Officials change future months only; months that
     have begun are locked except for MSIT admins, whose change is audited with its reason."""
-    if not can_act_for_project(actor, project):
+    if not can_change_project(actor, project):
         raise NotPermitted(_("You cannot change this project's plan."))
     this_month = months.current()
     first = months.first_day(project.planned_start)
@@ -391,7 +390,7 @@ def project_record_start(*, actor, project: Project, started_on: dt.date, reason
     uses them. The start is neither in the future, nor before the project's award, nor further back
     than the policy allows; the usage plan moves with it. Officials record their own projects'
     start; MSIT admins any."""
-    if not can_act_for_project(actor, project):
+    if not can_change_project(actor, project):
         raise NotPermitted(_("You cannot record this project's start."))
     policy = programme_policy.current()
     today = timezone.localdate()
@@ -429,8 +428,9 @@ def project_record_start(*, actor, project: Project, started_on: dt.date, reason
         locked.save(update_fields=["actual_start", "status", "updated_at"])
         audit.record(actor=actor, action="project.start", obj=locked, before=before,
                      after=audit.snapshot(locked, ["status", "actual_start", "expected_start"]), reason=reason)
-        loans_recall_for_project(
-            actor=actor, project=locked, notice_hours=policy.recall_notice_hours,
+        # Lending (a floor above) recalls the loans on the project's servers, in this transaction.
+        hooks.run(
+            hooks.PROJECT_STARTED, actor=actor, project=locked, notice_hours=policy.recall_notice_hours,
             reason=_("Project %(code)s, which these GPUs are reserved for, has started.") % {"code": locked.code},
         )
         project_take_over(project=locked, at=max(day_start(started_on), first_award))
@@ -442,7 +442,7 @@ def project_record_start(*, actor, project: Project, started_on: dt.date, reason
 def project_set_expected_start(*, actor, project: Project, expected_start: dt.date, reason: str) -> Project:
     """The official records a new expected start for a project that has not started; the usage
     plan moves with it."""
-    if not can_act_for_project(actor, project):
+    if not can_change_project(actor, project):
         raise NotPermitted(_("You cannot change this project's expected start."))
     errors = {}
     if expected_start is None or expected_start < timezone.localdate():
@@ -465,3 +465,24 @@ def project_set_expected_start(*, actor, project: Project, expected_start: dt.da
         if UsagePlan.objects.filter(project=locked).exists():
             usage_plan_rebase(actor=actor, project=locked, start=expected_start, reason=reason)
     return locked
+
+
+def gpu_request_create(*, actor, project: Project, servers: int, reason: str) -> ProjectGpuRequest:
+    """A started project's ministry asks for more servers; redistribution proposes them to MSIT."""
+    if not can_change_project(actor, project):
+        raise NotPermitted(_("You cannot ask for more GPUs for this project."))
+    errors = {}
+    if project.actual_start is None:
+        errors["servers"] = [_("Only a project that has started can ask for more GPUs.")]
+    elif servers is None or servers < 1:
+        errors["servers"] = [_("Ask for at least one server.")]
+    if not (reason or "").strip():
+        errors["reason"] = [_("Say why more GPUs are needed.")]
+    if errors:
+        raise ValidationFailed(_("The request has errors."), fields=errors)
+    with transaction.atomic():
+        if ProjectGpuRequest.objects.filter(project=project, state=GpuRequestState.OPEN).exists():
+            raise StateConflict(_("This project already has a request for more GPUs waiting."))
+        request = ProjectGpuRequest.objects.create(project=project, servers=servers, reason=reason.strip(), created_by=actor)
+        audit.record(actor=actor, action="project.gpu_request", obj=request, after={"servers": servers}, reason=reason)
+    return request

@@ -10,28 +10,27 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from allocation_portal import months
+from allocation_portal import hooks, months
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
 from gpus import selectors as gpu_selectors
-from gpus.forms import ExpectedStartForm, StartForm
-from gpus.lending_selectors import loans_on_project
 from gpus.models import GPUS_PER_SERVER, Allocation, HolderKind
 from gpus.services import allocation_release
 
 from . import programme_2026 as programme
 from .access import (
-    can_act_for_project,
+    can_change_project,
     get_ministry_for_user,
     get_project_for_user,
     ministries_for_user,
     projects_for_user,
 )
 from .filters import ProjectFilter
-from .forms import AwardForm, CapacityDateForm, ReleaseForm
+from .forms import AwardForm, CapacityDateForm, ExpectedStartForm, GpuRequestForm, ReleaseForm, StartForm
 from .selectors import ministry_list, programme_summary, project_list
 from .services import (
+    gpu_request_create,
     project_award_servers,
     project_record_start,
     project_set_expected_start,
@@ -79,17 +78,14 @@ def project_list_view(request):
 
 
 def _project_context(request, project, **extra):
-    from monitoring.charts import usage_chart
-    from monitoring.selectors import project_usage
-
+    """The project page. What the floors above know of the project (its plan vs actual, the loans
+    on its idle servers) comes from their page hooks."""
     now = timezone.now()
-    usage = project_usage(project)
     servers = gpu_selectors.servers_held_by_project(project, now)
     suspended = gpu_selectors.servers_held_by_project(project, now, holder_kinds=(HolderKind.SUSPENDED,))
     return {
-        "usage": usage,
-        "usage_chart": usage_chart(usage),
-        "can_report": can_act_for_project(request.user, project),
+        **hooks.context(hooks.PROJECT_PAGE, request=request, project=project),
+        "can_report": can_change_project(request.user, project),
         "project": project,
         "ledger": gpu_selectors.holdings_for_project(project),
         "servers": servers,
@@ -102,21 +98,20 @@ def _project_context(request, project, **extra):
         "release_form": extra.pop("release_form", None),
         "start_form": extra.pop("start_form", None) or StartForm(initial={"started_on": timezone.localdate()}),
         "expected_form": extra.pop("expected_form", None) or ExpectedStartForm(initial={"expected_start": project.expected_start}),
-        "borrowing_loans": loans_on_project(project),
         **extra,
     }
 
 
 @role_required("reads_everything", "is_official")
 def project_detail(request, code):
-    project = get_project_for_user(request.user, code)
+    project, can_change = get_project_for_user(request.user, code)
     return render(request, "projects/project_detail.html", _project_context(request, project))
 
 
 @require_POST
 @role_required("is_msit_admin")
 def project_award(request, code):
-    project = get_project_for_user(request.user, code)
+    project, can_change = get_project_for_user(request.user, code)
     form = AwardForm(request.POST, project=project)
     if form.is_valid():
         try:
@@ -142,7 +137,7 @@ def project_award(request, code):
 @require_POST
 @role_required("is_msit_admin")
 def project_release(request, code, allocation_id):
-    project = get_project_for_user(request.user, code)
+    project, can_change = get_project_for_user(request.user, code)
     allocation = get_object_or_404(Allocation, public_id=allocation_id, project=project)
     form = ReleaseForm(request.POST, allocation=allocation)
     if form.is_valid():
@@ -170,15 +165,13 @@ def ministry_list_view(request):
 
 @role_required("reads_everything", "is_official")
 def ministry_detail(request, code):
-    from monitoring.views import board_context
-
     ministry = get_ministry_for_user(request.user, code)
     projects = project_list(ministry.projects.all())
     return render(
         request,
         "projects/ministry_detail.html",
         {
-            **board_context(request, ministry.projects.all()),
+            **hooks.context(hooks.MINISTRY_PAGE, request=request, ministry=ministry),
             "ministry": ministry,
             "projects": projects,
             "summary": programme_summary(ministry.projects.all()),
@@ -190,8 +183,7 @@ def ministry_detail(request, code):
 @role_required("reads_everything", "is_official")
 def project_plan(request, code):
     """The usage plan: officials edit months that have not begun; MSIT admins any month, with a reason."""
-    project = get_project_for_user(request.user, code)
-    editable = can_act_for_project(request.user, project)
+    project, editable = get_project_for_user(request.user, code)
     plans = {p.month: p.planned_gpu_hours for p in project.plans.all()}
     this_month = months.current()
     period = list(months.months_between(project.planned_start, project.end_date))
@@ -244,7 +236,7 @@ def project_plan(request, code):
 @require_POST
 @role_required("is_msit_admin", "is_official")
 def project_start(request, code):
-    project = get_project_for_user(request.user, code)
+    project, can_change = get_project_for_user(request.user, code)
     form = StartForm(request.POST)
     if form.is_valid():
         try:
@@ -261,7 +253,7 @@ def project_start(request, code):
 @require_POST
 @role_required("is_msit_admin", "is_official")
 def project_expected_start(request, code):
-    project = get_project_for_user(request.user, code)
+    project, can_change = get_project_for_user(request.user, code)
     form = ExpectedStartForm(request.POST)
     if form.is_valid():
         try:
@@ -273,3 +265,20 @@ def project_expected_start(request, code):
             messages.success(request, _("The new expected start was recorded."))
             return redirect("project-detail", code=project.code)
     return render(request, "projects/project_detail.html", _project_context(request, project, expected_form=form), status=400)
+
+
+@require_POST
+@role_required("is_official", "is_msit_admin")
+def gpu_request_new(request, code):
+    project, can_change = get_project_for_user(request.user, code)
+    form = GpuRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            gpu_request_create(actor=request.user, project=project, **form.cleaned_data)
+        except PortalError as exc:
+            messages.error(request, exc.message + " " + " ".join(m for ms in exc.fields.values() for m in ms))
+        else:
+            messages.success(request, _("The request for more GPUs was sent to MSIT."))
+    else:
+        messages.error(request, " ".join(m for ms in form.errors.values() for m in ms))
+    return redirect("project-detail", code=project.code)

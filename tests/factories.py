@@ -7,18 +7,9 @@ import itertools
 
 from allocation_portal.models import Role, User
 from gpus.availability import day_start
-from gpus.models import (
-    GPUS_PER_SERVER,
-    Cluster,
-    Gpu,
-    HolderKind,
-    Organisation,
-    Pool,
-    PoolKind,
-    Provider,
-    Server,
-)
+from gpus.models import GPUS_PER_SERVER, Cluster, Gpu, HolderKind, Pool, PoolKind, Provider, Server
 from gpus.services import allocation_award
+from lending.models import Organisation
 from projects.models import Ministry, Project, ProjectStatus
 
 _seq = itertools.count(1)
@@ -141,7 +132,7 @@ def make_loan(organisation=None, *, gpus=None, start=dt.date(2026, 5, 1), end=dt
     """A loan (with its request) holding `gpus` in the loan layer for [start, end)."""
     from django.utils import timezone
 
-    from gpus.models import Loan, LoanRequest
+    from lending.models import Loan, LoanRequest
 
     organisation = organisation or make_organisation()
     submitter = make_user("applicant", organisation=organisation)

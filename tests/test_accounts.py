@@ -138,7 +138,7 @@ def test_users_are_throttled_by_account(world, settings, fresh_counters, api_for
 
 
 def test_sign_ups_are_rate_limited_by_address(db, settings, fresh_counters):
-    from gpus.models import Organisation
+    from lending.models import Organisation
 
     settings.PORTAL_THROTTLE_RATES = {**settings.PORTAL_THROTTLE_RATES, "signup": "2/hour"}
 
@@ -240,7 +240,7 @@ def test_an_msit_admin_revokes_tokens_in_the_django_admin(world, client_for):
 
 
 def test_the_password_page_new_colleagues_are_told_about_exists_and_is_audited(world, client_for):
-    from gpus.forms import MemberForm
+    from lending.forms import MemberForm
 
     assert "/accounts/password/" in str(MemberForm().fields["password"].help_text)
     page = client_for(world.applicant, lang="ko")

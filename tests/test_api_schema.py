@@ -73,11 +73,11 @@ def test_error_responses_are_documented_where_they_happen(raw_schema):
 def rich_world(world, clock):
     """The role world with one of each object the API has a detail route for."""
     from allocation_portal.models import AuditEvent
-    from gpus import lending_services
+    from lending import services as lending_services
     from monitoring import reclamation
     from monitoring.models import Notification, RedistributionProposal
     from monitoring.services import report_save
-    from tests.gpus.conftest import request_values
+    from tests.lending.conftest import request_values
     from tests.monitoring.conftest import values
 
     report = report_save(actor=world.official, project=world.project_a, month=dt.date(2026, 8, 1), values=values(),

@@ -101,7 +101,7 @@ def test_an_out_of_range_award_is_a_field_error_not_a_server_error(world, served
 
 
 def test_an_out_of_range_loan_request_is_a_field_error(world, served, clock):
-    from tests.gpus.conftest import request_values
+    from tests.lending.conftest import request_values
 
     body = {**request_values(), "starts_on": "9999-12-20", "ends_on": "9999-12-31"}
     error = assert_error_shape(served.api(world.applicant).post("/api/v1/loan-requests/", body, format="json"))

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 def list_endpoints() -> list[str]:
     """Every `*-list` route of the API router that answers GET."""
-    from allocation_portal.urls import router
+    from allocation_portal.api_router import router
 
     urls = []
     for prefix, viewset, _basename in router.registry:

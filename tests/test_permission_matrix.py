@@ -53,19 +53,19 @@ ADMIN_ONLY_WRITE = dict(official=FORBIDDEN, outsider=FORBIDDEN, applicant=FORBID
                         outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)
 
 def loan_request(w):
-    from gpus.models import LoanRequest
+    from lending.models import LoanRequest
 
     return LoanRequest.objects.get(organisation=w.org_a, state="submitted")
 
 
 def loan(w):
-    from gpus.models import Loan
+    from lending.models import Loan
 
     return Loan.objects.get(organisation=w.org_a)
 
 
 def proposal_gpus(w):
-    from gpus.lending_selectors import propose, request_window
+    from lending.selectors import propose, request_window
 
     r = loan_request(w)
     found = propose(r.gpu_model, r.gpu_count, *request_window(r))
@@ -75,7 +75,7 @@ def proposal_gpus(w):
 
 
 def request_body(w):
-    from tests.gpus.conftest import request_values
+    from tests.lending.conftest import request_values
 
     return {**request_values(), "starts_on": "2026-12-01", "ends_on": "2026-12-31"}
 
@@ -467,10 +467,10 @@ def matrix_world(world, clock):
 
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from gpus import lending_services as lending
+    from lending import services as lending
     from monitoring.services import report_save
     from tests import factories as f
-    from tests.gpus.conftest import request_values
+    from tests.lending.conftest import request_values
     from tests.monitoring.conftest import values
 
     report_save(actor=None, project=world.project_a, month=dt.date(2026, 5, 1), submit=True,

@@ -10,11 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from allocation_portal import months, policy
+from allocation_portal.errors import StateConflict, ValidationFailed
 from allocation_portal.models import AuditEvent, Policy
-from gpus import lending_services as lending
+from lending import services as lending
 from monitoring import reclamation
 from tests import factories as f
-from tests.gpus.conftest import request_values
+from tests.lending.conftest import request_values
 
 pytestmark = pytest.mark.django_db
 
@@ -56,12 +57,12 @@ def test_pages_that_show_the_policy_do_not_write_it(world, client_for):
 
 def test_loan_length_and_renewals_follow_the_policy(world, clock):
     change(world.admin, loan_max_months=2, loan_renewals=0)
-    with pytest.raises(lending.ValidationFailed) as refused:
+    with pytest.raises(ValidationFailed) as refused:
         lending.request_submit(actor=world.applicant, values=request_values(ends_on=dt.date(2026, 11, 30)))
     assert "at most 2 months" in refused.value.fields["ends_on"][0]
     loan = f.make_loan(world.org_a, gpus=f.server_gpus(world.cluster.servers.get(hostname="clw-005"))[:1],
                        start=dt.date(2026, 9, 1), end=dt.date(2026, 10, 1))
-    with pytest.raises(lending.StateConflict, match="renewed 0 times"):
+    with pytest.raises(StateConflict, match="renewed 0 times"):
         lending.loan_request_renewal(actor=world.applicant, loan=loan, ends_on=dt.date(2026, 10, 20), reason="more")
 
 

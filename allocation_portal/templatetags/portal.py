@@ -2,8 +2,8 @@
 
 from django import template
 from django.utils.html import format_html
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 register = template.Library()
 
@@ -11,16 +11,6 @@ register = template.Library()
 @register.filter
 def servers(gpus) -> int:
     return int(gpus or 0) // 8
-
-
-@register.filter
-def ministry_name(code: str) -> str:
-    from projects.programme_2026 import MINISTRIES
-
-    for ministry_code, name_ko, name_en, _sample in MINISTRIES:
-        if ministry_code == code:
-            return name_en if (get_language() or "ko").startswith("en") else name_ko
-    return code
 
 
 @register.simple_tag
@@ -42,20 +32,6 @@ def percent(value, digits=0):
 def delayed(project, policy):
     """Not started the policy's days after its planned start: `{{ project|delayed:policy }}`."""
     return project.is_delayed(flag_days=policy.delay_flag_days)
-
-
-@register.filter
-def status_label(value):
-    from monitoring.selectors import STATUS_LABELS
-
-    return STATUS_LABELS.get(value, value)
-
-
-@register.filter
-def flag_label(value):
-    from monitoring.selectors import FLAG_LABELS
-
-    return FLAG_LABELS.get(value, value)
 
 
 @register.filter

@@ -8,13 +8,13 @@ import time_machine
 
 from allocation_portal.errors import CapacityConflict
 from allocation_portal.models import Role
-from gpus import lending_services as lending
-from gpus.lending_selectors import propose, request_window
-from gpus.models import Loan, LoanRequest
+from lending import services as lending
+from lending.models import Loan, LoanRequest
+from lending.selectors import propose, request_window
 from tests import factories as f
 from tests.concurrency.test_award_race import overlapping_pairs, race
 from tests.conftest import KST
-from tests.gpus.conftest import request_values
+from tests.lending.conftest import request_values
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,17 +11,18 @@ import time_machine
 
 from allocation_portal.errors import CapacityConflict, ValidationFailed
 from allocation_portal.models import Role
-from gpus import lending_services as lending
 from gpus.availability import day_start
-from gpus.models import Allocation, HolderKind, Loan
+from gpus.models import Allocation, HolderKind
 from gpus.services import allocation_award, most_held
+from lending import services as lending
+from lending.models import Loan
 from projects.models import Project
 from projects.services import project_award_servers
 from tests import factories as f
 from tests.concurrency.test_award_race import overlapping_pairs, race
 from tests.conftest import KST
-from tests.gpus.conftest import request_values
 from tests.gpus.test_cross_layer import overlapping_uses
+from tests.lending.conftest import request_values
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

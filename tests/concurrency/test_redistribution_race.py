@@ -8,16 +8,18 @@ import time_machine
 
 from allocation_portal.errors import CapacityConflict
 from allocation_portal.models import Role
-from gpus import lending_services as lending
-from gpus.models import HolderKind, Loan
+from gpus.models import HolderKind
 from gpus.selectors import day_start
 from gpus.services import allocation_award
+from lending import services as lending
+from lending.models import Loan
 from monitoring import redistribution
 from monitoring.models import RedistributionProposal
+from projects.services import gpu_request_create
 from tests import factories as f
 from tests.concurrency.test_award_race import overlapping_pairs, race
 from tests.conftest import KST
-from tests.gpus.conftest import request_values
+from tests.lending.conftest import request_values
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,7 +60,7 @@ def test_a_redistribution_to_a_request_races_a_direct_approval(scene):
 
 def test_a_reserve_server_for_a_project_races_a_loan_on_it(scene):
     admin = scene["admin"]
-    redistribution.gpu_request_create(actor=scene["official"], project=scene["project"], servers=1, reason="more")
+    gpu_request_create(actor=scene["official"], project=scene["project"], servers=1, reason="more")
     request = lending.request_submit(actor=f.make_user(Role.APPLICANT, organisation=scene["orgs"][0]),
                                      values=request_values(gpu_count=8))
     proposal = RedistributionProposal.objects.get(pk=redistribution.redistribution_propose(actor=admin)[0].pk)

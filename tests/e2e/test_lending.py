@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from allocation_portal.models import Role
-from gpus.models import Loan
+from lending.models import Loan
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)

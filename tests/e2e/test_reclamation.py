@@ -8,14 +8,15 @@ import pytest
 
 from allocation_portal import months
 from allocation_portal.models import Role
-from gpus import lending_services as lending
-from gpus.models import HolderKind, Loan
+from gpus.models import HolderKind
+from lending import services as lending
+from lending.models import Loan
 from monitoring import reclamation
 from monitoring.models import ReclamationCase
 from monitoring.services import report_save
 from projects.models import UsagePlan
 from tests import factories as f
-from tests.gpus.conftest import request_values
+from tests.lending.conftest import request_values
 from tests.monitoring.conftest import values
 
 pytestmark = pytest.mark.django_db(transaction=True)

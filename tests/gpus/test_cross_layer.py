@@ -8,15 +8,15 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from allocation_portal.errors import CapacityConflict, ValidationFailed
-from gpus import lending_services as lending
 from gpus.availability import day_start, lendable_servers
-from gpus.lending_selectors import propose, request_window
 from gpus.models import Allocation, AllocationGpu, HolderKind
 from gpus.services import allocation_award, allocation_release
+from lending import services as lending
+from lending.selectors import propose, request_window
 from projects.services import project_award_servers
 from tests import factories as f
 from tests.conftest import KST
-from tests.gpus.conftest import request_values
+from tests.lending.conftest import request_values
 
 pytestmark = pytest.mark.django_db
 

@@ -5,15 +5,17 @@ import datetime as dt
 import pytest
 
 from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
-from gpus import lending_services as lending
-from gpus.models import Allocation, HolderKind, Loan
+from gpus.models import Allocation, HolderKind
 from gpus.selectors import day_start
 from gpus.services import allocation_award
+from lending import services as lending
+from lending.models import Loan
 from monitoring import reclamation, redistribution
 from monitoring.models import ProposalState, RedistributionProposal
 from projects.models import ProjectGpuRequest
+from projects.services import gpu_request_create
 from tests import factories as f
-from tests.gpus.conftest import request_values
+from tests.lending.conftest import request_values
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +30,7 @@ def reserve(world):
 
 
 def test_projects_asking_for_more_come_first_then_requests_in_ranking_order(world, reserve, clock):
-    more = redistribution.gpu_request_create(actor=world.official, project=world.project_a, servers=2, reason="Scaling up")
+    more = gpu_request_create(actor=world.official, project=world.project_a, servers=2, reason="Scaling up")
     low = lending.request_submit(actor=world.outsider_applicant, values=request_values(gpu_count=8))
     high = lending.request_submit(actor=world.applicant, values=request_values(gpu_count=2))
     lending.request_score(actor=world.admin, request=low, score=40)
@@ -52,7 +54,7 @@ def test_a_new_round_supersedes_the_open_proposals(world, reserve, clock):
 
 
 def test_approving_a_project_increase_moves_reserve_servers_to_the_project(world, reserve, clock):
-    redistribution.gpu_request_create(actor=world.official, project=world.project_a, servers=2, reason="Scaling up")
+    gpu_request_create(actor=world.official, project=world.project_a, servers=2, reason="Scaling up")
     proposal = redistribution.redistribution_propose(actor=world.admin)[0]
     approved = redistribution.proposal_approve(actor=world.admin, proposal=proposal)
     assert approved.state == ProposalState.APPROVED
@@ -93,7 +95,7 @@ def test_a_proposal_whose_request_was_decided_meanwhile_goes_stale(world, reserv
 
 
 def test_a_project_increase_never_lands_on_lent_servers(world, reserve, clock):
-    redistribution.gpu_request_create(actor=world.official, project=world.project_a, servers=1, reason="More")
+    gpu_request_create(actor=world.official, project=world.project_a, servers=1, reason="More")
     proposal = redistribution.redistribution_propose(actor=world.admin)[0]
     hostname = proposal.servers[0]
     f.make_loan(world.org_b, gpus=f.server_gpus(world.cluster.servers.get(hostname=hostname))[:1],
@@ -108,12 +110,12 @@ def test_only_admins_act_and_requests_for_more_are_validated(world, clock):
     with pytest.raises(NotPermitted):
         redistribution.redistribution_propose(actor=world.official)
     with pytest.raises(ValidationFailed):
-        redistribution.gpu_request_create(actor=world.official, project=world.project_a2, servers=1, reason="x")
+        gpu_request_create(actor=world.official, project=world.project_a2, servers=1, reason="x")
     with pytest.raises(NotPermitted):
-        redistribution.gpu_request_create(actor=world.outsider, project=world.project_a, servers=1, reason="x")
-    redistribution.gpu_request_create(actor=world.official, project=world.project_a, servers=1, reason="x")
+        gpu_request_create(actor=world.outsider, project=world.project_a, servers=1, reason="x")
+    gpu_request_create(actor=world.official, project=world.project_a, servers=1, reason="x")
     with pytest.raises(StateConflict):
-        redistribution.gpu_request_create(actor=world.official, project=world.project_a, servers=1, reason="again")
+        gpu_request_create(actor=world.official, project=world.project_a, servers=1, reason="again")
 
 
 def test_delayed_starts_are_flagged_once(world, clock):
@@ -148,7 +150,7 @@ def test_projects_get_only_the_programmes_reserve_never_the_governments_other_gp
     for host in free_in_pool:  # the programme's pool has no spare server either
         other = f.make_project(world.ministry_b, gpus=8, planned_start=dt.date(2027, 1, 4))
         f.award(other, [world.cluster.servers.get(hostname=host)])
-    redistribution.gpu_request_create(actor=world.official, project=world.project_a, servers=2, reason="Scaling up")
+    gpu_request_create(actor=world.official, project=world.project_a, servers=2, reason="Scaling up")
     made = redistribution.redistribution_propose(actor=world.admin)
     assert not [p for p in made if p.kind == "project_increase"]
     assert not any(h.startswith("gov-") for p in made for h in p.servers)

@@ -11,8 +11,9 @@ from allocation_portal import months
 from allocation_portal.errors import StateConflict, ValidationFailed
 from allocation_portal.models import AuditEvent
 from gpus.availability import day_start
-from gpus.models import AllocationGpu, Loan
+from gpus.models import AllocationGpu
 from gpus.selectors import held_by_month
+from lending.models import Loan
 from projects.models import UsagePlan
 from projects.services import (
     project_award_servers,

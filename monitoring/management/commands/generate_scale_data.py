@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from benchmarks.scale_data import Params, generate
+from projects.models import Project
 
 
 class Command(BaseCommand):
@@ -27,8 +28,6 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG and not options["force"]:
             raise CommandError("Scale data is for benchmark databases: refused with DEBUG off (use --force).")
-        from projects.models import Project
-
         if options["reset"]:
             call_command("flush", interactive=False, verbosity=0)
         elif Project.objects.exists():

@@ -6,9 +6,9 @@ import pytest
 
 from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
 from allocation_portal.models import AuditEvent, User
-from gpus import lending_services as lending
-from gpus.models import LoanRequest, Organisation
-from tests.gpus.conftest import request_values
+from lending import services as lending
+from lending.models import LoanRequest, Organisation
+from tests.lending.conftest import request_values
 
 pytestmark = pytest.mark.django_db
 

@@ -14,10 +14,12 @@ from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
 from allocation_portal.throttles import signup_allowed
+from gpus.availability import programme_capacity
+from gpus.models import AllocationGpu
+from projects.models import Project
 
-from . import lending_services as lending
+from . import services as lending
 from .access import get_loan_for_user, get_request_for_user, loans_for_user, requests_for_user
-from .availability import programme_capacity
 from .forms import (
     EndReportForm,
     LoanRequestForm,
@@ -28,8 +30,8 @@ from .forms import (
     ScoreForm,
     SignupForm,
 )
-from .lending_selectors import current_loans, idle_calendar, propose, request_queue, request_window
-from .models import AllocationGpu, Loan, LoanState, RenewalState
+from .models import Loan, LoanState, RenewalState
+from .selectors import current_loans, idle_calendar, propose, request_queue, request_window
 
 
 def lending_public(request):
@@ -124,7 +126,7 @@ def request_new(request):
 
 @role_required("is_applicant")
 def request_edit(request, request_id):
-    loan_request = get_request_for_user(request.user, request_id)
+    loan_request, can_change = get_request_for_user(request.user, request_id)
     initial = {name: getattr(loan_request, name) for name in lending.REQUEST_FIELDS}
     form = LoanRequestForm(request.POST or None, initial=initial)
     if request.method == "POST":
@@ -142,7 +144,7 @@ def request_edit(request, request_id):
 
 @role_required("is_applicant", "reads_everything")
 def request_detail(request, request_id, forms_=None, status=200):
-    loan_request = get_request_for_user(request.user, request_id)
+    loan_request, can_change = get_request_for_user(request.user, request_id)
     context = {"loan_request": loan_request, "forms": forms_ or {}}
     if request.user.reads_everything and loan_request.state in lending.OPEN_REQUEST_STATES:
         starts_at, ends_at = request_window(loan_request)
@@ -172,7 +174,7 @@ def _act(request, redirect_name, call, success, **redirect_kwargs):
 @require_POST
 @role_required("is_applicant")
 def request_withdraw(request, request_id):
-    loan_request = get_request_for_user(request.user, request_id)
+    loan_request, can_change = get_request_for_user(request.user, request_id)
     return _act(request, "lending-request",
                 lambda: lending.request_withdraw(actor=request.user, request=loan_request, reason=request.POST.get("reason", "")),
                 _("The request was withdrawn."), request_id=loan_request.public_id)
@@ -181,7 +183,7 @@ def request_withdraw(request, request_id):
 @require_POST
 @role_required("is_msit_admin")
 def request_review(request, request_id, step):
-    loan_request = get_request_for_user(request.user, request_id)
+    loan_request, can_change = get_request_for_user(request.user, request_id)
     forms_ = {}
     if step == "score":
         form = ScoreForm(request.POST)
@@ -255,7 +257,6 @@ def _loan_servers(loan: Loan):
 
 def _recall_risk(loan: Loan):
     """Projects whose reserved servers this loan borrows, with their expected starts."""
-    from projects.models import Project
 
     gpu_ids = AllocationGpu.objects.filter(allocation__loan=loan).values("gpu_id")
     projects = Project.objects.filter(
@@ -267,7 +268,7 @@ def _recall_risk(loan: Loan):
 
 @role_required("is_applicant", "reads_everything")
 def loan_detail(request, loan_id, forms_=None, status=200):
-    loan = get_loan_for_user(request.user, loan_id)
+    loan, can_change = get_loan_for_user(request.user, loan_id)
     forms_ = forms_ or {}
     return render(
         request,
@@ -290,7 +291,7 @@ def loan_detail(request, loan_id, forms_=None, status=200):
 @require_POST
 @role_required("is_applicant", "is_msit_admin")
 def loan_action(request, loan_id, step):
-    loan = get_loan_for_user(request.user, loan_id)
+    loan, can_change = get_loan_for_user(request.user, loan_id)
     forms_ = {}
     back = {"loan_id": loan.public_id}
     if step == "return":

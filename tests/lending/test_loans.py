@@ -7,14 +7,15 @@ import pytest
 from django.core import mail
 
 from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
-from gpus import lending_services as lending
-from gpus.lending_selectors import propose, request_window
-from gpus.models import Allocation, Loan
+from gpus.models import Allocation
 from gpus.selectors import day_start
-from gpus.tasks import tick_loans
+from lending import services as lending
+from lending.models import Loan
+from lending.selectors import propose, request_window
+from lending.tasks import tick_loans
 from projects.services import project_record_start
 from tests.conftest import KST
-from tests.gpus.conftest import request_values
+from tests.lending.conftest import request_values
 
 pytestmark = pytest.mark.django_db
 

@@ -1,3 +1,5 @@
+"""Forms of the lending pages: they parse what people type; the services validate it."""
+
 from __future__ import annotations
 
 from django import forms
@@ -6,8 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from allocation_portal import policy as programme_policy
 from allocation_portal.fields import DateField, DateInput
 from allocation_portal.models import Compliance
+from gpus.models import GpuModel
 
-from .models import GpuModel, OrganisationKind, Region
+from .models import OrganisationKind, Region
 
 
 class SignupForm(forms.Form):
@@ -101,13 +104,3 @@ class EndReportForm(forms.Form):
     text = forms.CharField(label=_("What the GPUs were used for and what came of it"),
                            widget=forms.Textarea(attrs={"rows": 4}), max_length=10000)
     gpu_hours = forms.DecimalField(label=_("GPU-hours used (optional)"), required=False, min_value=0, decimal_places=1)
-
-
-class StartForm(forms.Form):
-    started_on = DateField(label=_("Actual start"), widget=DateInput)
-    reason = forms.CharField(label=_("Note"), required=False, max_length=2000)
-
-
-class ExpectedStartForm(forms.Form):
-    expected_start = DateField(label=_("New expected start"), widget=DateInput)
-    reason = forms.CharField(label=_("Why the start moves"), max_length=2000)

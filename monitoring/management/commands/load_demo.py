@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from allocation_portal.demo import (
+from monitoring.demo import (
     DEMO_PASSWORD,
     load_demo_lending,
     load_demo_reclamation,

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from gpus import lending_services as lending
+from lending import services as lending
 
 
 def request_values(**overrides):

@@ -4,11 +4,11 @@ import datetime as dt
 
 import pytest
 
-from gpus import lending_services as lending
-from gpus.lending_selectors import idle_calendar
-from gpus.models import Loan, LoanRequest
+from lending import services as lending
+from lending.models import Loan, LoanRequest
+from lending.selectors import idle_calendar
 from tests import factories as f
-from tests.gpus.conftest import request_values
+from tests.lending.conftest import request_values
 
 pytestmark = pytest.mark.django_db
 

@@ -1,14 +1,28 @@
 """Demo accounts (one per role) and demo activity for the run command. Never for production:
-the command refuses unless DEBUG is on or --force is given."""
+the command refuses unless DEBUG is on or --force is given. It lives on the top floor because it
+fills every app."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 from django.db import transaction
+from django.utils import timezone
 
-from gpus.models import Organisation, OrganisationKind, Region
-from projects.models import Ministry
+from allocation_portal import months
+from allocation_portal.models import Compliance, Role, User
+from gpus.models import AllocationGpu
+from gpus.selectors import held_by_month
+from lending import services as lending
+from lending.models import LoanRequest, Organisation, OrganisationKind, Region
+from lending.selectors import propose, request_window
+from projects.models import GpuRequestState, Ministry, Project, ProjectGpuRequest
+from projects.services import gpu_request_create
 
-from .models import Role, User
+from . import reclamation, redistribution
+from .models import CaseKind, CaseState, ReclamationCase, UsageReport
+from .services import report_accept, report_return, report_save
 
 DEMO_PASSWORD = "demo-2026!"  # noqa: S105 (a published demo password, refused outside DEBUG)
 
@@ -66,17 +80,9 @@ def load_demo_reports() -> int:
     """Several months of reports for the started projects, so every page shows something real:
     most near plan, some under plan, some late, some missing, one returned, one declaring
     off-purpose use. Idempotent: months that already have a report are left alone."""
-    import datetime as dt
-    from decimal import Decimal
 
-    from django.utils import timezone
 
-    from gpus.selectors import held_by_month
-    from monitoring.models import Compliance, UsageReport
-    from monitoring.services import report_accept, report_return, report_save
-    from projects.models import Project
 
-    from . import months
 
     admin = User.objects.filter(role=Role.ADMIN, is_active=True).first()
     last = months.add_months(months.current(), -1)
@@ -144,13 +150,8 @@ DEMO_LENDING_ORGS = [
 def load_demo_lending() -> int:
     """Requests waiting in the queue, an active loan on a delayed project's idle servers (recall
     risk), a scheduled loan with a renewal asked for, and an ended loan with its report."""
-    import datetime as dt
 
-    from django.utils import timezone
 
-    from gpus import lending_services as lending
-    from gpus.lending_selectors import propose, request_window
-    from gpus.models import AllocationGpu, LoanRequest
 
     if LoanRequest.objects.exists():
         return 0
@@ -216,9 +217,6 @@ def load_demo_reclamation() -> dict:
     """The latest month's check whose reports are due (under-plan cases waiting for their ministries), the off-purpose case the
     demo report declared (decided: one server to the MSIT reserve), delayed-start flags, a project
     asking for more GPUs, and today's redistribution proposals."""
-    from monitoring import reclamation, redistribution
-    from monitoring.models import CaseKind, CaseState, ReclamationCase
-    from projects.models import GpuRequestState, Project, ProjectGpuRequest
 
 
     admin = User.objects.filter(role=Role.ADMIN, is_active=True).first()
@@ -235,7 +233,7 @@ def load_demo_reclamation() -> dict:
         if official is None and admin is not None:
             official = admin
         if official is not None:
-            redistribution.gpu_request_create(actor=official, project=project, servers=1,
+            gpu_request_create(actor=official, project=project, servers=1,
                                               reason="산업별 파운데이션 모델 추가 학습 (예시)")
     proposals = redistribution.redistribution_propose(actor=admin)
     return {"cases": run.cases_opened, "flagged": flagged, "proposals": len(proposals),

@@ -11,22 +11,16 @@ from dataclasses import dataclass
 from django.db.models import BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.utils import timezone
 
-from .availability import (
+from gpus.availability import (
     ServerOffer,
     day_start,
     lendable_servers,
     programme_pool,
     unavailable_by_week,
 )
-from .models import (
-    GPUS_PER_SERVER,
-    Cluster,
-    Loan,
-    LoanRequest,
-    LoanState,
-    Region,
-    RequestState,
-)
+from gpus.models import GPUS_PER_SERVER, AllocationGpu, Cluster, Layer
+
+from .models import Loan, LoanRequest, LoanState, Region, RequestState
 
 
 @dataclass
@@ -169,8 +163,6 @@ def request_queue(queryset=None):
 
 def loans_on_project(project):
     """Loans, not ended, that borrow GPUs awarded to this project (they are recalled when it starts)."""
-    from .models import AllocationGpu, Layer
-
     award_gpus = AllocationGpu.objects.filter(allocation__project=project, layer=Layer.AWARD).values("gpu_id")
     return (
         Loan.objects.filter(allocations__gpu_rows__gpu_id__in=award_gpus)

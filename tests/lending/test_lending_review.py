@@ -6,13 +6,14 @@ import datetime as dt
 import pytest
 
 from allocation_portal.errors import CapacityConflict, StateConflict, ValidationFailed
-from gpus import lending_services as lending
-from gpus.lending_selectors import lendable_servers, propose, request_queue, request_window
-from gpus.models import AllocationGpu, Loan
+from gpus.models import AllocationGpu
 from gpus.selectors import day_start
 from gpus.services import allocation_award
+from lending import services as lending
+from lending.models import Loan
+from lending.selectors import lendable_servers, propose, request_queue, request_window
 from tests import factories as f
-from tests.gpus.conftest import request_values
+from tests.lending.conftest import request_values
 
 pytestmark = pytest.mark.django_db
 

@@ -17,11 +17,12 @@ from allocation_portal import policy as programme_policy
 from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, OptionalReasonSerializer, ReasonSerializer
 from allocation_portal.fields import ApiDateField, ModelSerializer
 from allocation_portal.models import Compliance
+from gpus.models import AllocationGpu, Gpu, GpuModel
 
-from . import lending_services as lending
+from . import services as lending
 from .access import get_loan_for_user, get_request_for_user, loans_for_user, requests_for_user
-from .lending_selectors import idle_calendar, propose, request_queue, request_window
-from .models import AllocationGpu, Gpu, GpuModel, Loan, LoanRequest
+from .models import Loan, LoanRequest
+from .selectors import idle_calendar, propose, request_queue, request_window
 
 
 def gpu_name(gpu: Gpu) -> str:
@@ -195,7 +196,7 @@ class LoanRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         """Change a request MSIT asked to change, and submit it again."""
         body = RequestInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        obj = get_request_for_user(request.user, id)
+        obj, can_change = get_request_for_user(request.user, id)
         return self._one(lending.request_update(actor=request.user, request=obj, values=body.validated_data))
 
     @extend_schema(request=OptionalReasonSerializer, responses=LoanRequestSerializer)
@@ -203,7 +204,7 @@ class LoanRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def withdraw(self, request, id=None):
         body = OptionalReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        obj = get_request_for_user(request.user, id)
+        obj, can_change = get_request_for_user(request.user, id)
         return self._one(lending.request_withdraw(actor=request.user, request=obj, reason=body.validated_data["reason"]))
 
     @extend_schema(request=ScoreSerializer, responses=LoanRequestSerializer)
@@ -211,7 +212,7 @@ class LoanRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def score(self, request, id=None):
         body = ScoreSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        obj = get_request_for_user(request.user, id)
+        obj, can_change = get_request_for_user(request.user, id)
         return self._one(lending.request_score(actor=request.user, request=obj, **body.validated_data))
 
     @extend_schema(request=NoteSerializer, responses=LoanRequestSerializer)
@@ -219,7 +220,7 @@ class LoanRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def request_changes(self, request, id=None):
         body = NoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        obj = get_request_for_user(request.user, id)
+        obj, can_change = get_request_for_user(request.user, id)
         return self._one(lending.request_ask_changes(actor=request.user, request=obj, note=body.validated_data["note"]))
 
     @extend_schema(request=ReasonSerializer, responses=LoanRequestSerializer)
@@ -227,14 +228,14 @@ class LoanRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def reject(self, request, id=None):
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        obj = get_request_for_user(request.user, id)
+        obj, can_change = get_request_for_user(request.user, id)
         return self._one(lending.request_reject(actor=request.user, request=obj, reason=body.validated_data["reason"]))
 
     @extend_schema(responses=LoanProposalSerializer)
     @action(detail=True, methods=["get"], permission_classes=[IsMsitAdmin])
     def proposal(self, request, id=None):
         """GPUs idle for the whole period, chosen as the approval would: confirm them with `approve`."""
-        obj = get_request_for_user(request.user, id)
+        obj, can_change = get_request_for_user(request.user, id)
         starts_at, ends_at = request_window(obj)
         found = propose(obj.gpu_model, obj.gpu_count, starts_at, ends_at)
         names = {g.pk: gpu_name(g) for g in Gpu.objects.filter(pk__in=found.gpu_ids).select_related("server")}
@@ -252,7 +253,7 @@ class LoanRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         """Approve with the confirmed GPUs. 409 when the capacity has gone meanwhile; nothing is written."""
         body = ApproveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        obj = get_request_for_user(request.user, id)
+        obj, can_change = get_request_for_user(request.user, id)
         loan = lending.request_approve(actor=request.user, request=obj, gpu_ids=gpus_from_names(body.validated_data["gpus"]),
                                        note=body.validated_data["note"])
         return Response(LoanSerializer(attach_gpu_names([loan_queryset().get(pk=loan.pk)])[0]).data,
@@ -304,7 +305,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def return_(self, request, id=None):
         body = OptionalReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        loan = get_loan_for_user(request.user, id)
+        loan, can_change = get_loan_for_user(request.user, id)
         return self._one(lending.loan_return(actor=request.user, loan=loan, reason=body.validated_data["reason"]))
 
     @extend_schema(request=RenewalSerializer, responses=LoanSerializer)
@@ -313,7 +314,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         """Ask for the one renewal (at most three more months)."""
         body = RenewalSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        loan = get_loan_for_user(request.user, id)
+        loan, can_change = get_loan_for_user(request.user, id)
         return self._one(lending.loan_request_renewal(actor=request.user, loan=loan, **body.validated_data))
 
     @extend_schema(request=RenewalDecisionSerializer, responses=LoanSerializer)
@@ -321,7 +322,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def decide_renewal(self, request, id=None):
         body = RenewalDecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        loan = get_loan_for_user(request.user, id)
+        loan, can_change = get_loan_for_user(request.user, id)
         return self._one(lending.loan_decide_renewal(actor=request.user, loan=loan, **body.validated_data))
 
     @extend_schema(request=ReasonSerializer, responses=LoanSerializer)
@@ -330,7 +331,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         """Recall with 72 hours' notice."""
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        loan = get_loan_for_user(request.user, id)
+        loan, can_change = get_loan_for_user(request.user, id)
         return self._one(lending.loan_recall(actor=request.user, loan=loan, reason=body.validated_data["reason"]))
 
     @extend_schema(request=EndReportSerializer, responses=LoanSerializer)
@@ -338,6 +339,6 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def end_report(self, request, id=None):
         body = EndReportSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        loan = get_loan_for_user(request.user, id)
+        loan, can_change = get_loan_for_user(request.user, id)
         return self._one(lending.loan_file_end_report(actor=request.user, loan=loan, text=body.validated_data["text"],
                                                       gpu_hours=body.validated_data.get("gpu_hours")))

@@ -1,0 +1,40 @@
+"""Small in-process hooks, so that a lower floor can cause something above it without importing it.
+
+The floors are core <- gpus <- projects <- lending <- monitoring: a floor imports only the floors
+below it. When a change on a lower floor must have an effect above it in the same transaction (a
+project's start recalls the loans on its servers), or a page of a lower floor shows what an upper
+floor knows (a project's page shows its plan vs actual), the upper app registers a function here in
+its AppConfig.ready() and the lower one calls `run`. Hooks run in the caller's transaction, in the
+order they were registered; their return values come back as a list."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+# A project has started: kwargs actor, project, reason, notice_hours. Lending recalls its loans.
+PROJECT_STARTED = "project_started"
+# A project's page: kwargs request, project. Each returns a dict merged into the page's context.
+PROJECT_PAGE = "project_page"
+# A ministry's page: kwargs request, ministry. Each returns a dict merged into the page's context.
+MINISTRY_PAGE = "ministry_page"
+
+_registry: dict[str, list[Callable[..., Any]]] = defaultdict(list)
+
+
+def register(name: str, function: Callable[..., Any]) -> None:
+    if function not in _registry[name]:
+        _registry[name].append(function)
+
+
+def run(name: str, **kwargs) -> list[Any]:
+    return [function(**kwargs) for function in _registry[name]]
+
+
+def context(name: str, **kwargs) -> dict[str, Any]:
+    """Run a page hook and merge what its functions return."""
+    merged: dict[str, Any] = {}
+    for part in run(name, **kwargs):
+        merged.update(part or {})
+    return merged

@@ -1,0 +1,17 @@
+"""Labels of the board's statuses and flags, in the reader's language."""
+
+from django import template
+
+from ..selectors import FLAG_LABELS, STATUS_LABELS
+
+register = template.Library()
+
+
+@register.filter
+def status_label(value):
+    return STATUS_LABELS.get(value, value)
+
+
+@register.filter
+def flag_label(value):
+    return FLAG_LABELS.get(value, value)

@@ -1,0 +1,10 @@
+"""Ministries' and projects' API endpoints, registered on the core's router."""
+
+from allocation_portal import api_router
+
+from . import api
+
+
+def register() -> None:
+    api_router.register("ministries", api.MinistryViewSet, "ministry")
+    api_router.register("projects", api.ProjectViewSet, "project")
