@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,7 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from . import audit
 from .errors import NotPermitted
-from .models import User
+from .models import AuditEvent, User
 
 # --- Passwords ----------------------------------------------------------------------------------
 
@@ -47,10 +49,6 @@ def lockout_record(*, username: str, ip_address: str) -> None:
     """The audit event of a lockout. Axes decides and counts; this only records it, once while
     the lockout lasts for the account or the address (axes announces every refused attempt, and
     an attacker may rotate addresses against one account, or names from one address)."""
-    from django.db.models import Q
-
-    from .models import AuditEvent
-
     user = User.objects.filter(username=username).first() if username else None
     object_id = str(user.public_id) if user else (username or "")[:64]
     recent = AuditEvent.objects.filter(
@@ -69,8 +67,6 @@ def lockout_record(*, username: str, ip_address: str) -> None:
 
 def account_unlock(*, actor, username: str | None = None, ip_address: str | None = None) -> int:
     """Lift a lockout by account, by address, or both (MSIT admins); returns the attempts cleared."""
-    from axes.models import AccessAttempt
-
     if actor is None or not actor.is_msit_admin:
         raise NotPermitted(_("Only an MSIT admin can unlock an account."))
     if not username and not ip_address:

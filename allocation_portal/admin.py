@@ -3,6 +3,7 @@ the ledger changes only through its services, and audit events never change."""
 
 from axes.models import AccessAttempt
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminPasswordChangeForm
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.db import models, transaction
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from . import accounts, audit
 from .fields import DateField
 from .models import AuditEvent, User
+from .views import PasswordChangeView
 
 
 class PortalAdminSite(admin.AdminSite):
@@ -24,10 +26,6 @@ class PortalAdminSite(admin.AdminSite):
 
     def password_change(self, request, extra_context=None):
         """The admin's own "change my password" page, through the portal's audited view."""
-        from django.contrib.admin.forms import AdminPasswordChangeForm
-
-        from .views import PasswordChangeView
-
         request.current_app = self.name
         return PasswordChangeView.as_view(
             form_class=AdminPasswordChangeForm,

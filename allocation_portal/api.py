@@ -13,7 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import PortalError, is_bad_value_error
+from .errors import PortalError, bad_value_message, is_bad_value_error
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +78,6 @@ def exception_handler(exc, context):
     if isinstance(exc, PortalError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
     if is_bad_value_error(exc):
-        from .middleware import bad_value_message
-
         logger.warning("Refused a value the database cannot store: %s", exc, exc_info=exc)
         return Response(error_body("invalid", bad_value_message()), status=400)
     if isinstance(exc, DjangoValidationError):

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from django.db import DataError
+from django.utils.translation import gettext as _
+
 
 class PortalError(Exception):
     status_code = 400
@@ -43,8 +46,10 @@ class NotPermitted(PortalError):
 def is_bad_value_error(exc: BaseException) -> bool:
     """The database refused a value as data: out of its column's range, too long, or a NUL
     character (which psycopg2 refuses before sending). Bad input, not a fault of the portal."""
-    from django.db import DataError
-
     if isinstance(exc, DataError):
         return True
     return isinstance(exc, ValueError) and "NUL (0x00)" in str(exc)
+
+
+def bad_value_message() -> str:
+    return _("A value in the request cannot be stored (a NUL character, or a number out of range).")

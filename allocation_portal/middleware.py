@@ -19,7 +19,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from .api import json_error
-from .errors import is_bad_value_error
+from .errors import bad_value_message, is_bad_value_error
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +68,6 @@ class RequestGuardMiddleware:
             return None
         logger.warning("Refused a value the database cannot store: %s", exception, exc_info=exception)
         return refuse(request, 400, "invalid", bad_value_message())
-
-
-def bad_value_message() -> str:
-    return _("A value in the request cannot be stored (a NUL character, or a number out of range).")
 
 
 class PermissionsPolicyMiddleware:

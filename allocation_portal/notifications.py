@@ -9,7 +9,9 @@ reached yet, pending for the next run."""
 from __future__ import annotations
 
 import logging
+import smtplib
 
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -58,8 +60,6 @@ def notify(*, users, kind: str, title: str, body: str, url: str, dedup_key: str)
 def enqueue_notification_emails() -> None:
     """Queue the e-mail run. A broker that is down must not fail the change that made the notice:
     the notice is saved, and the scheduled e-mail job sends it on its next run."""
-    from .tasks import send_pending_notification_emails
-
     try:
         send_pending_notification_emails.apply_async(retry=False)
     except Exception:  # noqa: BLE001 - logged; the beat job retries
@@ -133,3 +133,10 @@ def notification_emails_send(*, limit: int = 500) -> int:
     if failures:
         raise SendingFailed(failures, sent)
     return sent
+
+
+@shared_task(name="allocation_portal.tasks.send_pending_notification_emails",
+             autoretry_for=(smtplib.SMTPException, ConnectionError, SendingFailed), retry_backoff=True, max_retries=5)
+def send_pending_notification_emails() -> int:
+    """The e-mail run as a Celery task (allocation_portal.tasks registers it with the worker)."""
+    return notification_emails_send()

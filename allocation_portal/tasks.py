@@ -1,13 +1,6 @@
-"""Thin Celery tasks of the core: JSON arguments, idempotent, each calls one service."""
+"""Thin Celery tasks of the core: JSON arguments, idempotent, each calls one service. The e-mail
+run is defined beside the service it runs (allocation_portal.notifications)."""
 
-import smtplib
+from .notifications import send_pending_notification_emails
 
-from celery import shared_task
-
-from . import notifications
-
-
-@shared_task(autoretry_for=(smtplib.SMTPException, ConnectionError, notifications.SendingFailed),
-             retry_backoff=True, max_retries=5)
-def send_pending_notification_emails() -> int:
-    return notifications.notification_emails_send()
+__all__ = ["send_pending_notification_emails"]

@@ -1,11 +1,17 @@
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from .access import role_required
+from .accounts import password_set, token_expires_at, token_issue, token_revoke
 from .api import json_error
+from .middleware import wants_json
 from .models import AuditEvent
 
 
@@ -35,8 +41,6 @@ def audit_log(request):
 
 
 def _wants_json(request) -> bool:
-    from .middleware import wants_json
-
     return wants_json(request)
 
 
@@ -91,11 +95,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change_form.html"
 
     def form_valid(self, form):
-        from django.contrib.auth import update_session_auth_hash
-        from django.http import HttpResponseRedirect
-
-        from .accounts import password_set
-
         password_set(actor=self.request.user, user=form.user, password=form.cleaned_data["new_password1"])
         update_session_auth_hash(self.request, form.user)
         return HttpResponseRedirect(self.get_success_url())
@@ -104,11 +103,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 @role_required()
 def api_token(request):
     """The user's own API token: when it expires, renew it (a new key, shown once), revoke it."""
-    from django.contrib import messages
-    from rest_framework.authtoken.models import Token
-
-    from .accounts import token_expires_at, token_issue, token_revoke
-
     new_key = None
     if request.method == "POST":
         step = request.POST.get("step")

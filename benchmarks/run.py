@@ -206,13 +206,13 @@ def timed_job(function) -> dict:
 def jobs() -> dict:
     from allocation_portal import months
     from allocation_portal.models import User
-    from monitoring.reclamation import monthly_check_run
+    from monitoring.reclamation import latest_checkable_month, monthly_check_run
     from monitoring.redistribution import redistribution_propose
     from monitoring.services import reports_upload
     from projects.models import Project
 
     admin = User.objects.get(username="scale-admin")
-    last = months.add_months(months.current(), -1)
+    last = latest_checkable_month()
     upload_month = months.add_months(months.current(), -1)
 
     def check():

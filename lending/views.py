@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -13,6 +15,7 @@ from django.views.decorators.http import require_POST
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
+from allocation_portal.models import Notification
 from allocation_portal.throttles import signup_allowed
 from gpus.availability import programme_capacity
 from gpus.models import AllocationGpu
@@ -81,8 +84,6 @@ def dashboard(request):
     org = request.user.organisation
     requests_ = requests_for_user(request.user).select_related("submitted_by").order_by("-submitted_at")
     loans = loans_for_user(request.user).select_related("request").order_by("-starts_at")
-    from monitoring.models import Notification
-
     notices = Notification.objects.filter(user=request.user).order_by("-created_at")[:8]
     return render(request, "gpus/dashboard.html", {"organisation": org, "requests": requests_, "loans": loans, "notices": notices})
 
@@ -217,8 +218,6 @@ def request_review(request, request_id, step):
         messages.success(request, _("Approved: the loan is written to the ledger."))
         return redirect("lending-loan", loan_id=loan.public_id)
     else:
-        from django.http import Http404
-
         raise Http404
     return request_detail(request, request_id, forms_=forms_, status=400)
 
@@ -257,7 +256,6 @@ def _loan_servers(loan: Loan):
 
 def _recall_risk(loan: Loan):
     """Projects whose reserved servers this loan borrows, with their expected starts."""
-
     gpu_ids = AllocationGpu.objects.filter(allocation__loan=loan).values("gpu_id")
     projects = Project.objects.filter(
         allocations__gpu_rows__gpu_id__in=gpu_ids, allocations__layer="award",
@@ -332,7 +330,5 @@ def loan_action(request, loan_id, step):
                 actor=request.user, loan=loan, reason=form.cleaned_data["reason"]),
                 _("The recall notice was sent."), **back)
     else:
-        from django.core.exceptions import PermissionDenied
-
         raise PermissionDenied
     return loan_detail(request, loan_id, forms_=forms_, status=400)

@@ -1,3 +1,4 @@
+from django import forms
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
@@ -5,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -57,9 +59,6 @@ def _evidence(data):
     upload = data.get("evidence")
     if upload is None:
         return None
-    from django import forms
-    from rest_framework.exceptions import ValidationError
-
     try:
         return clean_evidence(upload)
     except forms.ValidationError as exc:
@@ -99,8 +98,6 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         data = body.validated_data
         project = projects_for_user(request.user).filter(code=data["project"]).first()
         if project is None:
-            from rest_framework.exceptions import ValidationError
-
             raise ValidationError({"project": ["Unknown project code, or not one of your ministry's projects."]})
         existing = project.usage_reports.filter(month=data["month"]).first()
         if existing is not None:

@@ -8,7 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -184,8 +184,6 @@ class CheckRunViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         try:
             run_monthly_check.apply_async(args=[month.isoformat(), request.user.pk, force, reason], retry=False)
         except Exception as exc:  # noqa: BLE001 - the broker is down: a clear 503, nothing changed
-            from rest_framework.exceptions import APIException
-
             error = APIException(_("The task queue cannot be reached; the check was not started."))
             error.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
             raise error from exc

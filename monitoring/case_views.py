@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -87,8 +89,6 @@ def case_action(request, case_id, step):
     forms_ = {}
     form = {"respond": CaseResponseForm, "decide": CaseDecisionForm, "suspend": SuspendForm, "resolve": ReasonForm}.get(step)
     if form is None:
-        from django.http import Http404
-
         raise Http404
     form = form(request.POST)
     forms_[step] = form
@@ -143,8 +143,6 @@ def checks(request):
     form = CheckRunForm(request.POST or None, initial={"month": months.label(reclamation.latest_checkable_month())})
     if request.method == "POST":
         if not request.user.is_msit_admin:
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         if form.is_valid():
             data = form.cleaned_data
@@ -173,8 +171,6 @@ def policy(request):
     form = PolicyForm(request.POST or None, instance=None, initial={f: getattr(current, f) for f in programme_policy.FIELDS})
     if request.method == "POST":
         if not request.user.is_msit_admin:
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied
         if form.is_valid():
             try:
@@ -237,12 +233,8 @@ def redistribution_action(request, step, proposal_id=None):
                 redistribution.proposal_reject(actor=request.user, proposal=proposal, note=request.POST.get("note", "")[:2000])
                 messages.success(request, _("The proposal was rejected."))
             else:
-                from django.http import Http404
-
                 raise Http404
     except RedistributionProposal.DoesNotExist:
-        from django.http import Http404
-
         raise Http404 from None
     except PortalError as exc:
         messages.error(request, exc.message)
@@ -252,8 +244,6 @@ def redistribution_action(request, step, proposal_id=None):
 @role_required("reads_everything", "is_official")
 def case_evidence(request, case_id):
     """The case's evidence file, to those who may see the case."""
-    from django.http import FileResponse, Http404
-
     case, can_change = get_case_for_user(request.user, case_id)
     if not case.evidence_file:
         raise Http404

@@ -29,9 +29,9 @@ from lending import services as lending
 from lending.models import RequestState
 from lending.selectors import propose, request_queue, request_window
 from projects.models import GpuRequestState, Project, ProjectGpuRequest
+from projects.services import usage_plan_scale_future
 
 from .models import ProposalKind, ProposalState, RedistributionProposal
-from .reclamation import _scale_future_plan
 
 
 class TargetDecided(StateConflict):
@@ -158,7 +158,7 @@ def _approve_project_increase(*, actor, proposal: RedistributionProposal, now) -
     # The award grows first: the ledger refuses a project holding more than it is awarded.
     before = audit.snapshot(project, ["gpus_awarded"])
     project.gpus_awarded += len(gpus)
-    _scale_future_plan(project, held_before=held_before, held_after=held_before + len(gpus) // GPUS_PER_SERVER)
+    usage_plan_scale_future(project, held_before=held_before, held_after=held_before + len(gpus) // GPUS_PER_SERVER)
     project.save(update_fields=["gpus_awarded", "updated_at"])
     audit.record(actor=actor, action="project.increase", obj=project, before=before,
                  after=audit.snapshot(project, ["gpus_awarded"]), reason=gpu_request.reason)

@@ -5,6 +5,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from allocation_portal import months
+
 register = template.Library()
 
 
@@ -42,8 +44,6 @@ def get_item(mapping, key):
 @register.filter
 def due_date(month, policy):
     """The month's report due date under the policy: `{{ month|due_date:policy }}`."""
-    from allocation_portal import months
-
     return months.due_date(month, policy.report_due_day)
 
 

@@ -4,8 +4,8 @@ portal's pages, the Django admin or the API docs (Swagger UI starts from a scrip
 import pytest
 
 from allocation_portal.models import Role
+from projects.loader import programme_2026_load
 from projects.models import Project
-from projects.services import programme_2026_load
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,8 +3,8 @@
 import pytest
 
 from allocation_portal.models import Role
+from projects.loader import programme_2026_load
 from projects.models import Ministry
-from projects.services import programme_2026_load
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -97,11 +97,11 @@ def test_a_failure_on_one_project_leaves_the_others_complete_and_a_rerun_finishe
             raise RuntimeError("ledger read timed out")
         return real(project=project, month=month, policy=policy)
 
-    monkeypatch.setattr(reclamation, "check_project", flaky)
+    monkeypatch.setattr(reclamation.checks, "check_project", flaky)
     run = reclamation.monthly_check_run(month=AUG)
     assert set(cases()) == {"C-A", "C-C"}
     assert run.errors == [{"project": "C-B", "error": "RuntimeError: ledger read timed out"}]
-    monkeypatch.setattr(reclamation, "check_project", real)
+    monkeypatch.setattr(reclamation.checks, "check_project", real)
     run = reclamation.monthly_check_run(month=AUG)
     assert set(cases()) == {"C-A", "C-B", "C-C"} and run.errors == [] and run.cases_opened == 3
 

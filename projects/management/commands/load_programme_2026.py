@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from projects.services import programme_2026_load
+from projects.loader import programme_2026_load
 
 
 class Command(BaseCommand):

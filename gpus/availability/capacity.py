@@ -1,0 +1,169 @@
+"""Capacity at a moment, per pool and cluster: what is awarded, used, idle, suspended, in the MSIT
+reserve, free, lent, in maintenance and lendable."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from ..models import (
+    AllocationGpu,
+    Cluster,
+    Gpu,
+    HolderKind,
+    Layer,
+    Pool,
+    PoolKind,
+    ServerStatus,
+)
+from .periods import day_start
+
+# --- Capacity at a moment ------------------------------------------------------------------------
+
+
+@dataclass
+class Capacity:
+    """GPUs at one moment.
+
+    total = awarded + suspended + reserve + free. Of the awarded, `held_started` are used by
+    started projects and `idle` are not (projects that have not started). `lendable` are in
+    service, in a programme's pool, and used by nobody."""
+
+    total: int = 0
+    awarded: int = 0
+    held_started: int = 0
+    idle: int = 0
+    suspended: int = 0
+    reserve: int = 0
+    free: int = 0
+    maintenance: int = 0
+    on_loan: int = 0
+    lendable: int = 0
+
+    def add(self, other: Capacity) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class ClusterCapacity:
+    cluster: Cluster
+    capacity: Capacity
+    pool: Pool | None = None
+
+
+@dataclass
+class CapacityReport:
+    at: dt.datetime
+    clusters: list[ClusterCapacity]
+    totals: Capacity = field(default_factory=Capacity)
+    pools: list[Pool] = field(default_factory=list)
+
+    @property
+    def programme_pool(self) -> Pool | None:
+        """The same pool as `programme_pool()`, from the pools this report read."""
+        programmes = [p for p in self.pools if p.kind == PoolKind.PROGRAMME]
+        programmes.sort(key=lambda p: p.code)
+        programmes.sort(key=lambda p: p.opens_on or dt.date.min, reverse=True)
+        return programmes[0] if programmes else None
+
+    def by_provider(self) -> list[tuple]:
+        providers: dict[int, tuple] = {}
+        for row in self.clusters:
+            provider = row.cluster.provider
+            if provider.pk not in providers:
+                providers[provider.pk] = (provider, Capacity(), [])
+            providers[provider.pk][1].add(row.capacity)
+            providers[provider.pk][2].append(row)
+        return list(providers.values())
+
+    def by_model(self) -> list[tuple[str, Capacity]]:
+        models: dict[str, Capacity] = {}
+        for row in self.clusters:
+            models.setdefault(row.cluster.gpu_model, Capacity()).add(row.capacity)
+        return sorted(models.items())
+
+    def by_pool(self) -> list[tuple[Pool, Capacity, list[ClusterCapacity]]]:
+        pools: dict[int, tuple] = {}
+        for row in self.clusters:
+            if row.pool.pk not in pools:
+                pools[row.pool.pk] = (row.pool, Capacity(), [])
+            pools[row.pool.pk][1].add(row.capacity)
+            pools[row.pool.pk][2].append(row)
+        return sorted(pools.values(), key=lambda item: (item[0].kind != PoolKind.PROGRAMME, item[0].code))
+
+    def only(self, pool: Pool | None) -> CapacityReport:
+        """The same report for one pool (empty without one)."""
+        report = CapacityReport(at=self.at, clusters=[row for row in self.clusters if pool and row.pool.pk == pool.pk],
+                                pools=[pool] if pool else [])
+        for row in report.clusters:
+            report.totals.add(row.capacity)
+        return report
+
+
+def capacity_at(at: dt.datetime | dt.date | None = None) -> CapacityReport:
+    """Capacity per pool and cluster at a moment (a date means its start in KST). Four queries."""
+    if at is None:
+        at = timezone.now()
+    elif isinstance(at, dt.date) and not isinstance(at, dt.datetime):
+        at = day_start(at)
+    clusters = {c.pk: c for c in Cluster.objects.select_related("provider")}
+    pools = {p.pk: p for p in Pool.objects.all()}
+    per: dict[tuple[int, int], Capacity] = defaultdict(Capacity)
+
+    for row in Gpu.objects.values("server__pool_id", "server__cluster_id", "server__status").annotate(n=Count("id")).order_by():
+        cap = per[(row["server__pool_id"], row["server__cluster_id"])]
+        cap.total += row["n"]
+        if row["server__status"] == ServerStatus.MAINTENANCE:
+            cap.maintenance += row["n"]
+        elif pools[row["server__pool_id"]].kind == PoolKind.PROGRAMME:
+            cap.lendable += row["n"]
+
+    # One row per GPU held at `at` in either layer, classified in SQL and counted per pool and cluster.
+    held = (
+        AllocationGpu.objects.filter(period__contains=at)
+        .values("gpu__server__pool_id", "gpu__server__cluster_id", "gpu__server__status", "layer", "allocation__holder_kind")
+        .annotate(n=Count("id"), used=Count("id", filter=Q(occupied__contains=at)))
+        .order_by()
+    )
+    for row in held:
+        key = (row["gpu__server__pool_id"], row["gpu__server__cluster_id"])
+        cap = per[key]
+        n, used = row["n"], row["used"]
+        if row["layer"] == Layer.LOAN:
+            cap.on_loan += n
+        elif row["allocation__holder_kind"] == HolderKind.RESERVE:
+            cap.reserve += n
+        elif row["allocation__holder_kind"] == HolderKind.SUSPENDED:
+            cap.suspended += n
+        else:
+            cap.awarded += n
+            cap.held_started += used
+            cap.idle += n - used
+        if row["gpu__server__status"] != ServerStatus.MAINTENANCE and pools[key[0]].kind == PoolKind.PROGRAMME:
+            cap.lendable -= used
+    for cap in per.values():
+        cap.free = cap.total - cap.awarded - cap.suspended - cap.reserve
+        cap.lendable = max(cap.lendable, 0)
+
+    rows = [
+        ClusterCapacity(clusters[cluster_id], per[(pool_id, cluster_id)], pools[pool_id])
+        for pool_id, cluster_id in sorted(per, key=lambda k: (pools[k[0]].kind != PoolKind.PROGRAMME, pools[k[0]].code,
+                                                              clusters[k[1]].provider.code, clusters[k[1]].code))
+    ]
+    report = CapacityReport(at=at, clusters=rows, pools=list(pools.values()))
+    for row in report.clusters:
+        report.totals.add(row.capacity)
+    return report
+
+
+def programme_capacity(at: dt.datetime | dt.date | None = None) -> CapacityReport:
+    """Capacity of the programme's own pool only (four queries)."""
+    report = capacity_at(at)
+    return report.only(report.programme_pool)
+
+

@@ -1,0 +1,12 @@
+"""Writes for monthly usage reports, in three modules: `reports` (save, submit, accept, return),
+`uploads` (the bulk CSV/XLSX upload) and `reminders` (the daily reminder run). Callers import them
+from here."""
+
+from .reminders import report_reminders_send
+from .reports import REPORT_FIELDS, actor_is_admin, report_accept, report_return, report_save, report_snapshot
+from .uploads import UPLOAD_COLUMNS, UploadRejected, parse_upload, reports_upload
+
+__all__ = [
+    "REPORT_FIELDS", "UPLOAD_COLUMNS", "UploadRejected", "actor_is_admin", "parse_upload",
+    "report_accept", "report_reminders_send", "report_return", "report_save", "report_snapshot", "reports_upload",
+]

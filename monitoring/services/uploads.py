@@ -1,0 +1,192 @@
+"""A bulk upload of monthly reports (CSV or XLSX), applied all-or-nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from allocation_portal import dates, uploads
+from allocation_portal.errors import NotPermitted, ValidationFailed
+from gpus.selectors import held_by_month
+from projects.access import projects_for_user
+from projects.models import Project
+
+from ..models import (
+    COMPLIANCE_ITEMS,
+    Compliance,
+    UsageReport,
+)
+from .reports import _report_errors, _report_write
+
+logger = logging.getLogger(__name__)
+
+
+class UploadRejected(ValidationFailed):
+    """A bulk upload refused as a whole, with the errors of each row."""
+
+    default_code = "upload_rejected"
+
+    def __init__(self, rows: list[dict]):
+        self.rows = rows
+        fields = {
+            f"row {row['row']}.{name}": messages
+            for row in rows
+            for name, messages in row["errors"].items()
+        }
+        super().__init__(
+            _("The upload was refused: %(n)s rows have errors. Nothing was saved.") % {"n": len(rows)},
+            fields=fields,
+        )
+
+
+# --- Bulk upload ---------------------------------------------------------------------------
+
+UPLOAD_COLUMNS = {
+    # accepted header (Korean or English) -> field
+    "project": "project", "과제": "project", "과제 코드": "project", "project_code": "project",
+    "month": "month", "월": "month", "대상 월": "month",
+    "gpu_hours_used": "gpu_hours_used", "사용 gpu-시간": "gpu_hours_used", "gpu-시간": "gpu_hours_used",
+    "peak_gpus_busy": "peak_gpus_busy", "최대 동시 사용 gpu": "peak_gpus_busy",
+    "within_purpose": "within_purpose", "목적 내 사용": "within_purpose",
+    "ai_basic_act": "ai_basic_act", "인공지능 기본법": "ai_basic_act",
+    "personal_information": "personal_information", "개인정보": "personal_information",
+    "training_data_copyright": "training_data_copyright", "학습데이터 저작권": "training_data_copyright",
+    "notes": "notes", "비고": "notes",
+}
+REQUIRED_COLUMNS = {"project", "month", "gpu_hours_used", "peak_gpus_busy", "within_purpose",
+                    "ai_basic_act", "personal_information", "training_data_copyright"}
+YES = {"y", "yes", "true", "1", "예", "네", "o"}
+NO = {"n", "no", "false", "0", "아니오", "아니요", "x"}
+COMPLIANCE_WORDS = {**dict.fromkeys(YES, Compliance.YES), **dict.fromkeys(NO, Compliance.NO),
+                    "na": Compliance.NOT_APPLICABLE, "n/a": Compliance.NOT_APPLICABLE, "해당없음": Compliance.NOT_APPLICABLE,
+                    "해당 없음": Compliance.NOT_APPLICABLE}
+
+
+@dataclass
+class UploadRow:
+    number: int
+    raw: dict
+    project: Project | None = None
+    month: dt.date | None = None
+    values: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
+
+
+def parse_upload(file, filename: str) -> list[dict]:
+    """Rows of a CSV (UTF-8, with or without BOM, or CP949) or XLSX file as {field: text}; the file's
+    size and rows are bounded while it is read (allocation_portal.uploads)."""
+    rows = uploads.read_table(file, filename)
+    if not rows:
+        raise ValidationFailed(_("The file is empty."), fields={"file": [_("No rows.")]})
+    header = [UPLOAD_COLUMNS.get(str(c).strip().lower()) for c in rows[0]]
+    missing = REQUIRED_COLUMNS - set(header)
+    if missing:
+        raise ValidationFailed(
+            _("Columns missing: %(columns)s.") % {"columns": ", ".join(sorted(missing))},
+            fields={"file": [_("Missing columns: %(columns)s.") % {"columns": ", ".join(sorted(missing))}]},
+        )
+    return [{name: value for name, value in zip(header, row, strict=False) if name} for row in rows[1:]]
+
+
+# GPU-hours are stored with 12 digits, one after the point.
+MAX_UPLOAD_NUMBER = Decimal("1e11")
+
+
+def _number(text: str) -> Decimal:
+    """A finite decimal from a cell ('1,234.5'); NaN, sNaN and infinities are not numbers here,
+    nor is anything past the stored range (1e999999999 would take int() minutes), and -0 is 0."""
+    value = Decimal(text.replace(",", ""))  # InvalidOperation when it is not a number at all
+    if not value.is_finite() or (not value.is_zero() and value.adjusted() >= MAX_UPLOAD_NUMBER.adjusted()):
+        raise InvalidOperation(text)
+    return value + 0 if value.is_zero() else value
+
+
+def _parse_values(raw: dict, errors: dict) -> dict:
+    values: dict = {"notes": raw.get("notes", "")}
+    try:
+        values["gpu_hours_used"] = _number(raw.get("gpu_hours_used", ""))
+    except InvalidOperation:
+        errors["gpu_hours_used"] = [_("Not a number.")]
+    try:
+        peak = _number(raw.get("peak_gpus_busy", ""))
+        if peak != peak.to_integral_value():
+            raise InvalidOperation(peak)
+        values["peak_gpus_busy"] = int(peak)
+    except InvalidOperation:
+        errors["peak_gpus_busy"] = [_("Not a whole number.")]
+    purpose = raw.get("within_purpose", "").lower()
+    values["within_purpose"] = True if purpose in YES else False if purpose in NO else None
+    for name in COMPLIANCE_ITEMS:
+        values[name] = COMPLIANCE_WORDS.get(raw.get(name, "").lower())
+    return values
+
+
+def reports_upload(*, actor, rows: list[dict], submit: bool = True) -> list[UsageReport]:
+    """Apply a bulk upload all-or-nothing: every row is checked first; if any row has an error,
+    nothing is written and UploadRejected lists the errors per row (row 2 is the first data row)."""
+    if actor is None or not (actor.is_msit_admin or actor.is_official):
+        raise NotPermitted(_("Only ministry officials and MSIT admins can upload reports."))
+    at = timezone.now()
+    scope = {p.code: p for p in projects_for_user(actor).select_related("ministry")}
+    parsed: list[UploadRow] = []
+    seen: dict[tuple, int] = {}
+    for number, raw in enumerate(rows, start=2):
+        row = UploadRow(number=number, raw=raw)
+        row.project = scope.get(raw.get("project", ""))
+        if row.project is None:
+            row.errors["project"] = [_("Unknown project code, or not one of your ministry's projects.")]
+        try:
+            row.month = dates.parse_month(raw.get("month", ""))
+        except dates.DateInvalid as exc:
+            row.errors["month"] = [exc.message]
+        row.values = _parse_values(raw, row.errors)
+        key = (raw.get("project"), row.month)
+        if row.project and row.month and key in seen:
+            row.errors["month"] = [_("The same project and month is already in row %(row)s.") % {"row": seen[key]}]
+        seen.setdefault(key, number)
+        parsed.append(row)
+    if not parsed:
+        raise ValidationFailed(_("The file has no data rows."), fields={"file": [_("No rows.")]})
+
+    with transaction.atomic():
+        valid = [r for r in parsed if r.project and r.month]
+        held, existing = {}, {}
+        if valid:
+            first = min(r.month for r in valid)
+            last = max(r.month for r in valid)
+            held = held_by_month({r.project.pk for r in valid}, first, last, now=at)
+            keys = Q()
+            for r in valid:
+                keys |= Q(project=r.project, month=r.month)
+            existing = {(rep.project_id, rep.month): rep for rep in UsageReport.objects.select_for_update().filter(keys)}
+        for r in parsed:
+            key = (r.project.pk, r.month) if r.project and r.month else None
+            found = _report_errors(
+                project=r.project, month=r.month, values=r.values, held=held.get(key) if key else None,
+                report=existing.get(key) if key else None, actor=actor,
+            )
+            for name, messages in found.items():
+                if name not in r.errors:  # a parse error of the same field says it better
+                    r.errors[name] = messages
+        rejected = [
+            {"row": r.number, "project": r.raw.get("project", ""), "month": r.raw.get("month", ""), "errors": r.errors}
+            for r in parsed if r.errors
+        ]
+        if rejected:
+            raise UploadRejected(rejected)
+        return [
+            _report_write(
+                actor=actor, project=r.project, month=r.month, values=r.values,
+                report=existing.get((r.project.pk, r.month)), submit=submit, at=at, note=_("Bulk upload."),
+            )
+            for r in parsed
+        ]
+
+
