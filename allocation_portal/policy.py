@@ -93,8 +93,8 @@ def _errors(values: dict, reason: str) -> dict[str, list[str]]:
     ):
         errors["tier1_below"] = [_("Tier 1 is the stricter tier: its threshold must not be above tier 2's.")]
     for name, (low, high) in COUNTS.items():
-        value = values.get(name)
-        if isinstance(value, bool) or not isinstance(value, int) or not (low <= value <= high):
+        count = values.get(name)
+        if isinstance(count, bool) or not isinstance(count, int) or not (low <= count <= high):
             errors[name] = [_("A whole number from %(low)s to %(high)s.") % {"low": low, "high": high}]
     if values.get("rounding") not in Rounding.values:
         errors["rounding"] = [_("Choose how proposals are rounded.")]

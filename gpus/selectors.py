@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.db.models import Prefetch
@@ -102,7 +103,7 @@ def held_hours_to(project_ids, month: dt.date, now: dt.datetime | None = None) -
     if not ids:
         return {}
     lo, hi = months.bounds(month)
-    params = {"lo": lo, "hi": min(hi, now or timezone.now()), "ids": ids}
+    params: dict[str, Any] = {"lo": lo, "hi": min(hi, now or timezone.now()), "ids": ids}
     with connection.cursor() as cursor:
         cursor.execute(CUMULATIVE_HOURS_SQL, params)
         return {
@@ -123,7 +124,7 @@ def held_by_month(project_ids, first_month: dt.date, last_month: dt.date, now: d
     ids = list(project_ids)
     if not ids:
         return {}
-    params = {
+    params: dict[str, Any] = {
         "tz": str(timezone.get_default_timezone()),
         "now": now or timezone.now(),
         "first": dt.datetime.combine(first_month.replace(day=1), dt.time.min),
@@ -133,7 +134,7 @@ def held_by_month(project_ids, first_month: dt.date, last_month: dt.date, now: d
     with connection.cursor() as cursor:
         cursor.execute(HOURS_BY_MONTH_SQL, params)
         hours = {(pid, month): Decimal(h).quantize(Decimal("0.1")) for pid, month, h in cursor.fetchall()}
-        gpus = {}
+        gpus: dict[tuple[int, dt.date], int] = {}
         if with_gpus:
             cursor.execute(GPUS_BY_MONTH_SQL, params)
             gpus = {(pid, month): n for pid, month, n in cursor.fetchall()}

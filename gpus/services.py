@@ -102,8 +102,8 @@ def lock_project_for_award(project, *, gpu_count: int, starts_at: dt.datetime, e
 def allocation_snapshot(allocation: Allocation) -> dict:
     return {
         "holder_kind": allocation.holder_kind,
-        "project": allocation.project.code if allocation.project_id else None,
-        "loan": str(allocation.loan.public_id) if getattr(allocation, "loan_id", None) else None,
+        "project": allocation.project.code if allocation.project else None,
+        "loan": str(allocation.loan.public_id) if allocation.loan else None,
         "cluster": allocation.cluster.code,
         "gpu_count": allocation.gpu_count,
         "servers": sorted({row.gpu.server.hostname for row in allocation.gpu_rows.select_related("gpu__server")}),

@@ -75,9 +75,11 @@ def redistribution_propose(*, actor=None, now=None) -> list[RedistributionPropos
         pool = programme_pool()
         queued = list(request_queue().filter(state=RequestState.SUBMITTED, pool=pool)) if pool else []
         indexes = {}
-        for gpu_model in {r.gpu_model for r in queued}:
-            windows = [request_window(r, now) for r in queued if r.gpu_model == gpu_model]
-            indexes[gpu_model] = LendingIndex(gpu_model, min(w[0] for w in windows), max(w[1] for w in windows), pool=pool)
+        if pool is not None:
+            for gpu_model in {r.gpu_model for r in queued}:
+                windows = [request_window(r, now) for r in queued if r.gpu_model == gpu_model]
+                indexes[gpu_model] = LendingIndex(gpu_model, min(w[0] for w in windows), max(w[1] for w in windows),
+                                                  pool=pool)
         for index in indexes.values():
             # The servers proposed to projects above are not lent in the same round.
             index.claim([g for g in claimed if g in index.server_of], now, now + dt.timedelta(days=3650))
@@ -123,6 +125,8 @@ def _mark_stale(proposal: RedistributionProposal, message: str, actor) -> None:
 
 
 def _approve_project_increase(*, actor, proposal: RedistributionProposal, now) -> None:
+    if proposal.gpu_request_id is None:
+        raise TargetDecided(_("This request for more GPUs has been decided meanwhile."))
     gpu_request = ProjectGpuRequest.objects.select_for_update().select_related("project").get(pk=proposal.gpu_request_id)
     if gpu_request.state != GpuRequestState.OPEN:
         raise TargetDecided(_("This request for more GPUs has been decided meanwhile."))
@@ -186,7 +190,7 @@ def proposal_approve(*, actor, proposal: RedistributionProposal) -> Redistributi
             locked = RedistributionProposal.objects.select_for_update().get(pk=proposal.pk)
             if locked.state != ProposalState.PROPOSED:
                 raise StateConflict(_("This proposal is %(state)s.") % {"state": locked.get_state_display()})
-            if locked.kind == ProposalKind.LOAN_REQUEST:
+            if locked.kind == ProposalKind.LOAN_REQUEST and locked.loan_request is not None:
                 if locked.loan_request.state not in lending.OPEN_REQUEST_STATES:
                     raise TargetDecided(_("The short-term request has been decided meanwhile."))
                 lending.request_approve(actor=actor, request=locked.loan_request, gpu_ids=locked.gpu_ids,
@@ -209,7 +213,7 @@ def proposal_approve(*, actor, proposal: RedistributionProposal) -> Redistributi
 
 def proposals_approve_all(*, actor, proposals) -> list[tuple[RedistributionProposal, str | None]]:
     """Approve in rank order, each on its own; returns (proposal, error message or None)."""
-    results = []
+    results: list[tuple[RedistributionProposal, str | None]] = []
     for proposal in sorted(proposals, key=lambda p: p.rank):
         try:
             results.append((proposal_approve(actor=actor, proposal=proposal), None))

@@ -53,7 +53,7 @@ class Capacity:
 class ClusterCapacity:
     cluster: Cluster
     capacity: Capacity
-    pool: Pool | None = None
+    pool: Pool
 
 
 @dataclass
@@ -88,7 +88,7 @@ class CapacityReport:
         return sorted(models.items())
 
     def by_pool(self) -> list[tuple[Pool, Capacity, list[ClusterCapacity]]]:
-        pools: dict[int, tuple] = {}
+        pools: dict[int, tuple[Pool, Capacity, list[ClusterCapacity]]] = {}
         for row in self.clusters:
             if row.pool.pk not in pools:
                 pools[row.pool.pk] = (row.pool, Capacity(), [])
@@ -115,13 +115,13 @@ def capacity_at(at: dt.datetime | dt.date | None = None) -> CapacityReport:
     pools = {p.pk: p for p in Pool.objects.all()}
     per: dict[tuple[int, int], Capacity] = defaultdict(Capacity)
 
-    for row in Gpu.objects.values("server__pool_id", "server__cluster_id", "server__status").annotate(n=Count("id")).order_by():
-        cap = per[(row["server__pool_id"], row["server__cluster_id"])]
-        cap.total += row["n"]
-        if row["server__status"] == ServerStatus.MAINTENANCE:
-            cap.maintenance += row["n"]
-        elif pools[row["server__pool_id"]].kind == PoolKind.PROGRAMME:
-            cap.lendable += row["n"]
+    for gpus in Gpu.objects.values("server__pool_id", "server__cluster_id", "server__status").annotate(n=Count("id")).order_by():
+        cap = per[(gpus["server__pool_id"], gpus["server__cluster_id"])]
+        cap.total += gpus["n"]
+        if gpus["server__status"] == ServerStatus.MAINTENANCE:
+            cap.maintenance += gpus["n"]
+        elif pools[gpus["server__pool_id"]].kind == PoolKind.PROGRAMME:
+            cap.lendable += gpus["n"]
 
     # One row per GPU held at `at` in either layer, classified in SQL and counted per pool and cluster.
     held = (
@@ -130,21 +130,21 @@ def capacity_at(at: dt.datetime | dt.date | None = None) -> CapacityReport:
         .annotate(n=Count("id"), used=Count("id", filter=Q(occupied__contains=at)))
         .order_by()
     )
-    for row in held:
-        key = (row["gpu__server__pool_id"], row["gpu__server__cluster_id"])
+    for holding in held:
+        key = (holding["gpu__server__pool_id"], holding["gpu__server__cluster_id"])
         cap = per[key]
-        n, used = row["n"], row["used"]
-        if row["layer"] == Layer.LOAN:
+        n, used = holding["n"], holding["used"]
+        if holding["layer"] == Layer.LOAN:
             cap.on_loan += n
-        elif row["allocation__holder_kind"] == HolderKind.RESERVE:
+        elif holding["allocation__holder_kind"] == HolderKind.RESERVE:
             cap.reserve += n
-        elif row["allocation__holder_kind"] == HolderKind.SUSPENDED:
+        elif holding["allocation__holder_kind"] == HolderKind.SUSPENDED:
             cap.suspended += n
         else:
             cap.awarded += n
             cap.held_started += used
             cap.idle += n - used
-        if row["gpu__server__status"] != ServerStatus.MAINTENANCE and pools[key[0]].kind == PoolKind.PROGRAMME:
+        if holding["gpu__server__status"] != ServerStatus.MAINTENANCE and pools[key[0]].kind == PoolKind.PROGRAMME:
             cap.lendable -= used
     for cap in per.values():
         cap.free = cap.total - cap.awarded - cap.suspended - cap.reserve
@@ -156,8 +156,8 @@ def capacity_at(at: dt.datetime | dt.date | None = None) -> CapacityReport:
                                                               clusters[k[1]].provider.code, clusters[k[1]].code))
     ]
     report = CapacityReport(at=at, clusters=rows, pools=list(pools.values()))
-    for row in report.clusters:
-        report.totals.add(row.capacity)
+    for cluster_row in report.clusters:
+        report.totals.add(cluster_row.capacity)
     return report
 
 

@@ -130,7 +130,7 @@ class LendingIndex:
         right = last - (1 << level) + 1
         whole = gpu_count >= GPUS_PER_SERVER
         wanted = max(gpu_count // GPUS_PER_SERVER, 1) * 4 + 8
-        found = []
+        found: list[ServerOffer] = []
         for sid in self.dirty:
             row = self.tables[sid][level]
             mask = row[first] & row[right]

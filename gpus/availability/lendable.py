@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Q
@@ -104,8 +105,8 @@ def lendable_servers(gpu_model: str, starts_at: dt.datetime, ends_at: dt.datetim
     pool = pool or programme_pool()
     if pool is None:
         return []
-    params = {"model": gpu_model, "pool": pool.pk, "lo": starts_at, "hi": ends_at,
-              "ignore": list(ignore_allocations) or [0]}
+    params: dict[str, Any] = {"model": gpu_model, "pool": pool.pk, "lo": starts_at, "hi": ends_at,
+                              "ignore": list(ignore_allocations) or [0]}
     with connection.cursor() as cursor:
         cursor.execute(LENDABLE_SQL, params)
         rows = cursor.fetchall()

@@ -22,7 +22,8 @@ def day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_default_timezone())
 
 
-def period(starts_at: dt.datetime, ends_at: dt.datetime) -> DateTimeTZRange:
+def period(starts_at: dt.datetime, ends_at: dt.datetime | None) -> DateTimeTZRange:
+    """[starts_at, ends_at): half open, as every period of the ledger (no end: for ever)."""
     return DateTimeTZRange(starts_at, ends_at, "[)")
 
 

@@ -108,7 +108,7 @@ def loan_decide_renewal(*, actor, loan: Loan, approve: bool, note: str = "") -> 
         if locked.state == LoanState.ENDED or locked.recalled:
             raise StateConflict(_("An ended or recalled loan cannot be renewed."))
         before = loan_snapshot(locked)
-        if approve:
+        if approve and locked.renewal_ends_on is not None:
             new_end = timezone.make_aware(
                 dt.datetime.combine(locked.renewal_ends_on + dt.timedelta(days=1), dt.time.min),
                 timezone.get_default_timezone(),

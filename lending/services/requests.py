@@ -343,7 +343,7 @@ def request_approve(*, actor, request: LoanRequest, gpu_ids: list[int], note: st
                 fields={"gpus": [_("Outside the pool.")]},
             )
         if locked.gpu_count >= GPUS_PER_SERVER:
-            per_server = {}
+            per_server: dict[int, int] = {}
             for g in gpus:
                 per_server[g.server_id] = per_server.get(g.server_id, 0) + 1
             if any(n != GPUS_PER_SERVER for n in per_server.values()):

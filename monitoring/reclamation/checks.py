@@ -78,12 +78,13 @@ def proposed_servers(*, servers_held: int, ratio: Decimal, policy: Policy) -> tu
 def _evidence(project: Project, month: dt.date, since: dt.date | None = None) -> dict:
     rows = project_usage(project, until=month, since=since)
     months_ = []
+    started = months.first_day(project.actual_start) if project.actual_start else None
     for row in rows:
         reported = row.report is not None and row.report.counts
         months_.append({
             "month": months.label(row.month), "allocated": str(row.monthly.allocated), "planned": str(row.monthly.planned),
             "used": str(row.monthly.used), "report": row.status,
-            "missing_counted_as_zero": (not reported) and row.month >= months.first_day(project.actual_start),
+            "missing_counted_as_zero": (not reported) and started is not None and row.month >= started,
         })
     last = rows[-1] if rows else None
     return {

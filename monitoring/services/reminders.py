@@ -47,7 +47,8 @@ def report_reminders_send(*, today: dt.date | None = None) -> dict[str, int]:
     today = today or timezone.localdate()
     due_day = programme_policy.current().report_due_day
     last_month = months.add_months(months.first_day(today), -1)
-    counts = dict.fromkeys((NotificationKind.REPORT_DUE_SOON, NotificationKind.REPORT_DUE_TODAY, NotificationKind.REPORT_OVERDUE), 0)
+    counts: dict[str, int] = dict.fromkeys(
+        (NotificationKind.REPORT_DUE_SOON, NotificationKind.REPORT_DUE_TODAY, NotificationKind.REPORT_OVERDUE), 0)
     projects = list(
         Project.objects.filter(actual_start__isnull=False, actual_start__lte=today).select_related("ministry")
     )
@@ -60,10 +61,13 @@ def report_reminders_send(*, today: dt.date | None = None) -> dict[str, int]:
     )
     officials: dict[int, list[User]] = {}
     for user in User.objects.filter(role=Role.OFFICIAL, is_active=True, ministry__isnull=False):
-        officials.setdefault(user.ministry_id, []).append(user)
+        if user.ministry_id is not None:
+            officials.setdefault(user.ministry_id, []).append(user)
     admins = msit_admins()
     with transaction.atomic():
         for project in projects:
+            if project.actual_start is None:
+                continue
             last = min(last_month, months.first_day(project.end_date))
             for month in months.months_between(project.actual_start, last):
                 if (project.pk, month) in reported:
@@ -77,7 +81,7 @@ def report_reminders_send(*, today: dt.date | None = None) -> dict[str, int]:
                     recipients += admins
                 label = months.label(month)
                 due = months.due_date(month, due_day)
-                titles = {
+                titles: dict[str, str] = {
                     NotificationKind.REPORT_DUE_SOON: _("%(project)s: the %(month)s usage report is due on %(due)s"),
                     NotificationKind.REPORT_DUE_TODAY: _("%(project)s: the %(month)s usage report is due today"),
                     NotificationKind.REPORT_OVERDUE: _("%(project)s: the %(month)s usage report is overdue"),

@@ -73,6 +73,7 @@ def _report_errors(*, project: Project | None, month: dt.date | None, values: di
     held_hours, held_gpus = held or (Decimal(0), 0)
     # Compare with the ledger only when the project and month are known and reportable.
     check_held = project is not None and month is not None and "month" not in errors
+    month_label = months.label(month) if month is not None else ""
 
     hours = values.get("gpu_hours_used")
     if hours is None or hours == "":
@@ -83,7 +84,7 @@ def _report_errors(*, project: Project | None, month: dt.date | None, values: di
         add(
             "gpu_hours_used",
             _("More than the %(held)s GPU-hours the project held in %(month)s (from the allocation ledger).")
-            % {"held": held_hours, "month": months.label(month)},
+            % {"held": held_hours, "month": month_label},
         )
     peak = values.get("peak_gpus_busy")
     if peak is None or peak == "":
@@ -93,7 +94,7 @@ def _report_errors(*, project: Project | None, month: dt.date | None, values: di
     elif check_held and peak > held_gpus:
         add(
             "peak_gpus_busy",
-            _("More than the %(gpus)s GPUs the project held in %(month)s.") % {"gpus": held_gpus, "month": months.label(month)},
+            _("More than the %(gpus)s GPUs the project held in %(month)s.") % {"gpus": held_gpus, "month": month_label},
         )
     if values.get("within_purpose") is None:
         add("within_purpose", _("Answer the purpose declaration."))

@@ -156,21 +156,23 @@ def reports_upload(*, actor, rows: list[dict], submit: bool = True) -> list[Usag
         raise ValidationFailed(_("The file has no data rows."), fields={"file": [_("No rows.")]})
 
     with transaction.atomic():
-        valid = [r for r in parsed if r.project and r.month]
-        held, existing = {}, {}
+        # The rows whose project and month are known: (row, project, month).
+        valid = [(r, r.project, r.month) for r in parsed if r.project is not None and r.month is not None]
+        held: dict = {}
+        existing: dict = {}
         if valid:
-            first = min(r.month for r in valid)
-            last = max(r.month for r in valid)
-            held = held_by_month({r.project.pk for r in valid}, first, last, now=at)
+            first = min(month for _r, _p, month in valid)
+            last = max(month for _r, _p, month in valid)
+            held = held_by_month({project.pk for _r, project, _m in valid}, first, last, now=at)
             keys = Q()
-            for r in valid:
-                keys |= Q(project=r.project, month=r.month)
+            for _r, project, month in valid:
+                keys |= Q(project=project, month=month)
             existing = {(rep.project_id, rep.month): rep for rep in UsageReport.objects.select_for_update().filter(keys)}
         for r in parsed:
-            key = (r.project.pk, r.month) if r.project and r.month else None
+            row_key = (r.project.pk, r.month) if r.project and r.month else None
             found = _report_errors(
-                project=r.project, month=r.month, values=r.values, held=held.get(key) if key else None,
-                report=existing.get(key) if key else None, actor=actor,
+                project=r.project, month=r.month, values=r.values, held=held.get(row_key) if row_key else None,
+                report=existing.get(row_key) if row_key else None, actor=actor,
             )
             for name, messages in found.items():
                 if name not in r.errors:  # a parse error of the same field says it better
@@ -181,12 +183,13 @@ def reports_upload(*, actor, rows: list[dict], submit: bool = True) -> list[Usag
         ]
         if rejected:
             raise UploadRejected(rejected)
+        # No row has an error: every row is a valid one.
         return [
             _report_write(
-                actor=actor, project=r.project, month=r.month, values=r.values,
-                report=existing.get((r.project.pk, r.month)), submit=submit, at=at, note=_("Bulk upload."),
+                actor=actor, project=project, month=month, values=r.values,
+                report=existing.get((project.pk, month)), submit=submit, at=at, note=_("Bulk upload."),
             )
-            for r in parsed
+            for r, project, month in valid
         ]
 
 
