@@ -211,7 +211,7 @@ def request_review(request, request_id, step):
         gpu_ids = request.POST.getlist("gpu")
         try:
             loan = lending.request_approve(actor=request.user, request=loan_request, gpu_ids=gpu_ids,
-                                           note=request.POST.get("note", "")[:2000])
+                                           note=request.POST.get("note", ""))
         except (PortalError, ValueError) as exc:
             messages.error(request, getattr(exc, "message", str(exc)))
             return redirect("lending-request", request_id=loan_request.public_id)
@@ -294,7 +294,7 @@ def loan_action(request, loan_id, step):
     back = {"loan_id": loan.public_id}
     if step == "return":
         return _act(request, "lending-loan", lambda: lending.loan_return(
-            actor=request.user, loan=loan, reason=request.POST.get("reason", "")[:2000]), _("The GPUs were returned."), **back)
+            actor=request.user, loan=loan, reason=request.POST.get("reason", "")), _("The GPUs were returned."), **back)
     if step == "renew" and request.user.is_applicant:
         form = RenewalForm(request.POST)
         forms_["renew"] = form
@@ -320,7 +320,7 @@ def loan_action(request, loan_id, step):
                 return redirect("lending-loan", **back)
     elif step in ("renewal-approve", "renewal-reject") and request.user.is_msit_admin:
         return _act(request, "lending-loan", lambda: lending.loan_decide_renewal(
-            actor=request.user, loan=loan, approve=step == "renewal-approve", note=request.POST.get("note", "")[:2000]),
+            actor=request.user, loan=loan, approve=step == "renewal-approve", note=request.POST.get("note", "")),
             _("The renewal was decided."), **back)
     elif step == "recall" and request.user.is_msit_admin:
         form = ReasonForm(request.POST)

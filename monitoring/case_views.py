@@ -230,7 +230,7 @@ def redistribution_action(request, step, proposal_id=None):
                 redistribution.proposal_approve(actor=request.user, proposal=proposal)
                 messages.success(request, _("Approved: the GPUs are written to the ledger."))
             elif step == "reject":
-                redistribution.proposal_reject(actor=request.user, proposal=proposal, note=request.POST.get("note", "")[:2000])
+                redistribution.proposal_reject(actor=request.user, proposal=proposal, note=request.POST.get("note", ""))
                 messages.success(request, _("The proposal was rejected."))
             else:
                 raise Http404

@@ -19,6 +19,7 @@ from allocation_portal.errors import (
     PortalError,
     StateConflict,
 )
+from allocation_portal.limits import REASON_MAX, checked_text
 from allocation_portal.models import NotificationKind
 from allocation_portal.notifications import msit_admins, notify
 from gpus import services as ledger
@@ -226,6 +227,7 @@ def proposals_approve_all(*, actor, proposals) -> list[tuple[RedistributionPropo
 def proposal_reject(*, actor, proposal: RedistributionProposal, note: str = "") -> RedistributionProposal:
     if actor is None or not actor.is_msit_admin:
         raise NotPermitted(_("Only an MSIT admin rejects redistribution proposals."))
+    note = checked_text(note, field="note", max_length=REASON_MAX)
     with transaction.atomic():
         locked = RedistributionProposal.objects.select_for_update().get(pk=proposal.pk)
         if locked.state != ProposalState.PROPOSED:

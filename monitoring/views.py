@@ -88,7 +88,7 @@ def _save_from_form(request, project, form, report=None):
             values=form.values(),
             submit=submit,
             evidence=form.cleaned_data.get("evidence"),
-            note=request.POST.get("note", "")[:1000],
+            note=request.POST.get("note", ""),
         )
     except PortalError as exc:
         add_portal_error(form, exc)
@@ -169,7 +169,7 @@ def report_detail(request, report_id, return_form=None, status=200):
 def report_accept_view(request, report_id):
     report, can_change = get_report_for_user(request.user, report_id)
     try:
-        report_accept(actor=request.user, report=report, note=request.POST.get("note", "")[:1000])
+        report_accept(actor=request.user, report=report, note=request.POST.get("note", ""))
     except PortalError as exc:
         messages.error(request, exc.message)
     else:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from allocation_portal import audit
 from allocation_portal import policy as programme_policy
 from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
+from allocation_portal.limits import REASON_MAX, checked_text
 from allocation_portal.models import NotificationKind
 from gpus import services as ledger
 from gpus.availability import period
@@ -44,6 +45,7 @@ def _live_allocations(loan: Loan):
 def loan_return(*, actor, loan: Loan, reason: str = "") -> Loan:
     """Give the GPUs back early (or cancel a loan that has not begun)."""
     _check_holder(actor, loan)
+    reason = checked_text(reason, field="reason", max_length=REASON_MAX)
     now = timezone.now()
     with transaction.atomic():
         locked = _loan_for_update(loan)
@@ -101,6 +103,7 @@ def loan_decide_renewal(*, actor, loan: Loan, approve: bool, note: str = "") -> 
     """Approve (if the GPUs are still idle for the added time) or refuse the renewal."""
     if not (actor is not None and actor.is_msit_admin):
         raise NotPermitted(_("Only an MSIT admin decides renewals."))
+    note = checked_text(note, field="note", max_length=REASON_MAX)
     with transaction.atomic():
         locked = _loan_for_update(loan)
         if locked.renewal_state != RenewalState.REQUESTED:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from allocation_portal import audit, months
 from allocation_portal import policy as programme_policy
 from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
+from allocation_portal.limits import REASON_MAX, checked_text
 from allocation_portal.models import Compliance, NotificationKind, Role, User
 from allocation_portal.notifications import notify, organisation_members
 from gpus import services as ledger
@@ -324,6 +325,7 @@ def request_approve(*, actor, request: LoanRequest, gpu_ids: list[int], note: st
     period, nothing is written and CapacityConflict says so."""
     if not (actor is not None and actor.is_msit_admin):
         raise NotPermitted(_("Only an MSIT admin approves requests."))
+    note = checked_text(note, field="note", max_length=REASON_MAX)
     gpu_ids = sorted({int(g) for g in gpu_ids})
     with transaction.atomic():
         locked = LoanRequest.objects.select_for_update().select_related("organisation").get(pk=request.pk)

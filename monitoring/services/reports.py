@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from allocation_portal import audit, months
 from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
+from allocation_portal.limits import TEXT_MAX, VERSION_NOTE_MAX, checked_text
 from allocation_portal.notifications import ministry_officials, notify
 from gpus.selectors import held_by_month
 from projects.access import can_change_project
@@ -182,6 +183,8 @@ def report_save(
 
     `at` backdates the submission; only the system (actor None, e.g. importing past reports) may."""
     _check_actor(actor, project)
+    note = checked_text(note, field="note", max_length=VERSION_NOTE_MAX)
+    checked_text(values.get("notes"), field="notes", max_length=TEXT_MAX)
     if at is not None and actor is not None:
         raise NotPermitted(_("Only the system may record a submission time."))
     at = at or timezone.now()
@@ -202,6 +205,7 @@ def report_save(
 def report_accept(*, actor, report: UsageReport, note: str = "") -> UsageReport:
     if not actor_is_admin(actor):
         raise NotPermitted(_("Only an MSIT admin can accept a report."))
+    note = checked_text(note, field="note", max_length=VERSION_NOTE_MAX)
     with transaction.atomic():
         locked = UsageReport.objects.select_for_update().select_related("project").get(pk=report.pk)
         if locked.state != ReportState.SUBMITTED:

@@ -265,3 +265,17 @@ def test_the_api_lists_reports_in_scope_with_constant_queries(world, api_for, cl
     assert body["count"] == 6
     assert api_for(world.outsider).get("/api/v1/reports/").json()["count"] == 0
     assert api_for(world.official).get("/api/v1/reports/?month=2026-8").status_code == 400
+
+
+def test_an_over_long_note_is_refused_the_same_way_on_the_page_and_in_the_service(world, client_for, clock):
+    """One validation per action: the page used to cut the note silently; now the service refuses it,
+    whichever way it came, and nothing is saved."""
+    report = save(world, submit=True)
+    page = client_for(world.admin).post(f"/reports/{report.public_id}/accept/", {"note": "x" * 1001}, follow=True)
+    assert "At most 1000 characters" in page.content.decode()
+    report.refresh_from_db()
+    assert report.state == ReportState.SUBMITTED
+    with pytest.raises(ValidationFailed) as refused:
+        report_accept(actor=world.admin, report=report, note="x" * 1001)
+    assert "note" in refused.value.fields
+    assert report_accept(actor=world.admin, report=report, note="x" * 1000).state == ReportState.ACCEPTED

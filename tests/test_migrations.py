@@ -1,0 +1,118 @@
+"""Today's data survives the migrations: a database at the schema the portal had before pools, the
+cross-layer rule, the core's policy and notices, and the lending app (the last migrations that
+shipped), with a started project, its award, a loan on an idle server, a case and a notice in it,
+is migrated to the latest schema; the data is all there, in its new homes, and the new rules hold."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+KST = ZoneInfo("Asia/Seoul")
+BEFORE = [
+    ("allocation_portal", "0003_audit_append_only"),
+    ("gpus", "0003_alter_loanrequest_ai_basic_act_and_more"),
+    ("projects", "0003_projectgpurequest"),
+    ("monitoring", "0003_alter_notification_kind_checkrun_reclamationpolicy_and_more"),
+]
+
+
+def at(day, hour=0):
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=KST)
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return MigrationExecutor(connection).loader.project_state(targets).apps
+
+
+def test_todays_data_is_migrated_to_the_latest_schema():
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    old = migrate(BEFORE)
+    try:
+        Ministry = old.get_model("projects", "Ministry")
+        Project = old.get_model("projects", "Project")
+        Provider = old.get_model("gpus", "Provider")
+        Cluster = old.get_model("gpus", "Cluster")
+        Server = old.get_model("gpus", "Server")
+        Gpu = old.get_model("gpus", "Gpu")
+        Allocation = old.get_model("gpus", "Allocation")
+        AllocationGpu = old.get_model("gpus", "AllocationGpu")
+        Organisation = old.get_model("gpus", "Organisation")
+        LoanRequest = old.get_model("gpus", "LoanRequest")
+        Loan = old.get_model("gpus", "Loan")
+        User = old.get_model("allocation_portal", "User")
+        Notification = old.get_model("monitoring", "Notification")
+        ReclamationPolicy = old.get_model("monitoring", "ReclamationPolicy")
+        ReclamationCase = old.get_model("monitoring", "ReclamationCase")
+
+        ministry = Ministry.objects.create(code="m", name_ko="가부", name_en="M")
+        started = Project.objects.create(code="P-START", ministry=ministry, title_ko="t", title_en="t", domain="science",
+                                         gpus_awarded=8, planned_start=dt.date(2026, 5, 1), actual_start=dt.date(2026, 5, 4),
+                                         end_date=dt.date(2027, 3, 31), status="active")
+        idle = Project.objects.create(code="P-IDLE", ministry=ministry, title_ko="t", title_en="t", domain="science",
+                                      gpus_awarded=8, planned_start=dt.date(2026, 12, 1), end_date=dt.date(2027, 3, 31))
+        cluster = Cluster.objects.create(provider=Provider.objects.create(code="p", name_ko="p", name_en="p"),
+                                         code="c", name="C", gpu_model="B200")
+        servers = [Server.objects.create(cluster=cluster, hostname=f"c-{i}") for i in range(3)]
+        gpus = {s.pk: [Gpu.objects.create(server=s, index=i) for i in range(8)] for s in servers}
+        lo, hi = at(dt.date(2026, 4, 7)), at(dt.date(2027, 4, 1))
+        for project, server in ((started, servers[0]), (idle, servers[1])):
+            entry = Allocation.objects.create(holder_kind="project", layer="award", project=project, cluster=cluster,
+                                              gpu_count=8, starts_at=lo, ends_at=hi, planned_ends_at=hi, reason="award")
+            AllocationGpu.objects.bulk_create(AllocationGpu(allocation=entry, gpu=g, layer="award",
+                                                            period=DateTimeTZRange(lo, hi, "[)")) for g in gpus[server.pk])
+        org = Organisation.objects.create(name="기관", kind="academia", region="non_capital", registration_number="R-1")
+        user = User.objects.create(username="u", role="applicant", organisation=org)
+        request = LoanRequest.objects.create(organisation=org, submitted_by=user, gpu_model="B200", gpu_count=2,
+                                             starts_on=dt.date(2026, 9, 1), ends_on=dt.date(2026, 9, 30), purpose="p",
+                                             expected_results="r", personal_information="na", training_data_copyright="yes",
+                                             ai_basic_act="yes", accepts_recall_terms=True, state="approved",
+                                             submitted_at=at(dt.date(2026, 8, 20)))
+        loan = Loan.objects.create(request=request, organisation=org, gpu_model="B200", gpu_count=2,
+                                   starts_at=at(dt.date(2026, 9, 1)), ends_at=at(dt.date(2026, 10, 1)), state="active",
+                                   renewal_state="requested")
+        loan_entry = Allocation.objects.create(holder_kind="loan", layer="loan", loan=loan, cluster=cluster, gpu_count=2,
+                                               starts_at=loan.starts_at, ends_at=loan.ends_at, planned_ends_at=loan.ends_at,
+                                               reason="loan")
+        AllocationGpu.objects.bulk_create(AllocationGpu(allocation=loan_entry, gpu=g, layer="loan",
+                                                        period=DateTimeTZRange(loan.starts_at, loan.ends_at, "[)"))
+                                          for g in gpus[servers[1].pk][:2])
+        policy, _created = ReclamationPolicy.objects.get_or_create(version=1, defaults={"grace_months": 2})
+        ReclamationCase.objects.create(project=started, month=dt.date(2026, 8, 1), kind="under_use", policy=policy,
+                                       servers_held=1, proposed_servers=1, response_due=dt.date(2026, 9, 17))
+        Notification.objects.create(user=user, kind="general", title="t", body="b", dedup_key="k")
+    finally:
+        migrate(latest)
+
+    from allocation_portal.models import Notification as CoreNotification
+    from allocation_portal.models import Policy
+    from gpus.models import AllocationGpu as NewAllocationGpu
+    from gpus.models import Server as NewServer
+    from lending.models import Loan as NewLoan
+    from monitoring.models import ReclamationCase as NewCase
+    from projects.models import Project as NewProject
+
+    # Pools: the servers projects hold are the programme's; the one nobody held is the government's other GPUs.
+    pools = dict(NewServer.objects.values_list("hostname", "pool__code"))
+    assert pools == {"c-0": "nai-2026", "c-1": "nai-2026", "c-2": "gov-other"}
+    assert set(NewProject.objects.values_list("pool__code", flat=True)) == {"nai-2026"}
+    # The started project uses its GPUs from its start; the idle one uses none; the loan uses its period.
+    used = {r.allocation.project.code if r.allocation.project else "loan": r.in_use_from
+            for r in NewAllocationGpu.objects.select_related("allocation__project")}
+    assert used["P-START"] == at(dt.date(2026, 5, 4)) and used["P-IDLE"] is None and used["loan"] is None
+    assert NewAllocationGpu.objects.filter(occupied__isnull=False).count() == 8 + 2
+    # The lending models answer from their new app, on the same rows.
+    moved = NewLoan.objects.select_related("request__organisation").get()
+    assert moved.request.organisation.name == "기관" and moved.allocations.get().gpu_rows.count() == 2
+    assert moved.renewals == 1 and moved.request.pool.code == "nai-2026"
+    # The policy and the notices are the core's; the case keeps its policy.
+    assert NewCase.objects.get().policy.version == 1 and Policy.objects.get(version=1).grace_days == 60
+    assert CoreNotification.objects.get().dedup_key == "k"
