@@ -13,6 +13,7 @@ from allocation_portal import audit, hooks, months
 from allocation_portal import policy as programme_policy
 from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
 from gpus.availability import day_start, period
+from gpus.awards import lock_free_servers, project_take_over
 from gpus.models import (
     GPUS_PER_SERVER,
     Allocation,
@@ -22,13 +23,7 @@ from gpus.models import (
     HolderKind,
     Layer,
 )
-from gpus.services import (
-    allocation_award,
-    lock_free_servers,
-    lock_project_for_award,
-    lock_servers_of,
-    project_take_over,
-)
+from gpus.services import allocation_award, lock_project_for_award, lock_servers_of
 
 from .access import can_change_project
 from .models import GpuRequestState, Project, ProjectGpuRequest, ProjectStatus, UsagePlan
