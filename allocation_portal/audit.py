@@ -8,6 +8,7 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
+from .messages import Message, is_message, plain
 from .models import AuditEvent
 
 
@@ -36,7 +37,7 @@ def record(
     object_repr: str | None = None,
     before: dict | None = None,
     after: dict | None = None,
-    reason: str = "",
+    reason: str | Message = "",
 ) -> AuditEvent:
     if not connection.in_atomic_block:
         raise RuntimeError("Audit events must be written inside the transaction of the change they record.")
@@ -56,5 +57,6 @@ def record(
         object_repr=(object_repr or "")[:300],
         before=before,
         after=after,
-        reason=reason or "",
+        reason=plain(reason) if is_message(reason) else (reason or ""),
+        reason_msg=reason if is_message(reason) else None,
     )

@@ -7,6 +7,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from .labels import action_label, object_type_label
+from .messages import render
+
 
 class Role(models.TextChoices):
     ADMIN = "msit_admin", _("MSIT admin")
@@ -116,6 +119,9 @@ class AuditEvent(models.Model):
     before = models.JSONField(_("before"), null=True, blank=True, encoder=DjangoJSONEncoder)
     after = models.JSONField(_("after"), null=True, blank=True, encoder=DjangoJSONEncoder)
     reason = models.TextField(_("reason"), blank=True)
+    # A reason the portal wrote itself, as a message code with parameters (allocation_portal.messages);
+    # `reason` holds its Korean rendering, or what a person typed.
+    reason_msg = models.JSONField(_("reason (message)"), null=True, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -135,6 +141,18 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only.")
+
+    @property
+    def reason_text(self) -> str:
+        return render(self.reason_msg) if self.reason_msg else self.reason
+
+    @property
+    def action_text(self) -> str:
+        return action_label(self.action)
+
+    @property
+    def object_type_text(self) -> str:
+        return object_type_label(self.object_type)
 
 
 # --- Notifications ---------------------------------------------------------------------------
@@ -176,6 +194,10 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
+    # The title and message as message codes with parameters (allocation_portal.messages), rendered
+    # in the reader's language; `title` and `body` hold their Korean rendering.
+    title_msg = models.JSONField(_("title (message)"), null=True, blank=True)
+    body_msg = models.JSONField(_("message (message)"), null=True, blank=True)
 
     class Meta:
         db_table = "monitoring_notification"
@@ -187,6 +209,14 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def title_text(self) -> str:
+        return render(self.title_msg) if self.title_msg else self.title
+
+    @property
+    def body_text(self) -> str:
+        return render(self.body_msg) if self.body_msg else self.body
 
 
 # --- Programme policy ---------------------------------------------------------------------------
