@@ -21,11 +21,13 @@ class AuditEventSerializer(ModelSerializer):
     action_label = serializers.CharField(source="action_text", read_only=True)
     object_type_label = serializers.CharField(source="object_type_text", read_only=True)
     reason = serializers.CharField(source="reason_text", read_only=True)
+    object_repr = serializers.CharField(source="object_repr_text", read_only=True)
+    actor_role_label = serializers.CharField(source="actor_role_text", read_only=True)
 
     class Meta:
         model = AuditEvent
         fields = [
-            "id", "at", "actor_name", "actor_role", "action", "action_label", "object_type", "object_type_label",
+            "id", "at", "actor_name", "actor_role", "actor_role_label", "action", "action_label", "object_type", "object_type_label",
             "object_id", "object_repr", "before", "after", "reason",
         ]
 

@@ -11,7 +11,8 @@ _actions: dict[str, str | Promise] = {}
 # Object types recorded before a model moved to another app.
 MOVED = {"gpus.organisation": "lending.organisation", "gpus.loanrequest": "lending.loanrequest",
          "gpus.loan": "lending.loan", "monitoring.reclamationpolicy": "allocation_portal.policy",
-         "monitoring.notification": "allocation_portal.notification"}
+         "monitoring.notification": "allocation_portal.notification",
+         "monitoring.redistribution": "monitoring.redistributionproposal"}
 
 
 def register_actions(labels: dict[str, str | Promise]) -> None:

@@ -5,6 +5,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from .labels import action_label, object_type_label
@@ -122,6 +123,8 @@ class AuditEvent(models.Model):
     # A reason the portal wrote itself, as a message code with parameters (allocation_portal.messages);
     # `reason` holds its Korean rendering, or what a person typed.
     reason_msg = models.JSONField(_("reason (message)"), null=True, blank=True)
+    # The object's name in both languages at the time ({"ko": ..., "en": ...}); `object_repr` holds the Korean.
+    object_repr_i18n = models.JSONField(_("object (both languages)"), null=True, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -147,12 +150,24 @@ class AuditEvent(models.Model):
         return render(self.reason_msg) if self.reason_msg else self.reason
 
     @property
+    def object_repr_text(self) -> str:
+        names = self.object_repr_i18n or {}
+        language = "en" if (get_language() or "ko").startswith("en") else "ko"
+        return names.get(language) or self.object_repr
+
+    @property
     def action_text(self) -> str:
         return action_label(self.action)
 
     @property
     def object_type_text(self) -> str:
         return object_type_label(self.object_type)
+
+    @property
+    def actor_role_text(self) -> str:
+        if self.actor_role in Role.values:
+            return str(Role(self.actor_role).label)
+        return gettext("system") if self.actor_role in ("", "system") else self.actor_role
 
 
 # --- Notifications ---------------------------------------------------------------------------

@@ -222,7 +222,9 @@ class Allocation(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_holder_kind_display()} {self.holder_label} · {self.gpu_count} GPU"
+        if self.holder_kind == HolderKind.PROJECT:
+            return f"{self.get_holder_kind_display()} {self.holder_label} · {self.gpu_count} GPU"
+        return f"{self.holder_label} · {self.gpu_count} GPU"
 
     @property
     def holder_label(self) -> str:

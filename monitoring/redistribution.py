@@ -107,8 +107,9 @@ def redistribution_propose(*, actor=None, now=None) -> list[RedistributionPropos
                 servers=sorted({offer.hostname for offer, _ids in proposal.picks}), sources=dict(sources),
             ), starts_at, ends_at))
         made += RedistributionProposal.objects.bulk_create([p for p, _lo, _hi in pending])
-        audit.record(actor=actor, action="redistribution.propose", object_type="monitoring.redistribution",
-                     object_id=now.isoformat(), object_repr=f"{len(made)} proposals",
+        audit.record(actor=actor, action="redistribution.propose", object_type="monitoring.redistributionproposal",
+                     object_id=now.isoformat(), object_repr=timezone.localtime(now).strftime("%Y-%m-%d %H:%M"),
+                     reason=msg(gettext_noop("%(count)s proposals made"), count=len(made)),
                      after={"proposals": [str(p.public_id) for p in made]})
         if made:
             notify(users=msit_admins(), kind=NotificationKind.PROPOSALS_READY,

@@ -86,3 +86,13 @@ def test_object_types_read_as_their_models_names_even_after_a_model_moved():
     with translation.override("en"):
         assert object_type_label("lending.loan") == "short-term loan"
         assert object_type_label("nosuch.model") == "nosuch.model"
+
+
+def test_audit_targets_and_roles_read_in_the_readers_language(world, client_for):
+    award = AuditEvent.objects.filter(object_type="gpus.allocation", object_repr__startswith="국가 과제 PA-001").first()
+    assert award is not None and award.object_repr_i18n["en"].startswith("National project PA-001")
+    english = client_for(world.auditor, "en").get("/api/v1/audit-events/", {"object_id": award.object_id}).json()
+    korean = client_for(world.auditor, "ko").get("/api/v1/audit-events/", {"object_id": award.object_id}).json()
+    assert english["results"][0]["object_repr"].startswith("National project PA-001")
+    assert korean["results"][0]["object_repr"].startswith("국가 과제 PA-001")
+    assert english["results"][0]["actor_role_label"] in ("MSIT admin", "system")
