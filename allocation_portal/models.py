@@ -17,6 +17,7 @@ class Role(models.TextChoices):
     OFFICIAL = "official", _("Ministry official")
     APPLICANT = "applicant", _("Applicant")
     AUDITOR = "auditor", _("Auditor")
+    PROVIDER = "provider_operator", _("Provider operator")
 
 
 class Compliance(models.TextChoices):
@@ -51,6 +52,14 @@ class User(AbstractUser):
         blank=True,
         related_name="members",
     )
+    provider = models.ForeignKey(
+        "gpus.Provider",
+        verbose_name=_("provider"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="operators",
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -59,6 +68,10 @@ class User(AbstractUser):
             models.CheckConstraint(
                 name="user_official_has_ministry",
                 condition=~Q(role="official") | Q(ministry__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="user_provider_operator_has_provider",
+                condition=~Q(role="provider_operator") | Q(provider__isnull=False),
             ),
             models.CheckConstraint(
                 name="user_applicant_has_organisation",
@@ -84,6 +97,11 @@ class User(AbstractUser):
     @property
     def is_auditor(self) -> bool:
         return self.is_active and self.role == Role.AUDITOR
+
+    @property
+    def is_provider_operator(self) -> bool:
+        """A provider's operator: sees that provider's servers and what they measured, sends usage."""
+        return self.is_active and self.role == Role.PROVIDER and self.provider_id is not None
 
     @property
     def reads_everything(self) -> bool:

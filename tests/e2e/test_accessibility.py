@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from lending.models import Loan, LoanRequest
-from monitoring.demo import DEMO_PASSWORD, load_demo_lending, load_demo_reclamation, load_demo_reports, load_demo_users
+from monitoring.demo import (
+    DEMO_PASSWORD,
+    load_demo_lending,
+    load_demo_reclamation,
+    load_demo_reports,
+    load_demo_users,
+)
 from monitoring.models import ReclamationCase, UsageReport
 from projects.loader import programme_2026_load
 from projects.models import Ministry
