@@ -366,6 +366,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "monitoring.tasks.flag_delayed_projects",
         "schedule": crontab(hour=8, minute=30),
     },
+    "telemetry-pull": {
+        # Yesterday's GPU telemetry from each provider whose Prometheus address is set.
+        "task": "metering.tasks.pull_telemetry",
+        "schedule": crontab(hour=3, minute=30),
+    },
     "loans-tick": {
         "task": "lending.tasks.tick_loans",
         "schedule": crontab(minute="*/15"),

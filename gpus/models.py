@@ -27,6 +27,8 @@ class Provider(models.Model):
     name_ko = models.CharField(_("name (Korean)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)
     source_note = models.CharField(_("source"), max_length=200, blank=True)
+    # Where the provider's Prometheus answers (DCGM exporter metrics): pulled daily when set.
+    prometheus_url = models.URLField(_("Prometheus address"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("provider")

@@ -24,6 +24,13 @@ from .sacct import KST
 
 Holder = tuple[str, int | None, int | None]  # (UsageHolder, project id, loan id)
 NOBODY: Holder = (UsageHolder.UNATTRIBUTED, None, None)
+# (server id, GPU id or None when the source names no GPU, KST day, holder) -> [GPU-seconds, covered seconds]
+Key = tuple[int, int | None, dt.date, Holder]
+Totals = dict[Key, list[float]]
+
+
+def totals() -> Totals:
+    return defaultdict(lambda: [0.0, 0.0])
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,7 @@ class Segment:
     start: dt.datetime
     end: dt.datetime
     shares: tuple[tuple[Holder, float], ...]  # holder -> share of the server's GPUs
+    holders: dict[int, Holder]  # GPU id -> its holder (GPUs not named: nobody)
 
 
 def _used_holder(kind: str, project_id: int | None, loan_id: int | None) -> Holder:
@@ -103,13 +111,11 @@ class Timelines:
             if rest > 0:
                 counts[NOBODY] += rest
             total = sum(counts.values())
-            segments.append(Segment(lo, hi, tuple((h, n / total) for h, n in sorted(counts.items(), key=str))))
+            segments.append(Segment(lo, hi, tuple((h, n / total) for h, n in sorted(counts.items(), key=str)), holder_of))
         return segments
 
-    def attribute(self, server_id: int, start: dt.datetime, end: dt.datetime, gpus: float,
-                  into: dict[tuple[int, dt.date, Holder], float]) -> None:
-        """Add the GPU-seconds of `gpus` GPUs busy on the server over [start, end) to `into`, by KST
-        day and holder."""
+    def _pieces(self, server_id: int, start: dt.datetime, end: dt.datetime):
+        """(segment, KST day, seconds) of [start, end) on the server, cut at holder changes and days."""
         segments, starts = self.segments[server_id], self.starts[server_id]
         i = max(bisect.bisect_right(starts, start) - 1, 0)
         while i < len(segments) and segments[i].start < end:
@@ -117,13 +123,27 @@ class Timelines:
             lo, hi = max(start, segment.start), min(end, segment.end)
             while lo < hi:
                 local = lo.astimezone(KST)
-                day_end = (local.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1))
+                day_end = local.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)
                 piece_end = min(hi, day_end)
-                seconds = (piece_end - lo).total_seconds() * gpus
-                for holder, share in segment.shares:
-                    into[(server_id, local.date(), holder)] += seconds * share
+                yield segment, local.date(), (piece_end - lo).total_seconds()
                 lo = piece_end
             i += 1
+
+    def attribute(self, server_id: int, start: dt.datetime, end: dt.datetime, gpus: float, into: Totals) -> None:
+        """Add the GPU-seconds of `gpus` GPUs of the server (which ones unknown, as Slurm reports them)
+        used over [start, end) to `into`, by KST day and holder, in proportion to what each held."""
+        for segment, day, seconds in self._pieces(server_id, start, end):
+            for holder, share in segment.shares:
+                into[(server_id, None, day, holder)][0] += seconds * gpus * share
+
+    def attribute_gpu(self, server_id: int, gpu_id: int, start: dt.datetime, end: dt.datetime, busy: float,
+                      into: Totals) -> None:
+        """One GPU measured over [start, end), busy for the fraction `busy` of it: busy and covered
+        GPU-seconds to its holder at that time, by KST day."""
+        for segment, day, seconds in self._pieces(server_id, start, end):
+            cell = into[(server_id, gpu_id, day, segment.holders.get(gpu_id, NOBODY))]
+            cell[0] += seconds * busy
+            cell[1] += seconds
 
 
 def _contains(r, moment: dt.datetime) -> bool:

@@ -44,6 +44,8 @@ class UsageBatch(models.Model):
     provisional = models.PositiveIntegerField(_("runs still running"), default=0)
     gpu_seconds = models.FloatField(_("GPU-seconds"), default=0)
     unknown_nodes = models.JSONField(_("nodes not in the inventory"), default=list, blank=True)
+    # How the figures were measured (telemetry: which metric, the fallback's share, the step).
+    details = models.JSONField(_("details"), default=dict, blank=True)
     received_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True,
                                     related_name="+")
     received_at = models.DateTimeField(_("received"), auto_now_add=True)
@@ -71,6 +73,8 @@ class MeasuredUsage(models.Model):
     batch = models.ForeignKey(UsageBatch, on_delete=models.CASCADE, related_name="rows")
     source = models.CharField(max_length=20, choices=Source.choices)
     server = models.ForeignKey("gpus.Server", on_delete=models.PROTECT, related_name="+")
+    # Telemetry names the GPU; scheduler accounting only how many of the server's GPUs a job had.
+    gpu = models.ForeignKey("gpus.Gpu", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     day = models.DateField()
     holder_kind = models.CharField(max_length=20, choices=UsageHolder.choices)
     project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, null=True, blank=True, related_name="+")

@@ -19,10 +19,10 @@ from django.utils.translation import gettext_noop
 from allocation_portal import audit, months
 from allocation_portal.errors import NotPermitted, ValidationFailed
 from allocation_portal.messages import label, msg
-from gpus.models import Provider, Server
+from gpus.models import Gpu, Provider, Server
 
-from . import sacct
-from .attribution import Holder, Timelines
+from . import sacct, telemetry
+from .attribution import Timelines, Totals, totals
 from .models import MeasuredUsage, Source, UsageBatch
 
 MAX_SACCT_ROWS = 5_000_000
@@ -84,7 +84,7 @@ def sacct_receive(*, actor, provider: Provider, file, file_name: str = "", month
         raise ValidationFailed(_("The sacct file is not UTF-8 text."), fields={"file": [_("Not UTF-8 text.")]}) from None
     records = len(runs)
     timelines = Timelines((servers[n] for r in runs for n in r.nodes if n in servers), period_start, period_end)
-    totals: dict[tuple[int, dt.date, Holder], float] = defaultdict(float)
+    measured = totals()
     unknown: dict[str, float] = defaultdict(float)
     for run in runs:
         for node, piece in sacct.node_pieces(run):
@@ -92,27 +92,31 @@ def sacct_receive(*, actor, provider: Provider, file, file_name: str = "", month
             if server_id is None:
                 unknown[node] += piece.gpu_seconds
             else:
-                timelines.attribute(server_id, piece.start, piece.end, piece.gpus, totals)
-    return _store(actor=actor, provider=provider, source=Source.SCHEDULER, period=(period_start, period_end),
-                  totals=totals, unknown=unknown, file_name=file_name, records=records, runs=len(runs),
-                  provisional=provisional)
+                timelines.attribute(server_id, piece.start, piece.end, piece.gpus, measured)
+    return store(actor=actor, provider=provider, source=Source.SCHEDULER, period=(period_start, period_end),
+                 measured=measured, unknown=unknown, file_name=file_name, records=records, runs=len(runs),
+                 provisional=provisional)
 
 
-def _digest(totals: dict, unknown: dict) -> str:
+def _digest(measured: Totals, unknown: dict) -> str:
     h = hashlib.sha256()
-    for (server_id, day, holder), seconds in sorted(totals.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
-        h.update(f"{server_id}|{day}|{holder}|{round(seconds)}\n".encode())
+    for (server_id, gpu_id, day, holder), (seconds, covered) in sorted(
+            measured.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0, kv[0][2], str(kv[0][3]))):
+        h.update(f"{server_id}|{gpu_id}|{day}|{holder}|{round(seconds)}|{round(covered)}\n".encode())
     for node, seconds in sorted(unknown.items()):
         h.update(f"?{node}|{round(seconds)}\n".encode())
     return h.hexdigest()
 
 
-def _store(*, actor, provider, source, period, totals, unknown, file_name, records, runs, provisional,
-           covered: dict | None = None) -> Received:
-    digest = _digest(totals, unknown)
+def store(*, actor, provider, source, period, measured: Totals, unknown: dict, file_name: str = "", records: int = 0,
+          runs: int = 0, provisional: int = 0, details: dict | None = None) -> Received:
+    """Keep one delivery's figures: unchanged if the same as the current ones for the period, else
+    they become current and the earlier ones are removed (their totals stay in the audit trail)."""
+    digest = _digest(measured, unknown)
     by_holder: dict[str, float] = defaultdict(float)
-    for (_server, _day, (kind, _p, _l)), seconds in totals.items():
+    for (_server, _gpu, _day, (kind, _p, _l)), (seconds, _covered) in measured.items():
         by_holder[kind] += seconds
+    telemetry = source == Source.TELEMETRY
     with transaction.atomic():
         # One delivery per provider at a time: two uploads of the same period never both become current.
         Provider.objects.select_for_update().get(pk=provider.pk)
@@ -126,16 +130,17 @@ def _store(*, actor, provider, source, period, totals, unknown, file_name, recor
         batch = UsageBatch.objects.create(
             provider=provider, source=source, period_start=period[0], period_end=period[1], digest=digest,
             file_name=(file_name or "")[:200], records=records, runs=runs, provisional=provisional,
-            gpu_seconds=sum(totals.values()) + sum(unknown.values()),
+            gpu_seconds=sum(v[0] for v in measured.values()) + sum(unknown.values()),
             unknown_nodes=[{"node": n, "gpu_seconds": round(s)} for n, s in
                            sorted(unknown.items(), key=lambda kv: -kv[1])[:UNKNOWN_NODES_KEPT]],
-            received_by=actor if getattr(actor, "pk", None) else None, current=True,
+            received_by=actor if getattr(actor, "pk", None) else None, current=True, details=details or {},
         )
         MeasuredUsage.objects.bulk_create(
-            (MeasuredUsage(batch=batch, source=source, server_id=server_id, day=day, holder_kind=kind,
+            (MeasuredUsage(batch=batch, source=source, server_id=server_id, gpu_id=gpu_id, day=day, holder_kind=kind,
                            project_id=project_id, loan_id=loan_id, gpu_seconds=seconds,
-                           covered_seconds=(covered or {}).get((server_id, day, (kind, project_id, loan_id))))
-             for (server_id, day, (kind, project_id, loan_id)), seconds in totals.items() if seconds > 0),
+                           covered_seconds=covered if telemetry else None)
+             for (server_id, gpu_id, day, (kind, project_id, loan_id)), (seconds, covered) in measured.items()
+             if seconds > 0 or (telemetry and covered > 0)),
             batch_size=5000,
         )
         if current is not None:
@@ -154,3 +159,53 @@ def _store(*, actor, provider, source, period, totals, unknown, file_name, recor
                        month=timezone.localtime(period[0]).strftime("%Y-%m"), provider=provider.code),
         )
     return Received(batch=batch, changed=True, replaced=current, by_holder=dict(by_holder))
+
+
+def telemetry_pull(*, actor, provider: Provider, url: str, first_day: dt.date, last_day: dt.date,
+                   step_s: int = 3600, check_permission: bool = True) -> list[Received]:
+    """GPU telemetry from the provider's Prometheus for each KST day from `first_day` to `last_day`
+    (inclusive), one delivery per day: busy and covered GPU-seconds per GPU, attributed to the GPU's
+    holder at that time. A day pulled again with the same figures changes nothing."""
+    if check_permission and not may_send_usage(actor, provider):
+        raise NotPermitted(_("Only the provider's operators and MSIT admins send its measured usage."))
+    if last_day < first_day or (last_day - first_day).days > 366:
+        raise ValidationFailed(_("Pull at most a year, from a day to a later day."),
+                               fields={"to": [_("On or after the first day, within a year.")]})
+    if step_s < 1 or 86400 % step_s:
+        raise ValidationFailed(_("The step must divide a day."), fields={"step": [_("For example 3600.")]})
+    today = timezone.localdate()
+    if last_day >= today:
+        raise ValidationFailed(_("Only days that have ended can be pulled."), fields={"to": [_("Yesterday at the latest.")]})
+    gpus: dict[tuple[str, int], tuple[int, int]] = {
+        (host, index): (server_id, gpu_id)
+        for gpu_id, index, server_id, host in Gpu.objects.filter(server__cluster__provider=provider)
+        .values_list("id", "index", "server_id", "server__hostname")
+    }
+    received = []
+    day = first_day
+    while day <= last_day:
+        start = timezone.make_aware(dt.datetime.combine(day, dt.time.min), telemetry.KST)
+        end = start + dt.timedelta(days=1)
+        try:
+            samples = list(telemetry.day_samples(url, start, end, step_s))
+        except telemetry.PrometheusError as exc:
+            raise ValidationFailed(_("Prometheus refused or did not answer: %(error)s") % {"error": exc},
+                                   code="upstream", fields={"prometheus": [str(exc)]}) from None
+        timelines = Timelines({gpus[(s.host, s.gpu)][0] for s in samples if (s.host, s.gpu) in gpus}, start, end)
+        measured = totals()
+        unknown: dict[str, float] = defaultdict(float)
+        by_metric: dict[str, float] = defaultdict(float)
+        for sample in samples:
+            found = gpus.get((sample.host, sample.gpu))
+            if found is None:
+                unknown[f"{sample.host}/gpu{sample.gpu}"] += sample.busy * (sample.end - sample.start).total_seconds()
+                continue
+            timelines.attribute_gpu(found[0], found[1], sample.start, sample.end, sample.busy, measured)
+            by_metric[sample.metric] += (sample.end - sample.start).total_seconds()
+        received.append(store(
+            actor=actor, provider=provider, source=Source.TELEMETRY, period=(start, end), measured=measured,
+            unknown=unknown, file_name=url[:200], records=len(samples),
+            details={"step_s": step_s, "covered_gpu_seconds_by_metric": {k: round(v) for k, v in by_metric.items()}},
+        ))
+        day += dt.timedelta(days=1)
+    return received
