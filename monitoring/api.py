@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -197,6 +197,50 @@ class ProjectUsageView(APIView):
                 for row in project_usage(project)
             ]
         )
+
+
+class MeteredMonthSerializer(serializers.Serializer):
+    month = serializers.CharField()
+    allocated_gpu_hours = serializers.CharField(help_text="Held in the ledger while the project used the GPUs")
+    scheduled_gpu_hours = serializers.CharField(allow_null=True, help_text="Slurm accounting (its jobs' GPU time)")
+    scheduled_complete = serializers.BooleanField(help_text="Accounting received from every provider of its servers")
+    busy_gpu_hours = serializers.CharField(allow_null=True, help_text="GPU telemetry (the GPUs' active time)")
+    busy_coverage = serializers.CharField(allow_null=True, help_text="Share of allocated GPU-hours with telemetry data")
+    reported_gpu_hours = serializers.CharField(allow_null=True, help_text="The ministry's report (submitted or accepted)")
+    measured_gpu_hours = serializers.CharField(allow_null=True, help_text="What reports are compared with")
+    measured_source = serializers.CharField(help_text="sacct, telemetry, or empty when the data is incomplete")
+
+
+class MeteredUsageView(APIView):
+    """A project's GPU-hours per month from every source side by side: allocated (ledger), scheduled
+    (Slurm), busy (telemetry) with its coverage, and reported (the ministry)."""
+
+    permission_classes = [ProgrammeReader]
+
+    @extend_schema(parameters=[OpenApiParameter("month", OpenApiTypes.STR, description="YYYY-MM; default all months")],
+                   responses=MeteredMonthSerializer(many=True))
+    def get(self, request, code):
+        project, _can_change = get_project_for_user(request.user, code)
+        raw = request.query_params.get("month")
+        month = MonthField().to_internal_value(raw) if raw else None
+        rows = project_usage(project, until=month, since=month) if month else project_usage(project)
+
+        def text(value):
+            return None if value is None else str(value)
+
+        data = []
+        for row in rows:
+            measured = row.measured
+            figure, source = row.measured_figure
+            data.append({
+                "month": months.label(row.month), "allocated_gpu_hours": str(row.monthly.allocated),
+                "scheduled_gpu_hours": text(measured.scheduled if measured else None),
+                "scheduled_complete": bool(measured and measured.scheduled_complete),
+                "busy_gpu_hours": text(measured.busy if measured else None), "busy_coverage": text(row.busy_coverage),
+                "reported_gpu_hours": text(row.report.gpu_hours_used) if row.counted else None,
+                "measured_gpu_hours": text(figure), "measured_source": source,
+            })
+        return Response(MeteredMonthSerializer(data, many=True).data)
 
 
 def figures_json(f):

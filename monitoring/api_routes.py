@@ -12,6 +12,8 @@ def register() -> None:
     api_router.add_path(path("board/", api.BoardView.as_view(), name="board"))
     api_router.add_path(path("policy/", case_api.PolicyView.as_view(), name="policy"))
     api_router.add_path(path("projects/<str:code>/usage/", api.ProjectUsageView.as_view(), name="project-usage"))
+    api_router.add_path(path("projects/<str:code>/metered-usage/", api.MeteredUsageView.as_view(),
+                             name="project-metered-usage"))
     api_router.register("reports", api.ReportViewSet, "report")
     api_router.register("notifications", api.NotificationViewSet, "notification")
     api_router.register("cases", case_api.CaseViewSet, "case")

@@ -10,7 +10,7 @@ from .views import board_context
 
 def project_usage_context(*, request, project) -> dict:
     usage = project_usage(project)
-    return {"usage": usage, "usage_chart": usage_chart(usage)}
+    return {"usage": usage, "usage_chart": usage_chart(usage), "usage_measured": any(r.measured for r in usage)}
 
 
 def ministry_board_context(*, request, ministry) -> dict:

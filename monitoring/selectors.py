@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from allocation_portal import months
 from allocation_portal import policy as programme_policy
 from gpus.selectors import held_by_month, held_hours_to
+from metering.selectors import Measured, measured_by_month
 from projects.models import Project, UsagePlan
 
 from .models import ReportState, UsageReport, UsageReportVersion
@@ -73,6 +74,16 @@ class MonthRow:
     cumulative: Figures
     report: UsageReport | None = None
     status: str = ""
+    measured: Measured | None = None  # what the providers measured (metering), when anything was received
+
+    @property
+    def measured_figure(self) -> tuple[Decimal | None, str]:
+        """(GPU-hours, source) comparable with the report, or (None, "") when data is incomplete."""
+        return self.measured.measured(self.monthly.allocated) if self.measured else (None, "")
+
+    @property
+    def busy_coverage(self) -> Decimal | None:
+        return self.measured.coverage(self.monthly.allocated) if self.measured else None
 
     @property
     def counted(self) -> bool:
@@ -138,7 +149,11 @@ def project_usage(project: Project, until: dt.date | None = None, since: dt.date
     }
     held = held_by_month([project.pk], first, last, with_gpus=False)
     due_day = programme_policy.current().report_due_day
-    return _series(project, plans, reports, held, first, last, today, due_day)
+    rows = _series(project, plans, reports, held, first, last, today, due_day)
+    measured = measured_by_month([project.pk], first, last)
+    for row in rows:
+        row.measured = measured.get((project.pk, row.month))
+    return rows
 
 
 @dataclass
