@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import io
 import os
 import re
@@ -20,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,6 +50,7 @@ BINARIES = ("munged", "munge", "slurmdbd", "slurmctld", "slurmd", "sacctmgr", "s
 
 def _free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the daemons do: a port in TIME_WAIT is free
         try:
             s.bind(("", port))
         except OSError:
@@ -55,15 +58,23 @@ def _free(port: int) -> bool:
     return True
 
 
-def choose_ports(worker: str) -> tuple[int, int, int]:
-    """Three free ports (slurmctld, slurmd, slurmdbd) of 18400-18499: a block of ten per xdist worker,
-    the next free block when another run holds it."""
+def choose_ports(worker: str) -> tuple[tuple[int, int, int], object]:
+    """Three free ports (slurmctld, slurmd, slurmdbd) of 18400-18499 and the lock that holds them: a block of
+    ten per xdist worker, or the next block that no other run has locked and nothing listens on. The lock (a
+    file under the system's temp dir, flock'd) goes when the run's process does."""
     index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
     blocks = len(PORTS) // 10
     for attempt in range(blocks):
         base = PORTS.start + ((index + attempt) % blocks) * 10
+        lock = open(Path(tempfile.gettempdir()) / f"portal-test-slurm-ports-{base}.lock", "a")  # noqa: SIM115
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
         if all(_free(p) for p in range(base, base + 3)):
-            return base, base + 1, base + 2
+            return (base, base + 1, base + 2), lock
+        lock.close()
     pytest.fail("No three free ports in 18400-18499 for the test's Slurm.")
 
 
@@ -222,8 +233,11 @@ class Slurm:
             return False
         return done.returncode == 0 and expect in done.stdout
 
+    def mark(self, what: str) -> None:
+        self.timings[what] = time.monotonic() - self.t0
+
     def boot(self) -> None:
-        t0 = time.monotonic()
+        self.t0 = time.monotonic()
         self.write_config()
         m = self.root / "munge"
         self.start("munged", "munged", "--foreground", "--force", f"--socket={self.socket_path}",
@@ -234,7 +248,7 @@ class Slurm:
         self.wait("munged", lambda: self.answers("munge", "-S", str(self.socket_path), "-n"))
         self.start("slurmdbd", "slurmdbd", "-D")
         self.wait("slurmdbd", lambda: self.answers("sacctmgr", "-n", "-P", "list", "cluster"))
-        self.timings["slurmdbd up"] = time.monotonic() - t0
+        self.mark("slurmdbd up")
         self.run("sacctmgr", "-i", "add", "cluster", CLUSTER)
         self.run("sacctmgr", "-i", "add", "account", ",".join(ACCOUNTS), f"cluster={CLUSTER}")
         self.run("sacctmgr", "-i", "add", "user", "root", f"account={','.join(ACCOUNTS)}", f"cluster={CLUSTER}")
@@ -242,7 +256,7 @@ class Slurm:
         self.wait("slurmctld", lambda: self.answers("scontrol", "ping", expect="is UP"))
         self.start("slurmd", "slurmd", "-D", "-N", NODE)
         self.wait(f"{NODE} idle", lambda: self.answers("sinfo", "-h", "-n", NODE, "-o", "%T", expect="idle"))
-        self.timings["cluster up"] = time.monotonic() - t0
+        self.mark("node idle")
 
     def stop(self) -> None:
         if any(p.poll() is None for n, p in self.daemons if n == "slurmctld"):
@@ -251,8 +265,9 @@ class Slurm:
                 deadline = time.monotonic() + 10
                 while time.monotonic() < deadline and self.run("squeue", "-h", check=False).strip():
                     time.sleep(0.3)
-        for _name, process in reversed(self.daemons):
+        for name, process in reversed(self.daemons):
             if process.poll() is None:
+                self.mark(f"stopping {name}")
                 process.send_signal(signal.SIGTERM)
                 try:
                     process.wait(timeout=15)
@@ -276,7 +291,8 @@ def slurm(tmp_path_factory, worker_id):
                     "slurm-wlm, slurmdbd and munge.")
     database = f"slurm_acct_test_{secrets.token_hex(4)}"
     mariadb(f"CREATE DATABASE {database}")
-    cluster = Slurm(tmp_path_factory.mktemp("slurm"), choose_ports(worker_id), database)
+    ports, lock = choose_ports(worker_id)
+    cluster = Slurm(tmp_path_factory.mktemp("slurm"), ports, database)
     try:
         cluster.boot()
         yield cluster
@@ -285,6 +301,9 @@ def slurm(tmp_path_factory, worker_id):
             cluster.stop()
         finally:
             mariadb(f"DROP DATABASE IF EXISTS {database}")
+            lock.close()
+            print(f"Slurm on ports {ports}, database {database}, in {cluster.root}: "
+                  + ", ".join(f"{k} after {v:.1f} s" for k, v in cluster.timings.items()))
 
 
 def gres_gpu(tres: str) -> int:
@@ -328,7 +347,9 @@ def test_the_portal_reads_the_gpu_jobs_of_a_real_slurm(slurm, db, tmp_path):
         rows = allocations(sacct_output())
         return len(rows) == len(jobs) + 1 and all(r["End"] not in ("Unknown", "None", "") for r in rows)
 
+    slurm.mark("jobs finished")
     slurm.wait("the jobs' records in slurmdbd", recorded, timeout=30)
+    slurm.mark("jobs recorded")
     text = sacct_output()
     path = tmp_path / "sacct.txt"
     path.write_text(text)
