@@ -375,23 +375,28 @@ def test_the_portal_reads_the_gpu_jobs_of_a_real_slurm(slurm, db, tmp_path):
     project = f.make_project(f.make_ministry(), started=True, code="P-SLURM", gpus=GPUS,
                              planned_start=today - dt.timedelta(days=60), end_date=today + dt.timedelta(days=365))
     f.award(project, [server], start=today - dt.timedelta(days=60), end=today + dt.timedelta(days=365))
-    month = today.replace(day=1)
-    received = sacct_receive(actor=None, provider=cluster.provider, file=io.BytesIO(path.read_bytes()),
-                             file_name="sacct.txt", month=month, now=timezone.now(), check_permission=False)
-    batch = received.batch
-    assert received.changed
-    assert batch.runs == len(gpu_jobs) + 1  # the CPU-only job is no run; the requeued job ran twice
-    assert batch.provisional == 0 and batch.unknown_nodes == []
-    assert batch.gpu_seconds == pytest.approx(expected)
-    assert received.by_holder == pytest.approx({"project": expected})
+    # The KST month of the jobs (both months, should the test run across a month's end: Slurm's records are
+    # then split at the edge, and the two months' figures add up to the whole).
+    months = sorted({timezone.localdate(began).replace(day=1), timezone.localdate().replace(day=1)})
+    batches, to_project = [], 0.0
+    for month in months:
+        received = sacct_receive(actor=None, provider=cluster.provider, file=io.BytesIO(path.read_bytes()),
+                                 file_name="sacct.txt", month=month, now=timezone.now(), check_permission=False)
+        assert received.changed and set(received.by_holder) <= {"project"}
+        batches.append(received.batch)
+        to_project += received.by_holder.get("project", 0.0)
+    for batch in batches:
+        assert batch.runs == len(gpu_jobs) + 1  # the CPU-only job is no run; the requeued job ran twice
+        assert batch.provisional == 0 and batch.unknown_nodes == []
+    assert sum(b.gpu_seconds for b in batches) == pytest.approx(expected) == to_project
     held = sum(MeasuredUsage.objects.filter(project=project, holder_kind="project").values_list("gpu_seconds", flat=True))
-    assert held == pytest.approx(expected)
-    runs = list(sacct.parse(text.splitlines(), period_start=batch.period_start, period_end=timezone.now()))
+    assert held == pytest.approx(expected) and MeasuredUsage.objects.exclude(project=project).count() == 0
+    runs = list(sacct.parse(text.splitlines(), period_start=batches[0].period_start, period_end=timezone.now()))
     assert sorted(r.job_id_raw for r in runs) == sorted([*gpu_jobs, requeued])
     assert {a: sum(r.gpu_seconds for r in runs if r.account == a) for a in ACCOUNTS} == by_account
 
     # The same file through the command: the same figures, so nothing changes.
-    out = io.StringIO()
+    out, hours = io.StringIO(), batch.gpu_seconds / 3600  # the (last) month's figure: all of it, but at a month's end
     call_command("import_usage", str(path), provider=cluster.provider.code, month=f"{month:%Y-%m}", stdout=out)
-    assert f"{batch.runs} job runs, {expected / 3600:.2f} GPU-hours, 0 still running; unchanged" in out.getvalue()
-    assert f"project: {expected / 3600:.2f} GPU-hours" in out.getvalue()
+    assert f"{batch.runs} job runs, {hours:.2f} GPU-hours, 0 still running; unchanged" in out.getvalue()
+    assert f"project: {hours:.2f} GPU-hours" in out.getvalue()
