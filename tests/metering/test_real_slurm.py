@@ -290,10 +290,10 @@ def slurm(tmp_path_factory, worker_id):
         pytest.fail(f"Slurm is not installed ({', '.join(missing)} missing): bin/test installs Debian's "
                     "slurm-wlm, slurmdbd and munge.")
     database = f"slurm_acct_test_{secrets.token_hex(4)}"
-    mariadb(f"CREATE DATABASE {database}")
     ports, lock = choose_ports(worker_id)
     cluster = Slurm(tmp_path_factory.mktemp("slurm"), ports, database)
     try:
+        mariadb(f"CREATE DATABASE {database}")
         cluster.boot()
         yield cluster
     finally:
