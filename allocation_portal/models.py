@@ -260,6 +260,14 @@ class Rounding(models.TextChoices):
     NEAREST = "nearest", _("Round to the nearest whole server")
 
 
+class CheckBasis(models.TextChoices):
+    """Which GPU-hours the monthly check counts as a project's use."""
+
+    REPORTED = "reported", _("What the ministry reported")
+    MEASURED = "measured", _("What was measured, where the data is complete (else reported)")
+    LOWER = "lower", _("The lower of reported and measured")
+
+
 class Policy(models.Model):
     """The programme's numbers (DOMAIN.md's defaults). Never edited in place: each change is a new
     version, audited with its reason, and each reclamation case records the version it was judged
@@ -290,6 +298,12 @@ class Policy(models.Model):
     loan_max_months = models.PositiveSmallIntegerField(_("longest loan (months)"), default=3)
     loan_renewals = models.PositiveSmallIntegerField(_("renewals per loan"), default=1)
     recall_notice_hours = models.PositiveSmallIntegerField(_("recall notice (hours)"), default=72)
+    check_basis = models.CharField(_("use counted by the monthly check"), max_length=10, choices=CheckBasis.choices,
+                                   default=CheckBasis.REPORTED)
+    measured_difference_above = models.DecimalField(
+        _("flag a report that differs from measured use by more than"), max_digits=4, decimal_places=3,
+        default=Decimal("0.10"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     reason = models.TextField(_("reason"), blank=True)
@@ -307,6 +321,8 @@ class Policy(models.Model):
             models.CheckConstraint(name="policy_due_day", condition=Q(report_due_day__gte=1, report_due_day__lte=28)),
             models.CheckConstraint(name="policy_under_plan_range", condition=Q(under_plan_below__gte=0, under_plan_below__lte=1)),
             models.CheckConstraint(name="policy_loan_months", condition=Q(loan_max_months__gte=1, loan_max_months__lte=12)),
+            models.CheckConstraint(name="policy_measured_difference_range",
+                                   condition=Q(measured_difference_above__gte=0, measured_difference_above__lte=1)),
         ]
 
     def __str__(self):

@@ -16,15 +16,15 @@ from django.utils.translation import gettext_lazy
 
 from . import audit
 from .errors import NotPermitted, ValidationFailed
-from .models import Policy, Rounding
+from .models import CheckBasis, Policy, Rounding
 
 # Every number an MSIT admin edits, in the order the policy page shows them.
 FIELDS = [
     "grace_days", "tier1_below", "tier1_share", "tier2_below", "tier2_share", "response_days", "rounding",
     "floor_servers", "report_due_day", "under_plan_below", "delay_flag_days", "start_backdate_days",
-    "loan_max_months", "loan_renewals", "recall_notice_hours",
+    "loan_max_months", "loan_renewals", "recall_notice_hours", "check_basis", "measured_difference_above",
 ]
-SHARES = ("tier1_below", "tier1_share", "tier2_below", "tier2_share", "under_plan_below")
+SHARES = ("tier1_below", "tier1_share", "tier2_below", "tier2_share", "under_plan_below", "measured_difference_above")
 # Whole numbers with their bounds (inclusive).
 COUNTS = {
     "grace_days": (0, 365), "response_days": (1, 90), "floor_servers": (0, 100), "report_due_day": (1, 28),
@@ -98,6 +98,8 @@ def _errors(values: dict, reason: str) -> dict[str, list[str]]:
             errors[name] = [_("A whole number from %(low)s to %(high)s.") % {"low": low, "high": high}]
     if values.get("rounding") not in Rounding.values:
         errors["rounding"] = [_("Choose how proposals are rounded.")]
+    if values.get("check_basis") not in CheckBasis.values:
+        errors["check_basis"] = [_("Choose which use the monthly check counts.")]
     return errors
 
 

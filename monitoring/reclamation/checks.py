@@ -22,7 +22,7 @@ from allocation_portal import audit, months
 from allocation_portal import policy as programme_policy
 from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
 from allocation_portal.messages import Message, msg
-from allocation_portal.models import NotificationKind, Policy, Rounding
+from allocation_portal.models import CheckBasis, NotificationKind, Policy, Rounding
 from allocation_portal.notifications import ministry_officials, msit_admins, notify
 from gpus.selectors import servers_held_by_project
 from projects.models import Project
@@ -77,25 +77,55 @@ def proposed_servers(*, servers_held: int, ratio: Decimal, policy: Policy) -> tu
     return max(0, min(count, servers_held - policy.floor_servers)), tier
 
 
-def _evidence(project: Project, month: dt.date, since: dt.date | None = None) -> dict:
+def counted_use(reported: Decimal, measured: Decimal | None, source: str, policy: Policy) -> tuple[Decimal, str]:
+    """The GPU-hours the check counts for a month, and where they came from: the policy says
+    reported, measured (where the data is complete), or the lower of the two."""
+    if measured is None or policy.check_basis == CheckBasis.REPORTED:
+        return reported, "reported"
+    if policy.check_basis == CheckBasis.MEASURED or measured < reported:
+        return measured, source
+    return reported, "reported"
+
+
+def differs_from_measured(reported: Decimal | None, measured: Decimal | None, policy: Policy) -> bool:
+    """A report further from the measured use than the policy allows (measured zero: any use)."""
+    if reported is None or measured is None:
+        return False
+    if measured == 0:
+        return reported > 0
+    return abs(reported - measured) > measured * policy.measured_difference_above
+
+
+def _evidence(project: Project, month: dt.date, since: dt.date | None = None, policy: Policy | None = None) -> dict:
+    policy = policy or programme_policy.current()
     rows = project_usage(project, until=month, since=since)
     months_ = []
     started = months.first_day(project.actual_start) if project.actual_start else None
+    cumulative_used = Decimal(0)
     for row in rows:
         reported = row.report is not None and row.report.counts
+        measured, source = row.measured_figure
+        used, counted_from = counted_use(row.monthly.used, measured, source, policy)
+        cumulative_used += used
         months_.append({
             "month": months.label(row.month), "allocated": str(row.monthly.allocated), "planned": str(row.monthly.planned),
-            "used": str(row.monthly.used), "report": row.status,
-            "missing_counted_as_zero": (not reported) and started is not None and row.month >= started,
+            "used": str(used), "reported": str(row.monthly.used), "counted_from": counted_from,
+            "measured": None if measured is None else str(measured), "measured_source": source,
+            "differs_from_measured": differs_from_measured(row.monthly.used if reported else None, measured, policy),
+            "report": row.status,
+            "missing_counted_as_zero": (not reported) and counted_from == "reported" and started is not None
+            and row.month >= started,
         })
     last = rows[-1] if rows else None
+    planned = last.cumulative.planned if last else Decimal(0)
     return {
         "since": months.label(since) if since else None,
+        "basis": policy.check_basis,
         "months": months_,
         "cumulative_allocated": str(last.cumulative.allocated) if last else "0",
-        "cumulative_planned": str(last.cumulative.planned) if last else "0",
-        "cumulative_used": str(last.cumulative.used) if last else "0",
-        "ratio": str(last.cumulative.plan_ratio) if last and last.cumulative.plan_ratio is not None else None,
+        "cumulative_planned": str(planned),
+        "cumulative_used": str(cumulative_used),
+        "ratio": str((cumulative_used / planned).quantize(Decimal("0.0001"))) if planned else None,
     }
 
 
@@ -119,7 +149,7 @@ def check_project(*, project: Project, month: dt.date, policy: Policy) -> Reclam
             Q(month=month) | ~Q(state__in=DECIDED_STATES), project=project, kind=CaseKind.UNDER_USE
         ).exists():
             return None
-        evidence = _evidence(project, month, since)
+        evidence = _evidence(project, month, since, policy)
         if evidence["ratio"] is None:
             return None  # nothing was planned: nothing to fall short of
         ratio = Decimal(evidence["ratio"])
