@@ -142,6 +142,41 @@ def project_usage(project: Project, until: dt.date | None = None, since: dt.date
 
 
 @dataclass
+class ReportMonth:
+    month: dt.date
+    report: UsageReport | None
+    status: str
+
+    @property
+    def outstanding(self) -> bool:
+        """Nothing counted for the month yet: no report, a draft, or a returned report."""
+        return self.status in ("missing", "not_due", "draft", "returned")
+
+
+def report_months(project: Project, *, today: dt.date | None = None) -> list[ReportMonth]:
+    """Every month the project may report (from its start to this month), newest first, with its
+    report and status. One query for the reports."""
+    if project.actual_start is None:
+        return []
+    today = today or timezone.localdate()
+    last = min(months.first_day(today), months.first_day(project.end_date))
+    reports = {r.month: r for r in UsageReport.objects.filter(project=project, month__lte=last)}
+    due_day = programme_policy.current().report_due_day
+    return [
+        ReportMonth(month=m, report=reports.get(m), status=report_status(reports.get(m), m, today, project, due_day))
+        for m in reversed(list(months.months_between(project.actual_start, last)))
+    ]
+
+
+def due_report_month(rows: list[ReportMonth], *, today: dt.date | None = None) -> ReportMonth | None:
+    """The month an official should report now: the oldest finished month with nothing counted
+    yet (overdue first, then last month's, due on the 5th); None when every finished month is in."""
+    current = months.first_day(today or timezone.localdate())
+    finished = [r for r in rows if r.month < current and r.outstanding]
+    return min(finished, key=lambda r: r.month) if finished else None
+
+
+@dataclass
 class BoardRow:
     project: Project
     month: MonthRow
