@@ -259,6 +259,23 @@ def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Bo
     return Board(month=month, rows=rows, totals=totals, cumulative=cumulative, counts=counts)
 
 
+def board_by_ministry(rows: list[BoardRow]) -> list[tuple[object, Figures]]:
+    """The board's rows summed per ministry (cumulative to the month), in the ministries' order."""
+    sums: dict[int, tuple[object, Figures]] = {}
+    for row in rows:
+        ministry = row.project.ministry
+        sums.setdefault(ministry.pk, (ministry, Figures()))[1].add(row.month.cumulative)
+    return sorted(sums.values(), key=lambda item: item[0].code)
+
+
+def capacity_months(month: dt.date, *, first: dt.date | None = None, ahead: int = 3, most: int = 15) -> list[dt.datetime]:
+    """The month starts (KST) the board's capacity chart shows: from the programme's first month
+    (or `most` months back) to `ahead` months after `month`."""
+    last = months.add_months(month, ahead)
+    start = max(months.first_day(first or months.add_months(last, -(most - 1))), months.add_months(last, -(most - 1)))
+    return [months.start_of(m) for m in months.months_between(start, last)]
+
+
 def report_with_versions(report: UsageReport) -> UsageReport:
     return (
         UsageReport.objects.select_related("project__ministry", "submitted_by", "decided_by")

@@ -18,13 +18,16 @@ from allocation_portal.forms import add_portal_error
 from allocation_portal.notifications import notification_mark_read
 from gpus.selectors import held_by_month, suspended_periods
 from projects.access import get_project_for_user, projects_for_user
-from projects.models import Project
 
 from . import exports
 from .access import get_report_for_user, reports_for_user
-from .forms import BoardFilterForm, ReportForm, ReturnForm, UploadForm
+from .forms import ReportForm, ReturnForm, UploadForm
 from .models import COMPLIANCE_ITEMS, Notification, ReportState
-from .selectors import STATUS_LABELS, due_report_month, month_board, report_months, report_with_versions
+from .selectors import (
+    due_report_month,
+    report_months,
+    report_with_versions,
+)
 from .services import (
     UploadRejected,
     parse_upload,
@@ -33,8 +36,6 @@ from .services import (
     report_save,
     reports_upload,
 )
-
-BOARD_STATUSES = list(STATUS_LABELS)
 
 
 def default_report_month():
@@ -276,42 +277,6 @@ def report_upload(request):
 def upload_template(request, fmt):
     projects = projects_for_user(request.user).filter(actual_start__isnull=False).order_by("code")
     return exports.upload_template(projects, default_report_month(), fmt)
-
-
-def board_context(request, projects):
-    form = BoardFilterForm(request.GET)
-    month = (form.cleaned_data.get("month") if form.is_valid() else None) or default_report_month()
-    board = month_board(projects, month)
-    status = request.GET.get("status", "")
-    ministry = request.GET.get("ministry", "")
-    rows = board.rows
-    if status in BOARD_STATUSES:
-        rows = [r for r in rows if r.month.status == status]
-    elif status == "flagged":
-        rows = [r for r in rows if r.flags]
-    if ministry:
-        rows = [r for r in rows if r.project.ministry.code == ministry]
-    return {"board": board, "rows": rows, "form": form, "month": month, "status": status, "ministry": ministry,
-            "statuses": BOARD_STATUSES, "previous": months.add_months(month, -1), "next": months.add_months(month, 1)}
-
-
-BOARD_PAGE_SIZE = 50
-
-
-@role_required("reads_everything")
-def board(request):
-    """Every project for a month, 50 to a page (the counts, totals and exports cover all)."""
-    context = board_context(request, Project.objects.all())
-    page = Paginator(context["rows"], BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(request, "monitoring/board.html", {**context, "rows": page, "page": page, "query": query.urlencode()})
-
-
-@role_required("reads_everything")
-def board_export(request, fmt):
-    context = board_context(request, Project.objects.all())
-    return exports.board_export(context["board"], context["rows"], fmt)
 
 
 @role_required()
