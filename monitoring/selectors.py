@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from allocation_portal import months
 from allocation_portal import policy as programme_policy
 from gpus.selectors import held_by_month, held_hours_to
-from projects.models import Project, UsagePlan
+from projects.models import Ministry, Project, UsagePlan
 
 from .models import ReportState, UsageReport, UsageReportVersion
 
@@ -259,9 +259,9 @@ def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Bo
     return Board(month=month, rows=rows, totals=totals, cumulative=cumulative, counts=counts)
 
 
-def board_by_ministry(rows: list[BoardRow]) -> list[tuple[object, Figures]]:
+def board_by_ministry(rows: list[BoardRow]) -> list[tuple[Ministry, Figures]]:
     """The board's rows summed per ministry (cumulative to the month), in the ministries' order."""
-    sums: dict[int, tuple[object, Figures]] = {}
+    sums: dict[int, tuple[Ministry, Figures]] = {}
     for row in rows:
         ministry = row.project.ministry
         sums.setdefault(ministry.pk, (ministry, Figures()))[1].add(row.month.cumulative)
