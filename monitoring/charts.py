@@ -46,7 +46,7 @@ def usage_chart(rows) -> dict | None:
             bars.append({
                 "x": round(x0 + j * bar, 1), "y": round(y(value), 1), "w": round(bar - 1, 1),
                 "h": round(TOP + inner_h - y(value), 1), "cls": name,
-                "title": f"{months.label(row.month)} {name}: {value:,.0f}",
+                "title": f"{months.label(row.month)} {name}: {formatting.format_number(value, formatting.GPU_HOURS_DECIMALS)}",
             })
         labels.append({"x": round(LEFT + i * slot + slot / 2, 1), "text": f"{row.month:%y.%m}"})
         plan_ratio = row.cumulative.plan_ratio

@@ -29,6 +29,15 @@ STATUS_LABELS = {
     "not_due": gettext_lazy("Not due yet"),
     "not_started": gettext_lazy("Not started"),
 }
+# What happened in each kept version of a report (UsageReportVersion.event).
+VERSION_EVENT_LABELS = {
+    "created": gettext_lazy("Created"),
+    "edited": gettext_lazy("Changed"),
+    "submitted": gettext_lazy("Submitted"),
+    "corrected": gettext_lazy("Correction submitted"),
+    "accepted": gettext_lazy("Accepted"),
+    "returned": gettext_lazy("Returned"),
+}
 FLAG_LABELS = {
     "missing": gettext_lazy("Missing"),
     "late": gettext_lazy("Late"),

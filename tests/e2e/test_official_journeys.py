@@ -54,6 +54,7 @@ def test_an_official_resubmits_a_returned_report_from_the_page(page, login, kma)
     assert versions.count() == 3
     text = page.inner_text("[data-testid=versions]")
     assert "8,000.0" in text and "8,500.0" in text and "스케줄러 집계 다시 확인" in text
+    assert "반려" in text and "returned" not in text  # each version says what happened, in Korean
     assert UsageReport.objects.get().state == "submitted"
 
 
