@@ -74,7 +74,7 @@ def test_the_edit_form_shows_errors_with_a_summary_linking_to_each_field(world, 
     # The form's own checks (a checklist item unanswered, a figure missing) ...
     first = summary(client.post(f"/reports/{report.public_id}/edit/", form_data(gpu_hours_used="", ai_basic_act=None)))
     assert 'href="#id_ai_basic_act_0"' in first and "Answer this checklist item" in first
-    assert 'href="#id_gpu_hours_used"' in first and "2 items" in first
+    assert 'href="#id_gpu_hours_used"' in first and "2 items" in first and "Enter the GPU-hours used" in first
     # ... and the service's, against the ledger.
     second = summary(client.post(f"/reports/{report.public_id}/edit/", form_data(peak_gpus_busy="40")))
     assert 'href="#id_peak_gpus_busy"' in second and "16 GPUs the project held" in second
