@@ -129,3 +129,19 @@ def test_error_pages_fit_both_widths(page, portal):
         response = page.goto("/no-such-page/")
         assert response.status == 404 and _no_sideways_scroll(page)
         _shoot(page, f"404-ko-{viewport['width']}")
+
+
+def test_the_server_error_page_fits_both_widths(page, live_server):
+    from django.test import RequestFactory
+
+    from allocation_portal import views
+
+    html = views.handler500(RequestFactory().get("/")).content.decode()
+    for viewport in (WIDE, NARROW):
+        page.set_viewport_size(viewport)
+        page.goto("/ping")  # the page's address, so that its stylesheet loads from the live server
+        page.set_content(html)
+        page.wait_for_load_state("networkidle")
+        assert "Something went wrong" in page.inner_text("main") and _no_sideways_scroll(page)
+        assert page.evaluate("getComputedStyle(document.querySelector('header.site')).backgroundColor") == "rgb(11, 78, 162)"
+        _shoot(page, f"500-{viewport['width']}")
