@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from allocation_portal import formatting, months
+from allocation_portal.messages import render
 
 register = template.Library()
 
@@ -79,3 +80,9 @@ SOURCE_LABELS = {
 @register.filter
 def source_label(value):
     return SOURCE_LABELS.get(value, value)
+
+
+@register.filter
+def stored_text(value):
+    """A text the portal stored (a message, or a string of its catalog) in the reader's language."""
+    return render(value)

@@ -3,6 +3,7 @@
 from django import template
 
 from ..selectors import FLAG_LABELS, STATUS_LABELS, VERSION_EVENT_LABELS
+from ..services.uploads import COLUMN_LABELS
 
 register = template.Library()
 
@@ -20,3 +21,10 @@ def flag_label(value):
 @register.filter
 def version_event_label(value):
     return VERSION_EVENT_LABELS.get(value, value)
+
+
+@register.filter
+def upload_column(name):
+    """An upload column's name in the reader's language (the file's own Korean header in Korean)."""
+    label = COLUMN_LABELS.get(name)
+    return str(label) if label is not None else name
