@@ -87,3 +87,7 @@ def test_the_board_fits_a_phone(page, login, board):
     page.goto("/monitoring/board/")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert page.locator("[data-testid=board]").is_visible()
+    # Every filter fits inside the page, not only inside a scrolling box.
+    rights = page.locator("[data-testid=month-picker] select, [data-testid=month-picker] input, "
+                          "[data-testid=month-picker] button").evaluate_all("es => es.map(e => e.getBoundingClientRect().right)")
+    assert rights and max(rights) <= 390
