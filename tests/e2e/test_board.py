@@ -2,6 +2,7 @@
 flag, read full titles, compare use against plan in the charts, on a desk and on a phone."""
 
 import datetime as dt
+import os
 from decimal import Decimal
 
 import pytest
@@ -91,3 +92,19 @@ def test_the_board_fits_a_phone(page, login, board):
     rights = page.locator("[data-testid=month-picker] select, [data-testid=month-picker] input, "
                           "[data-testid=month-picker] button").evaluate_all("es => es.map(e => e.getBoundingClientRect().right)")
     assert rights and max(rights) <= 390
+
+
+def test_the_board_prints_with_its_charts(page, login, board):
+    login("msit.admin", f.PASSWORD)
+    page.goto("/monitoring/board/")
+    page.emulate_media(media="print")
+    assert not page.locator("[data-testid=month-picker]").is_visible()
+    assert not page.locator("header .tools").is_visible()
+    for chart in ("ministry-chart", "project-chart", "capacity-chart"):
+        svg = page.locator(f"[data-testid={chart}] svg")
+        assert svg.is_visible()
+        # Drawn at the page's width, not cut by a scrolling box.
+        assert svg.evaluate("s => s.getBoundingClientRect().width <= s.parentElement.getBoundingClientRect().width + 1")
+    if os.environ.get("E2E_SCREENSHOTS"):
+        page.pdf(path=os.path.join(os.environ["E2E_SCREENSHOTS"], "board-print.pdf"))
+        page.screenshot(path=os.path.join(os.environ["E2E_SCREENSHOTS"], "board-print.png"), full_page=True)
