@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from allocation_portal import months
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
-from allocation_portal.formatting import format_number
+from allocation_portal.formatting import GPU_HOURS_DECIMALS, format_number
 from allocation_portal.forms import add_portal_error
 from allocation_portal.notifications import notification_mark_read
 from gpus.selectors import held_by_month, suspended_periods
@@ -81,7 +81,7 @@ def _limits(project, month) -> dict[str, str]:
     label = months.label(month)
     return {
         "gpu_hours_used": _("At most %(hours)s GPU-hours: what the project held in %(month)s (allocation ledger).")
-        % {"hours": format_number(hours, 1), "month": label},
+        % {"hours": format_number(hours, GPU_HOURS_DECIMALS), "month": label},
         "peak_gpus_busy": _("At most %(gpus)s GPUs: the GPUs the project held in %(month)s.")
         % {"gpus": format_number(gpus), "month": label},
     }
