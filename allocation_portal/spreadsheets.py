@@ -39,6 +39,7 @@ INTEGER = "#,##0"
 GPU_HOURS = "#,##0.0"
 PERCENT = "0.0%"
 DATETIME = "yyyy-mm-dd hh:mm"
+MAX_WIDTH = 60  # characters; longer text wraps
 
 
 def _display_width(value) -> int:
@@ -77,6 +78,7 @@ def xlsx_bytes(headers: list, rows, *, sheet_title: str, formats: list[str | Non
     formats = formats or [None] * len(headers)
     widths = [_display_width(h) for h in headers]
     header_fill = PatternFill("solid", fgColor="DFE7F1")
+    wrap = Alignment(wrap_text=True, vertical="top")
     for column, value in enumerate(headers, start=1):
         cell = sheet.cell(row=1, column=column)
         _write(cell, value)
@@ -89,7 +91,10 @@ def xlsx_bytes(headers: list, rows, *, sheet_title: str, formats: list[str | Non
             _write(cell, value)
             if formats[column - 1] and not isinstance(value, str):
                 cell.number_format = formats[column - 1]
-            widths[column - 1] = max(widths[column - 1], _display_width(value))
+            width = _display_width(value)
+            if width > MAX_WIDTH - 3:
+                cell.alignment = wrap  # a long title wraps in its cell rather than run under the next
+            widths[column - 1] = max(widths[column - 1], width)
     last_data_row = len(rows) + 1
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{last_data_row}"
     if totals is not None:
@@ -104,7 +109,7 @@ def xlsx_bytes(headers: list, rows, *, sheet_title: str, formats: list[str | Non
             widths[column - 1] = max(widths[column - 1], _display_width(value))
     for column, width in enumerate(widths, start=1):
         # Room for the filter button; long titles wrap in the cell rather than widen the sheet.
-        sheet.column_dimensions[get_column_letter(column)].width = min(max(width + 3, 8), 60)
+        sheet.column_dimensions[get_column_letter(column)].width = min(max(width + 3, 8), MAX_WIDTH)
     sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)

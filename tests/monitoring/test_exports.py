@@ -73,3 +73,12 @@ def test_xlsx_export_writes_numbers_with_formats_totals_filter_widths_and_a_froz
     assert sheet.freeze_panes == "A2"
     assert sheet.column_dimensions["C"].width >= 14 and sheet.column_dimensions["A"].width >= 8
     assert all(c.font.bold for c in sheet[1])
+
+
+def test_xlsx_long_titles_wrap_in_a_capped_column():
+    from allocation_portal.spreadsheets import xlsx_bytes
+
+    title = "한국형 AI 기상·기후 파운데이션 모델 개발 및 실증 고도화를 위한 아주 긴 과제명 " * 2
+    sheet = load_workbook(io.BytesIO(xlsx_bytes(["과제명", "n"], [[title, 1.5], ["짧은 이름", 2.0]], sheet_title="t"))).active
+    assert sheet.column_dimensions["A"].width == 60
+    assert sheet["A2"].alignment.wrap_text and not sheet["A3"].alignment.wrap_text
