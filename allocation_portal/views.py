@@ -3,8 +3,10 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, HttpResponseServerError
 from django.shortcuts import redirect, render
+from django.template import loader
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
@@ -63,9 +65,26 @@ def handler403(request, exception=None):
 
 
 def handler500(request):
+    """The server error page: both languages, no database, no request context (no context
+    processors, no user, no session), so whatever broke the request cannot break this page too."""
     if _wants_json(request):
         return json_error(request, 500, "server_error", "Internal server error.")
-    return render(request, "500.html", status=500)
+    try:
+        stylesheet = static("css/portal.css")
+    except ValueError:  # a manifest without the file: the page still renders, unstyled
+        stylesheet = settings.STATIC_URL + "css/portal.css"
+    html = loader.get_template("500.html").render({"stylesheet": stylesheet, "favicon": settings.STATIC_URL + "favicon.svg"})
+    return HttpResponseServerError(html)
+
+
+_FAVICON = settings.BASE_DIR / "static" / "favicon.ico"
+
+
+def favicon(request):
+    """/favicon.ico, which browsers and bookmarks ask for whatever the page links."""
+    response = HttpResponse(_FAVICON.read_bytes(), content_type="image/x-icon")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 def healthz(request):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from allocation_portal import months
+from django.utils import timezone
+
+from allocation_portal import formatting, months
 
 WIDTH, HEIGHT = 760, 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 48, 16, 36
@@ -44,7 +46,7 @@ def usage_chart(rows) -> dict | None:
             bars.append({
                 "x": round(x0 + j * bar, 1), "y": round(y(value), 1), "w": round(bar - 1, 1),
                 "h": round(TOP + inner_h - y(value), 1), "cls": name,
-                "title": f"{months.label(row.month)} {name}: {value:,.0f}",
+                "title": f"{months.label(row.month)} {name}: {formatting.format_number(value, formatting.GPU_HOURS_DECIMALS)}",
             })
         labels.append({"x": round(LEFT + i * slot + slot / 2, 1), "text": f"{row.month:%y.%m}"})
         plan_ratio = row.cumulative.plan_ratio
@@ -59,3 +61,84 @@ def usage_chart(rows) -> dict | None:
         "line": " ".join(points), "label_y": HEIGHT - 12,
         "hundred_y": round(TOP + inner_h - (100 / 150) * inner_h, 1),
     }
+
+
+# --- The status board's charts -----------------------------------------------------------------
+
+RATIO_WIDTH, RATIO_LABEL, RATIO_ROW, RATIO_TOP = 760, 230, 30, 28
+RATIO_CAP = 1.5  # shares above 150% are drawn at 150% (their value is still written)
+
+
+def _pct(share) -> str:
+    return formatting.format_percent(share)
+
+
+def ratio_chart(items, *, threshold) -> dict | None:
+    """Horizontal bars, two per item: cumulative use against plan, and utilisation (used ÷
+    allocated), on one 0–150% scale with the 100% line and the under-plan threshold. `items` are
+    (label, plan_ratio, utilisation)."""
+    if not items:
+        return None
+    inner = RATIO_WIDTH - RATIO_LABEL - 64
+
+    def x(share) -> float:
+        return RATIO_LABEL + min(float(share or 0), RATIO_CAP) / RATIO_CAP * inner
+
+    rows = []
+    for i, (label, plan_ratio, utilisation) in enumerate(items):
+        y = RATIO_TOP + i * RATIO_ROW
+        rows.append({
+            "label": label, "short": label if len(label) <= 18 else label[:17] + "…", "y": y, "text_y": y + 12,
+            "bars": [
+                {"cls": "plan", "x": RATIO_LABEL, "y": y + 2, "w": round(x(plan_ratio) - RATIO_LABEL, 1), "h": 11,
+                 "value": _pct(plan_ratio), "vx": round(x(plan_ratio) + 4, 1), "vy": y + 11},
+                {"cls": "util", "x": RATIO_LABEL, "y": y + 14, "w": round(x(utilisation) - RATIO_LABEL, 1), "h": 11,
+                 "value": _pct(utilisation), "vx": round(x(utilisation) + 4, 1), "vy": y + 23},
+            ],
+            "plan_ratio": _pct(plan_ratio), "utilisation": _pct(utilisation),
+        })
+    height = RATIO_TOP + len(items) * RATIO_ROW + 8
+    ticks = [{"x": round(x(p / 100), 1), "text": f"{p}%"} for p in (0, 50, 100, 150)]
+    return {
+        "width": RATIO_WIDTH, "height": height, "rows": rows, "ticks": ticks, "top": RATIO_TOP - 6,
+        "bottom": height - 6, "hundred_x": round(x(1), 1), "threshold_x": round(x(threshold), 1),
+        "threshold": _pct(threshold),
+    }
+
+
+CAPACITY_LAYERS = ["held_started", "idle", "reserve", "suspended", "free"]
+CAP_WIDTH, CAP_HEIGHT, CAP_LEFT, CAP_RIGHT, CAP_TOP, CAP_BOTTOM = 760, 260, 56, 16, 16, 36
+
+
+def capacity_chart(series, *, current) -> dict | None:
+    """Stacked columns per month of the programme pool's GPUs: held by started projects, idle
+    (awarded, not started), MSIT reserve, suspended, free; the months ahead are drawn lighter
+    (what the ledger holds for them today)."""
+    if not series:
+        return None
+    top = max(cap.total for _at, cap in series) or 1
+    # Four gridlines at a round step (1, 2, 2.5 or 5 times a power of ten) just above the total.
+    magnitude = 10 ** max(len(str(int(top / 4))) - 1, 0)
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude * 4 >= top)
+    nice = float(step * 4)
+    inner_w, inner_h = CAP_WIDTH - CAP_LEFT - CAP_RIGHT, CAP_HEIGHT - CAP_TOP - CAP_BOTTOM
+    slot = inner_w / len(series)
+    bar = min(slot * 0.7, 48)
+    columns = []
+    for i, (at, cap) in enumerate(series):
+        x = CAP_LEFT + i * slot + (slot - bar) / 2
+        base = CAP_TOP + inner_h
+        parts = []
+        for layer in CAPACITY_LAYERS:
+            value = getattr(cap, layer)
+            h = value / nice * inner_h
+            base -= h
+            parts.append({"cls": layer, "y": round(base, 1), "h": round(h, 1), "value": value})
+        month = timezone.localtime(at).date().replace(day=1)
+        columns.append({"x": round(x, 1), "w": round(bar, 1), "parts": parts, "label": f"{month:%y.%m}",
+                        "lx": round(x + bar / 2, 1), "month": months.label(month), "cap": cap,
+                        "ahead": month > current})
+    ticks = [{"y": round(CAP_TOP + inner_h - inner_h * k / 4, 1), "text": formatting.format_number(nice * k / 4)}
+             for k in range(5)]
+    return {"width": CAP_WIDTH, "height": CAP_HEIGHT, "left": CAP_LEFT, "right": CAP_WIDTH - CAP_RIGHT,
+            "columns": columns, "ticks": ticks, "label_y": CAP_HEIGHT - 14}

@@ -9,13 +9,24 @@ from django.utils import timezone, translation
 
 from allocation_portal import months, spreadsheets
 
-from .selectors import FLAG_LABELS, STATUS_LABELS
+from .selectors import FLAG_LABELS, STATUS_LABELS, Figures
 
-BOARD_HEADERS = [
-    "대상 월", "과제 코드", "과제명", "부처", "예시 데이터", "배분 GPU", "보고 상태", "제출 일시",
-    "배분 GPU-시간", "계획 GPU-시간", "사용 GPU-시간", "이용률(사용/배분)", "계획 대비 실적",
-    "누적 배분 GPU-시간", "누적 계획 GPU-시간", "누적 사용 GPU-시간", "누적 계획 대비 실적", "점검 표시",
+# The board's columns: (Korean header, kind). Kinds say how a value is written: as a number with
+# its format in XLSX, as text in CSV.
+TEXT, INTEGER, GPU_HOURS, PERCENT, DATETIME = "text", "integer", "gpu_hours", "percent", "datetime"
+BOARD_COLUMNS = [
+    ("대상 월", TEXT), ("과제 코드", TEXT), ("과제명", TEXT), ("부처", TEXT), ("예시 데이터", TEXT),
+    ("배분 GPU", INTEGER), ("보고 상태", TEXT), ("제출 일시", DATETIME),
+    ("배분 GPU-시간", GPU_HOURS), ("계획 GPU-시간", GPU_HOURS), ("사용 GPU-시간", GPU_HOURS),
+    ("이용률(사용/배분)", PERCENT), ("계획 대비 실적", PERCENT),
+    ("누적 배분 GPU-시간", GPU_HOURS), ("누적 계획 GPU-시간", GPU_HOURS), ("누적 사용 GPU-시간", GPU_HOURS),
+    ("누적 계획 대비 실적", PERCENT), ("점검 표시", TEXT),
 ]
+BOARD_HEADERS = [header for header, _kind in BOARD_COLUMNS]
+XLSX_FORMATS = {
+    INTEGER: spreadsheets.INTEGER, GPU_HOURS: spreadsheets.GPU_HOURS, PERCENT: spreadsheets.PERCENT,
+    DATETIME: spreadsheets.DATETIME,
+}
 
 UPLOAD_HEADERS = [
     ("project", "과제 코드"), ("month", "대상 월"), ("gpu_hours_used", "사용 GPU-시간"),
@@ -33,9 +44,13 @@ def _pct(value) -> str:
     return "" if value is None else f"{value * 100:.1f}%"
 
 
+def _share(value) -> float | None:
+    return None if value is None else float(value)
+
+
 def board_rows(board, rows) -> list[list]:
     """Rows in Korean, whatever the language of the request: the export is the table MSIT brings
-    to the ministers' meeting."""
+    to the ministers' meeting. Numbers are numbers, shares are fractions (0.25), times are KST."""
     with translation.override("ko"):
         return [_board_row(board, row) for row in rows]
 
@@ -43,22 +58,53 @@ def board_rows(board, rows) -> list[list]:
 def _board_row(board, row) -> list:
     m, p = row.month, row.project
     report = m.report
+    submitted = (
+        timezone.localtime(report.submitted_at).replace(tzinfo=None, second=0, microsecond=0)
+        if report and report.submitted_at else None
+    )
     return [
         months.label(board.month), p.code, p.title_ko, p.ministry.name_ko, "예시" if p.is_sample else "",
-        p.gpus_awarded, str(STATUS_LABELS.get(m.status, m.status)),
-        timezone.localtime(report.submitted_at).strftime("%Y-%m-%d %H:%M") if report and report.submitted_at else "",
+        p.gpus_awarded, str(STATUS_LABELS.get(m.status, m.status)), submitted,
         float(m.monthly.allocated), float(m.monthly.planned), float(m.monthly.used),
-        _pct(m.monthly.utilisation), _pct(m.monthly.plan_ratio),
+        _share(m.monthly.utilisation), _share(m.monthly.plan_ratio),
         float(m.cumulative.allocated), float(m.cumulative.planned), float(m.cumulative.used),
-        _pct(m.cumulative.plan_ratio), ", ".join(str(FLAG_LABELS.get(f, f)) for f in row.flags),
+        _share(m.cumulative.plan_ratio), ", ".join(str(FLAG_LABELS.get(f, f)) for f in row.flags),
     ]
 
 
-def _respond(fmt: str, headers: list[str], rows, filename: str, sheet_title: str) -> HttpResponse:
+def board_totals(rows) -> list:
+    """The totals row of the exported rows: sums, and the shares of those sums."""
+    monthly, cumulative = Figures(), Figures()
+    for row in rows:
+        monthly.add(row.month.monthly)
+        cumulative.add(row.month.cumulative)
+    return [
+        "합계", f"{len(rows)}개 과제", "", "", "", sum(r.project.gpus_awarded for r in rows), "", None,
+        float(monthly.allocated), float(monthly.planned), float(monthly.used),
+        _share(monthly.utilisation), _share(monthly.plan_ratio),
+        float(cumulative.allocated), float(cumulative.planned), float(cumulative.used),
+        _share(cumulative.plan_ratio), "",
+    ]
+
+
+def _csv_value(value, kind):
+    if value is None:
+        return ""
+    if kind == PERCENT:
+        return _pct(value)
+    if kind == DATETIME:
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value
+
+
+def _respond(fmt: str, headers: list[str], rows, filename: str, sheet_title: str, *, kinds: list[str] | None = None,
+             totals: list | None = None) -> HttpResponse:
+    kinds = kinds or [TEXT] * len(headers)
     if fmt == "csv":
-        content = spreadsheets.csv_bytes(headers, rows)
+        content = spreadsheets.csv_bytes(headers, [[_csv_value(v, k) for v, k in zip(row, kinds, strict=True)] for row in rows])
     elif fmt == "xlsx":
-        content = spreadsheets.xlsx_bytes(headers, rows, sheet_title=sheet_title)
+        content = spreadsheets.xlsx_bytes(headers, rows, sheet_title=sheet_title, totals=totals,
+                                          formats=[XLSX_FORMATS.get(kind) for kind in kinds])
     else:
         raise Http404("Unknown format.")
     response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
@@ -70,6 +116,7 @@ def board_export(board, rows, fmt: str) -> HttpResponse:
     return _respond(
         fmt, BOARD_HEADERS, board_rows(board, rows),
         f"GPU_사용현황_{months.label(board.month)}", f"{months.label(board.month)} 사용 현황",
+        kinds=[kind for _header, kind in BOARD_COLUMNS], totals=board_totals(rows),
     )
 
 

@@ -28,9 +28,11 @@ class ReportForm(forms.Form):
     month = MonthField(label=_("Month"), help_text=_("YYYY-MM"))
     gpu_hours_used = forms.DecimalField(
         label=_("GPU-hours used"), min_value=0, max_digits=12, decimal_places=1,
+        error_messages={"required": _("Enter the GPU-hours used.")},
         help_text=_("Sum over all GPUs of the hours each was busy (for example from the scheduler's accounting)."),
     )
-    peak_gpus_busy = forms.IntegerField(label=_("Peak GPUs busy at once"), min_value=0)
+    peak_gpus_busy = forms.IntegerField(label=_("Peak GPUs busy at once"), min_value=0,
+                                        error_messages={"required": _("Enter the peak number of GPUs busy.")})
     within_purpose = forms.TypedChoiceField(
         label=_("Purpose declaration"),
         choices=[("yes", _("The GPUs were used only for the approved purpose.")),

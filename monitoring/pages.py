@@ -3,9 +3,9 @@ plan vs actual on its page, and the month's status board of a ministry's project
 
 from __future__ import annotations
 
+from .board_views import board_context
 from .charts import usage_chart
 from .selectors import project_usage
-from .views import board_context
 
 
 def project_usage_context(*, request, project) -> dict:

@@ -15,7 +15,7 @@ from allocation_portal import months
 from allocation_portal import policy as programme_policy
 from gpus.selectors import held_by_month, held_hours_to
 from metering.selectors import Measured, measured_by_month
-from projects.models import Project, UsagePlan
+from projects.models import Ministry, Project, UsagePlan
 
 from .models import ReportState, UsageReport, UsageReportVersion
 
@@ -29,6 +29,15 @@ STATUS_LABELS = {
     "missing": gettext_lazy("Missing (overdue)"),
     "not_due": gettext_lazy("Not due yet"),
     "not_started": gettext_lazy("Not started"),
+}
+# What happened in each kept version of a report (UsageReportVersion.event).
+VERSION_EVENT_LABELS = {
+    "created": gettext_lazy("Created"),
+    "edited": gettext_lazy("Changed"),
+    "submitted": gettext_lazy("Submitted"),
+    "corrected": gettext_lazy("Correction submitted"),
+    "accepted": gettext_lazy("Accepted"),
+    "returned": gettext_lazy("Returned"),
 }
 FLAG_LABELS = {
     "missing": gettext_lazy("Missing"),
@@ -157,6 +166,41 @@ def project_usage(project: Project, until: dt.date | None = None, since: dt.date
 
 
 @dataclass
+class ReportMonth:
+    month: dt.date
+    report: UsageReport | None
+    status: str
+
+    @property
+    def outstanding(self) -> bool:
+        """Nothing counted for the month yet: no report, a draft, or a returned report."""
+        return self.status in ("missing", "not_due", "draft", "returned")
+
+
+def report_months(project: Project, *, today: dt.date | None = None) -> list[ReportMonth]:
+    """Every month the project may report (from its start to this month), newest first, with its
+    report and status. One query for the reports."""
+    if project.actual_start is None:
+        return []
+    today = today or timezone.localdate()
+    last = min(months.first_day(today), months.first_day(project.end_date))
+    reports = {r.month: r for r in UsageReport.objects.filter(project=project, month__lte=last)}
+    due_day = programme_policy.current().report_due_day
+    return [
+        ReportMonth(month=m, report=reports.get(m), status=report_status(reports.get(m), m, today, project, due_day))
+        for m in reversed(list(months.months_between(project.actual_start, last)))
+    ]
+
+
+def due_report_month(rows: list[ReportMonth], *, today: dt.date | None = None) -> ReportMonth | None:
+    """The month an official should report now: the oldest finished month with nothing counted
+    yet (overdue first, then last month's, due on the 5th); None when every finished month is in."""
+    current = months.first_day(today or timezone.localdate())
+    finished = [r for r in rows if r.month < current and r.outstanding]
+    return min(finished, key=lambda r: r.month) if finished else None
+
+
+@dataclass
 class BoardRow:
     project: Project
     month: MonthRow
@@ -237,6 +281,23 @@ def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Bo
         cumulative.add(row.cumulative)
         counts[row.status] = counts.get(row.status, 0) + 1
     return Board(month=month, rows=rows, totals=totals, cumulative=cumulative, counts=counts)
+
+
+def board_by_ministry(rows: list[BoardRow]) -> list[tuple[Ministry, Figures]]:
+    """The board's rows summed per ministry (cumulative to the month), in the ministries' order."""
+    sums: dict[int, tuple[Ministry, Figures]] = {}
+    for row in rows:
+        ministry = row.project.ministry
+        sums.setdefault(ministry.pk, (ministry, Figures()))[1].add(row.month.cumulative)
+    return sorted(sums.values(), key=lambda item: item[0].code)
+
+
+def capacity_months(month: dt.date, *, first: dt.date | None = None, ahead: int = 3, most: int = 15) -> list[dt.datetime]:
+    """The month starts (KST) the board's capacity chart shows: from the programme's first month
+    (or `most` months back) to `ahead` months after `month`."""
+    last = months.add_months(month, ahead)
+    start = max(months.first_day(first or months.add_months(last, -(most - 1))), months.add_months(last, -(most - 1)))
+    return [months.start_of(m) for m in months.months_between(start, last)]
 
 
 def report_with_versions(report: UsageReport) -> UsageReport:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import case_views, views
+from . import board_views, case_views, views
 
 urlpatterns = [
     path("projects/<str:code>/reports/new/", views.report_new, name="report-new"),
@@ -12,8 +12,8 @@ urlpatterns = [
     path("reports/<uuid:report_id>/evidence/", views.report_evidence, name="report-evidence"),
     path("reports/<uuid:report_id>/accept/", views.report_accept_view, name="report-accept"),
     path("reports/<uuid:report_id>/return/", views.report_return_view, name="report-return"),
-    path("monitoring/board/", views.board, name="board"),
-    path("monitoring/board/export.<str:fmt>", views.board_export, name="board-export"),
+    path("monitoring/board/", board_views.board, name="board"),
+    path("monitoring/board/export.<str:fmt>", board_views.board_export, name="board-export"),
     path("monitoring/cases/", case_views.case_list, name="case-list"),
     path("monitoring/cases/off-purpose/new/", case_views.off_purpose_new, name="case-off-purpose-new"),
     path("monitoring/cases/<uuid:case_id>/", case_views.case_detail, name="case-detail"),

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
@@ -11,17 +13,21 @@ from django.views.decorators.http import require_POST
 from allocation_portal import months
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
+from allocation_portal.formatting import GPU_HOURS_DECIMALS, format_number
 from allocation_portal.forms import add_portal_error
 from allocation_portal.notifications import notification_mark_read
-from gpus.selectors import suspended_periods
+from gpus.selectors import held_by_month, suspended_periods
 from projects.access import get_project_for_user, projects_for_user
-from projects.models import Project
 
 from . import exports
 from .access import get_report_for_user, reports_for_user
-from .forms import BoardFilterForm, ReportForm, ReturnForm, UploadForm
+from .forms import ReportForm, ReturnForm, UploadForm
 from .models import COMPLIANCE_ITEMS, Notification, ReportState
-from .selectors import STATUS_LABELS, month_board, report_with_versions
+from .selectors import (
+    due_report_month,
+    report_months,
+    report_with_versions,
+)
 from .services import (
     UploadRejected,
     parse_upload,
@@ -31,11 +37,10 @@ from .services import (
     reports_upload,
 )
 
-BOARD_STATUSES = list(STATUS_LABELS)
-
 
 def default_report_month():
-    """The month officials report now: last month (due on the 5th of this month)."""
+    """The month the board and the upload template show first: last month (due on the 5th of
+    this month)."""
     return months.add_months(months.current(), -1)
 
 
@@ -67,13 +72,29 @@ def _suspensions(project, month):
     return suspended_periods(project, *months.bounds(month)) if month else []
 
 
-def _report_form_page(request, project, form, report=None, status=200, month=None):
+def _limits(project, month) -> dict[str, str]:
+    """What the service will check the figures against, shown beside the fields: the GPU-hours and
+    GPUs the project held in the month, from the ledger (the month under way: up to now)."""
+    if month is None or project.actual_start is None or month > months.current():
+        return {}
+    hours, gpus = held_by_month([project.pk], month, month).get((project.pk, month), (Decimal(0), 0))
+    label = months.label(month)
+    return {
+        "gpu_hours_used": _("At most %(hours)s GPU-hours: what the project held in %(month)s (allocation ledger).")
+        % {"hours": format_number(hours, GPU_HOURS_DECIMALS), "month": label},
+        "peak_gpus_busy": _("At most %(gpus)s GPUs: the GPUs the project held in %(month)s.")
+        % {"gpus": format_number(gpus), "month": label},
+    }
+
+
+def _report_form_page(request, project, form, report=None, status=200, month=None, choices=None):
     month = report.month if report is not None else month
     return render(
         request,
         "monitoring/report_form.html",
         {"project": project, "form": form, "report": report, "compliance_items": list(COMPLIANCE_ITEMS),
-         "suspensions": _suspensions(project, month)},
+         "suspensions": _suspensions(project, month), "limits": _limits(project, month), "month": month,
+         "report_months": choices},
         status=status,
     )
 
@@ -102,12 +123,28 @@ def _save_from_form(request, project, form, report=None):
     return saved
 
 
+def _open_existing(request, report):
+    """A month that has a report opens it: to change it when it may be changed, else to read it
+    (a report waiting for MSIT's review), saying so."""
+    if report.state == ReportState.SUBMITTED and not request.user.is_msit_admin:
+        messages.info(
+            request,
+            _("The %(month)s report was submitted and is waiting for MSIT's review; it cannot be changed now.")
+            % {"month": months.label(report.month)},
+        )
+        return redirect("report-detail", report_id=report.public_id)
+    return redirect("report-edit", report_id=report.public_id)
+
+
 @role_required("is_msit_admin", "is_official")
 def report_new(request, code):
+    """A new report. Without a month it opens the month that is due (the oldest finished month
+    with nothing counted), or lets the official pick one; it never opens a submitted report as if
+    it were the month to report."""
     project, can_change = get_project_for_user(request.user, code)
     if not can_change:
         raise Http404
-    month = months.parse(request.GET.get("month", "")) or default_report_month()
+    choices = report_months(project)
     if request.method == "POST":
         form = ReportForm(request.POST, request.FILES)
         if form.is_valid():
@@ -116,27 +153,40 @@ def report_new(request, code):
                 form.add_error("month", _("A report for this month exists already; open it to change it."))
             elif (saved := _save_from_form(request, project, form)) is not None:
                 return redirect("report-detail", report_id=saved.public_id)
-        return _report_form_page(request, project, form, status=400)
-    existing = project.usage_reports.filter(month=month).first()
-    if existing is not None:
-        return redirect("report-edit", report_id=existing.public_id)
-    return _report_form_page(request, project, ReportForm(initial={"month": months.label(month)}), month=month)
+        month = form.cleaned_data.get("month") if hasattr(form, "cleaned_data") else None
+        return _report_form_page(request, project, form, status=400, month=month, choices=choices)
+    month = months.parse(request.GET.get("month", ""))
+    if month is None:
+        due = due_report_month(choices)
+        if due is not None and due.report is not None:
+            messages.info(request, _("The %(month)s report is the one due; it is opened here.") % {"month": months.label(due.month)})
+            return _open_existing(request, due.report)
+        month = due.month if due is not None else None
+    else:
+        existing = project.usage_reports.filter(month=month).first()
+        if existing is not None:
+            return _open_existing(request, existing)
+    initial = {"month": months.label(month)} if month else {}
+    return _report_form_page(request, project, ReportForm(initial=initial), month=month, choices=choices)
 
 
 @role_required("is_msit_admin", "is_official")
 def report_edit(request, report_id):
+    """Change a draft or returned report, or correct an accepted one, and submit it again; the
+    month is fixed (a disabled field takes its value from `initial`, never from the post)."""
     report, can_change = get_report_for_user(request.user, report_id)
     if not can_change:
         raise Http404
+    if report.state == ReportState.SUBMITTED and not request.user.is_msit_admin:
+        return _open_existing(request, report)
+    fixed = {"month": months.label(report.month)}
     if request.method == "POST":
-        data = request.POST.copy()
-        data["month"] = months.label(report.month)
-        form = ReportForm(data, request.FILES, fixed_month=True)
+        form = ReportForm(request.POST, request.FILES, initial=fixed, fixed_month=True)
         if form.is_valid() and (saved := _save_from_form(request, report.project, form, report)) is not None:
             return redirect("report-detail", report_id=saved.public_id)
         return _report_form_page(request, report.project, form, report, status=400)
     initial = {
-        "month": months.label(report.month),
+        **fixed,
         "gpu_hours_used": report.gpu_hours_used,
         "peak_gpus_busy": report.peak_gpus_busy,
         "within_purpose": {True: "yes", False: "no"}.get(report.within_purpose),
@@ -227,42 +277,6 @@ def report_upload(request):
 def upload_template(request, fmt):
     projects = projects_for_user(request.user).filter(actual_start__isnull=False).order_by("code")
     return exports.upload_template(projects, default_report_month(), fmt)
-
-
-def board_context(request, projects):
-    form = BoardFilterForm(request.GET)
-    month = (form.cleaned_data.get("month") if form.is_valid() else None) or default_report_month()
-    board = month_board(projects, month)
-    status = request.GET.get("status", "")
-    ministry = request.GET.get("ministry", "")
-    rows = board.rows
-    if status in BOARD_STATUSES:
-        rows = [r for r in rows if r.month.status == status]
-    elif status == "flagged":
-        rows = [r for r in rows if r.flags]
-    if ministry:
-        rows = [r for r in rows if r.project.ministry.code == ministry]
-    return {"board": board, "rows": rows, "form": form, "month": month, "status": status, "ministry": ministry,
-            "statuses": BOARD_STATUSES, "previous": months.add_months(month, -1), "next": months.add_months(month, 1)}
-
-
-BOARD_PAGE_SIZE = 50
-
-
-@role_required("reads_everything")
-def board(request):
-    """Every project for a month, 50 to a page (the counts, totals and exports cover all)."""
-    context = board_context(request, Project.objects.all())
-    page = Paginator(context["rows"], BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(request, "monitoring/board.html", {**context, "rows": page, "page": page, "query": query.urlencode()})
-
-
-@role_required("reads_everything")
-def board_export(request, fmt):
-    context = board_context(request, Project.objects.all())
-    return exports.board_export(context["board"], context["rows"], fmt)
 
 
 @role_required()

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from allocation_portal import hooks, months
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
+from allocation_portal.formatting import GPU_HOURS_DECIMALS, format_number
 from allocation_portal.forms import add_portal_error
 from gpus import selectors as gpu_selectors
 from gpus.models import GPUS_PER_SERVER, Allocation, HolderKind
@@ -217,7 +218,9 @@ def project_plan(request, code):
         {
             "month": month,
             "label": months.label(month),
-            "hours": request.POST.get(f"m-{months.label(month)}", plans.get(month, "")) if errors else plans.get(month, ""),
+            # Written like every other GPU-hours figure (27,648.0); the post reads the separators back.
+            "hours": request.POST.get(f"m-{months.label(month)}", "") if errors
+            else (format_number(plans[month], GPU_HOURS_DECIMALS) if month in plans else ""),
             "capacity": project.gpus_awarded * months.hours_in(month),
             "locked": month <= this_month and not request.user.is_msit_admin,
             "errors": errors.get(months.label(month), []),

@@ -144,6 +144,7 @@ ROUTES = {
     "home": (["home"], "get", lambda w: "/", None, False, expect(FOUND)),
     "healthz": (["healthz"], "get", lambda w: "/healthz", None, False, expect(OK)),
     "ping": (["ping"], "get", lambda w: "/ping", None, False, expect(OK)),
+    "favicon": (["favicon"], "get", lambda w: "/favicon.ico", None, False, expect(OK)),
     "login": (["login"], "get", lambda w: "/accounts/login/", None, False, expect(FOUND, anonymous=OK)),
     "logout": (["logout"], "post", lambda w: "/accounts/logout/", {}, False, expect(FOUND)),
     "programme": (["programme"], "get", lambda w: "/programme/", None, False, expect(OK, anonymous=LOGIN)),
@@ -210,8 +211,9 @@ ROUTES = {
                         expect(anonymous=LOGIN, **REPORTERS)),
     "report detail": (["report-detail"], "get", lambda w: f"/reports/{report(w).public_id}/", None, False,
                       expect(anonymous=LOGIN, **MINISTRY_A_OBJECT)),
+    # The report is submitted: its official is sent to read it (it waits for MSIT's review).
     "report edit": (["report-edit"], "get", lambda w: f"/reports/{report(w).public_id}/edit/", None, False,
-                    expect(anonymous=LOGIN, **OWN_MINISTRY_WRITE)),
+                    expect(anonymous=LOGIN, **{**OWN_MINISTRY_WRITE, "official": FOUND})),
     "report evidence": (["report-evidence"], "get", lambda w: f"/reports/{report(w).public_id}/evidence/", None, False,
                         expect(anonymous=LOGIN, admin=OK, official=OK, outsider=NOT_FOUND, applicant=FORBIDDEN,
                                outsider_applicant=FORBIDDEN, auditor=OK)),

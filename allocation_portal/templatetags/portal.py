@@ -5,7 +5,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from allocation_portal import months
+from allocation_portal import formatting, months
 from allocation_portal.messages import render
 
 register = template.Library()
@@ -25,10 +25,21 @@ def sample_tag(obj):
 
 
 @register.filter
-def percent(value, digits=0):
-    if value is None:
-        return "–"
-    return f"{value * 100:.{int(digits)}f}%"
+def num(value, decimals=0):
+    """Every count on every page: `{{ n|num }}` -> '2,832' (`{{ x|num:1 }}` one decimal)."""
+    return formatting.format_number(value, int(decimals))
+
+
+@register.filter
+def gpu_hours(value):
+    """GPU-hours, always with the same one decimal: `{{ h|gpu_hours }}` -> '27,648.0'."""
+    return formatting.format_number(value, formatting.GPU_HOURS_DECIMALS)
+
+
+@register.filter
+def percent(value, digits=formatting.PERCENT_DECIMALS):
+    """A share as a percent: `{{ 0.2345|percent }}` -> '23.5%'."""
+    return formatting.format_percent(value, int(digits))
 
 
 @register.filter
@@ -55,13 +66,8 @@ def calendar_level(row, value):
 
 @register.filter
 def ratio_percent(value):
-    """'0.2345' (a share stored as text in evidence) as '23%'."""
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        return f"{Decimal(str(value)) * 100:.0f}%"
-    except (InvalidOperation, TypeError):
-        return "–"
+    """'0.2345' (a share stored as text in evidence) as '23.5%', like every other share."""
+    return formatting.format_percent(value)
 
 
 SOURCE_LABELS = {

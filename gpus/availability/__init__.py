@@ -18,7 +18,14 @@ The words (DOMAIN.md), as the ledger records them:
 Capacity, the lending pages, loan approvals and redistribution all ask here, so the answer is
 written once, in SQL for one period and in an in-memory index for many periods at once."""
 
-from .capacity import Capacity, CapacityReport, ClusterCapacity, capacity_at, programme_capacity
+from .capacity import (
+    Capacity,
+    CapacityReport,
+    ClusterCapacity,
+    capacity_at,
+    programme_capacity,
+    programme_capacity_series,
+)
 from .index import LendingIndex
 from .lendable import (
     ServerOffer,
@@ -32,6 +39,7 @@ from .periods import FREE, IDLE, RESERVE, SOURCE_ORDER, day_start, period, progr
 
 __all__ = [
     "FREE", "IDLE", "RESERVE", "SOURCE_ORDER", "Capacity", "CapacityReport", "ClusterCapacity", "LendingIndex",
-    "ServerOffer", "capacity_at", "day_start", "lendable_servers", "period", "programme_capacity", "programme_pool",
+    "ServerOffer", "capacity_at", "day_start", "lendable_servers", "period", "programme_capacity", "programme_capacity_series",
+    "programme_pool",
     "servers_for_projects", "servers_free_for_award", "unavailable_by_week", "unlendable",
 ]

@@ -7,6 +7,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -20,7 +21,7 @@ from ..models import (
     PoolKind,
     ServerStatus,
 )
-from .periods import day_start
+from .periods import day_start, programme_pool
 
 # --- Capacity at a moment ------------------------------------------------------------------------
 
@@ -167,3 +168,46 @@ def programme_capacity(at: dt.datetime | dt.date | None = None) -> CapacityRepor
     return report.only(report.programme_pool)
 
 
+
+
+# --- The programme's capacity over time ----------------------------------------------------------
+
+CAPACITY_SERIES_SQL = """
+SELECT t.at, h.layer, a.holder_kind, COUNT(*), COUNT(*) FILTER (WHERE h.occupied @> t.at)
+  FROM unnest(%(ats)s::timestamptz[]) AS t(at)
+  JOIN gpus_allocationgpu h ON h.period @> t.at
+  JOIN gpus_allocation a ON a.id = h.allocation_id
+  JOIN gpus_gpu g ON g.id = h.gpu_id
+  JOIN gpus_server s ON s.id = g.server_id
+ WHERE s.pool_id = %(pool)s
+ GROUP BY t.at, h.layer, a.holder_kind
+"""
+
+
+def programme_capacity_series(moments: list[dt.datetime]) -> list[tuple[dt.datetime, Capacity]]:
+    """The programme pool's GPUs at each moment: held by started projects, idle (awarded to projects
+    that have not started), suspended, MSIT reserve, free, and of these on loan. Three queries
+    however many moments (the pool, its GPUs, one pass over the ledger); the pool's GPUs are
+    today's inventory (servers are not added to a pool back in time)."""
+    pool = programme_pool()
+    if pool is None or not moments:
+        return [(at, Capacity()) for at in moments]
+    total = Gpu.objects.filter(server__pool=pool).count()
+    series = {at: Capacity(total=total) for at in moments}
+    with connection.cursor() as cursor:
+        cursor.execute(CAPACITY_SERIES_SQL, {"ats": list(moments), "pool": pool.pk})
+        for at, layer, holder_kind, n, used in cursor.fetchall():
+            cap = series[at]  # the same instant (aware datetimes compare and hash by instant)
+            if layer == Layer.LOAN:
+                cap.on_loan += n
+            elif holder_kind == HolderKind.RESERVE:
+                cap.reserve += n
+            elif holder_kind == HolderKind.SUSPENDED:
+                cap.suspended += n
+            else:
+                cap.awarded += n
+                cap.held_started += used
+                cap.idle += n - used
+    for cap in series.values():
+        cap.free = cap.total - cap.awarded - cap.suspended - cap.reserve
+    return list(series.items())

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_noop
 
 from allocation_portal import audit, months
 from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
+from allocation_portal.formatting import GPU_HOURS_DECIMALS, format_number
 from allocation_portal.limits import TEXT_MAX, VERSION_NOTE_MAX, checked_text
 from allocation_portal.messages import msg
 from allocation_portal.notifications import ministry_officials, notify
@@ -87,7 +88,7 @@ def _report_errors(*, project: Project | None, month: dt.date | None, values: di
         add(
             "gpu_hours_used",
             _("More than the %(held)s GPU-hours the project held in %(month)s (from the allocation ledger).")
-            % {"held": held_hours, "month": month_label},
+            % {"held": format_number(held_hours, GPU_HOURS_DECIMALS), "month": month_label},
         )
     peak = values.get("peak_gpus_busy")
     if peak is None or peak == "":
@@ -97,7 +98,7 @@ def _report_errors(*, project: Project | None, month: dt.date | None, values: di
     elif check_held and peak > held_gpus:
         add(
             "peak_gpus_busy",
-            _("More than the %(gpus)s GPUs the project held in %(month)s.") % {"gpus": held_gpus, "month": month_label},
+            _("More than the %(gpus)s GPUs the project held in %(month)s.") % {"gpus": format_number(held_gpus), "month": month_label},
         )
     if values.get("within_purpose") is None:
         add("within_purpose", _("Answer the purpose declaration."))

@@ -2,7 +2,7 @@
 
 from django import template
 
-from ..selectors import FLAG_LABELS, STATUS_LABELS
+from ..selectors import FLAG_LABELS, STATUS_LABELS, VERSION_EVENT_LABELS
 from ..services.uploads import COLUMN_LABELS
 
 register = template.Library()
@@ -16,6 +16,11 @@ def status_label(value):
 @register.filter
 def flag_label(value):
     return FLAG_LABELS.get(value, value)
+
+
+@register.filter
+def version_event_label(value):
+    return VERSION_EVENT_LABELS.get(value, value)
 
 
 @register.filter

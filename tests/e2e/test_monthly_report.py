@@ -25,7 +25,12 @@ def test_an_official_submits_a_monthly_report(page, login):
     page.goto(f"/projects/{project.code}/")
     page.click("[data-testid=report-link]")
     form = page.locator("[data-testid=report-form]")
+    # Nothing reported since April: the oldest overdue month opens, and the others are a click away.
+    assert form.locator("#id_month").input_value() == "2026-04"
+    page.click("[data-testid=report-months] summary")
+    page.click(f"[data-testid=report-months] a:text-is('{months.label(last_month)}')")
     assert form.locator("#id_month").input_value() == months.label(last_month)
+    assert "16" in page.locator("[data-testid=limit-peak_gpus_busy]").inner_text()
     # First a mistake: more GPUs busy than the project holds. The page says why and keeps the input.
     page.fill("#id_gpu_hours_used", "8000")
     page.fill("#id_peak_gpus_busy", "40")

@@ -1,6 +1,7 @@
 """Usage plans: a default ramp-up plan on award; officials change future months, MSIT admins any."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -98,3 +99,18 @@ def test_the_plan_api(world, api_for, clock):
     )
     assert locked.status_code == 400 and "2026-08" in locked.json()["error"]["fields"]
     assert api_for(world.auditor).put(f"/api/v1/projects/{world.project_a.code}/plan/", [], format="json").status_code == 403
+
+
+def test_the_plan_page_writes_hours_with_separators_and_reads_them_back(world, client_for, clock):
+    usage_plan_create_default(actor=None, project=world.project_a)
+    UsagePlan.objects.filter(project=world.project_a, month=dt.date(2026, 10, 1)).update(planned_gpu_hours=Decimal("12648"))
+    client = client_for(world.official)
+    page = client.get(f"/projects/{world.project_a.code}/plan/").content.decode()
+    assert 'value="12,648.0"' in page and "12648" not in page
+    values = dict(re.findall(r'name="(m-[0-9-]+)" value="([^"]*)"', page))
+    # Sent back as shown, the plan does not change (no month is "updated" by its own separators).
+    response = client.post(f"/projects/{world.project_a.code}/plan/", values, follow=True)
+    assert response.status_code == 200 and "0 months of the plan were updated" in response.content.decode()
+    assert not AuditEvent.objects.filter(action__startswith="plan").exists()
+    client.post(f"/projects/{world.project_a.code}/plan/", {**values, "m-2026-10": "12,345.5"})
+    assert world.project_a.plans.get(month=dt.date(2026, 10, 1)).planned_gpu_hours == Decimal("12345.5")

@@ -72,7 +72,7 @@ def test_a_project_that_has_not_started_has_nothing_to_report(world, clock):
     "override, field, message",
     [
         ({"gpu_hours_used": Decimal("-1")}, "gpu_hours_used", "negative"),
-        ({"gpu_hours_used": AUG_HOURS + 1}, "gpu_hours_used", "11904.0 GPU-hours the project held in 2026-08"),
+        ({"gpu_hours_used": AUG_HOURS + 1}, "gpu_hours_used", "11,904.0 GPU-hours the project held in 2026-08"),
         ({"gpu_hours_used": None}, "gpu_hours_used", "Enter the GPU-hours"),
         ({"peak_gpus_busy": 17}, "peak_gpus_busy", "16 GPUs the project held"),
         ({"peak_gpus_busy": None}, "peak_gpus_busy", "Enter the peak"),
