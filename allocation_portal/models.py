@@ -227,6 +227,10 @@ class Policy(models.Model):
     loan_max_months = models.PositiveSmallIntegerField(_("longest loan (months)"), default=3)
     loan_renewals = models.PositiveSmallIntegerField(_("renewals per loan"), default=1)
     recall_notice_hours = models.PositiveSmallIntegerField(_("recall notice (hours)"), default=72)
+    offer_lapse_hours = models.PositiveSmallIntegerField(
+        _("an unanswered loan offer lapses after (hours)"), default=48,
+        help_text=_("The GPUs of an offer the applicant has not accepted by then go back to the pool."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     reason = models.TextField(_("reason"), blank=True)

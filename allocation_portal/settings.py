@@ -366,6 +366,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "lending.tasks.tick_loans",
         "schedule": crontab(minute="*/15"),
     },
+    "loan-offers-lapse": {
+        # An offer's GPUs go back to the pool within five minutes of its lapse time.
+        "task": "lending.tasks.lapse_offers",
+        "schedule": crontab(minute="*/5"),
+    },
     "notification-emails": {
         # Catches notices whose e-mail failed or whose on-commit enqueue was lost.
         "task": "allocation_portal.tasks.send_pending_notification_emails",

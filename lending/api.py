@@ -120,7 +120,7 @@ class LoanSerializer(ModelSerializer):
     class Meta:
         model = Loan
         fields = ["id", "request", "organisation", "gpu_model", "gpu_count", "starts_at", "ends_at", "state",
-                  "end_reason", "ended_at", "recall_notice_at", "recall_reason", "renewal_state", "renewal_ends_on",
+                  "offer_expires_at", "accepted_at", "end_reason", "ended_at", "recall_notice_at", "recall_reason", "renewal_state", "renewal_ends_on",
                   "end_report", "end_report_gpu_hours", "end_report_at", "gpus"]
 
     def get_gpus(self, obj) -> list[str]:
@@ -299,6 +299,23 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def _one(self, obj):
         return Response(LoanSerializer(attach_gpu_names([self.get_queryset().get(pk=obj.pk)])[0]).data)
+
+    @extend_schema(request=None, responses=LoanSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsApplicant])
+    def accept(self, request, id=None):
+        """Accept the offer (state `offered`): the loan is scheduled, or active if its start has come.
+        409 when the offer was answered already or has lapsed."""
+        loan, can_change = get_loan_for_user(request.user, id)
+        return self._one(lending.offer_accept(actor=request.user, loan=loan))
+
+    @extend_schema(request=OptionalReasonSerializer, responses=LoanSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsApplicant])
+    def decline(self, request, id=None):
+        """Decline the offer: its GPUs go back to the pool at once. 409 when answered already or lapsed."""
+        body = OptionalReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        loan, can_change = get_loan_for_user(request.user, id)
+        return self._one(lending.offer_decline(actor=request.user, loan=loan, reason=body.validated_data["reason"]))
 
     @extend_schema(request=OptionalReasonSerializer, responses=LoanSerializer)
     @action(detail=True, methods=["post"], url_path="return", url_name="return", permission_classes=[IsApplicant])

@@ -58,6 +58,8 @@ class RequestState(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    DECLINED = "declined", _("Offer declined")
+    LAPSED = "lapsed", _("Offer lapsed")
 
 
 class LoanRequest(models.Model):
@@ -109,6 +111,9 @@ class LoanRequest(models.Model):
 
 
 class LoanState(models.TextChoices):
+    # An approval offers the GPUs: the ledger holds them for the applicant until the offer is
+    # accepted (scheduled or active), declined, or lapses (ended).
+    OFFERED = "offered", _("Offered")
     SCHEDULED = "scheduled", _("Scheduled")
     ACTIVE = "active", _("Active")
     ENDED = "ended", _("Ended")
@@ -118,6 +123,8 @@ class LoanEnd(models.TextChoices):
     COMPLETED = "completed", _("Completed")
     RETURNED = "returned", _("Returned early")
     RECALLED = "recalled", _("Recalled")
+    DECLINED = "declined", _("Offer declined")
+    LAPSED = "lapsed", _("Offer lapsed")
 
 
 class RenewalState(models.TextChoices):
@@ -125,6 +132,7 @@ class RenewalState(models.TextChoices):
     REQUESTED = "requested", _("Requested")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn (the loan was returned)")
 
 
 class Loan(models.Model):
@@ -140,6 +148,8 @@ class Loan(models.Model):
     state = models.CharField(_("state"), max_length=20, choices=LoanState.choices, default=LoanState.SCHEDULED)
     end_reason = models.CharField(_("how it ended"), max_length=20, choices=LoanEnd.choices, blank=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    offer_expires_at = models.DateTimeField(_("offer open until"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("offer accepted at"), null=True, blank=True)
     recall_notice_at = models.DateTimeField(_("recall notice given"), null=True, blank=True)
     recall_reason = models.TextField(_("recall reason"), blank=True)
     renewal_state = models.CharField(_("renewal"), max_length=20, choices=RenewalState.choices, default="", blank=True)
@@ -158,6 +168,8 @@ class Loan(models.Model):
         ordering = ["-starts_at"]
         constraints = [
             models.CheckConstraint(name="loan_period_ordered", condition=Q(ends_at__gt=F("starts_at"))),
+            models.CheckConstraint(name="loan_offer_has_expiry",
+                                   condition=~Q(state="offered") | Q(offer_expires_at__isnull=False)),
             models.CheckConstraint(
                 name="loan_end_reason_when_ended",
                 condition=(Q(state="ended") & ~Q(end_reason="")) | (~Q(state="ended") & Q(end_reason="")),
@@ -174,3 +186,24 @@ class Loan(models.Model):
     @property
     def recalled(self) -> bool:
         return self.recall_notice_at is not None
+
+    @property
+    def is_offer(self) -> bool:
+        return self.state == LoanState.OFFERED
+
+    @property
+    def returned_early(self) -> bool:
+        return self.end_reason == LoanEnd.RETURNED
+
+    @property
+    def began(self) -> bool:
+        """Whether the GPUs were ever the borrower's to use (a loan returned or recalled before its
+        start, or an offer declined, never began: there is nothing to report on)."""
+        if self.state in (LoanState.OFFERED, LoanState.SCHEDULED):
+            return False
+        return self.state == LoanState.ACTIVE or (self.ended_at is not None and self.ended_at > self.starts_at
+                                                  and self.end_reason not in (LoanEnd.DECLINED, LoanEnd.LAPSED))
+
+    @property
+    def report_due(self) -> bool:
+        return self.state == LoanState.ENDED and self.began and self.end_report_at is None

@@ -18,8 +18,6 @@ from allocation_portal.forms import add_portal_error
 from allocation_portal.models import Notification
 from allocation_portal.throttles import signup_allowed
 from gpus.availability import programme_capacity
-from gpus.models import AllocationGpu
-from projects.models import Project
 
 from . import services as lending
 from .access import get_loan_for_user, get_request_for_user, loans_for_user, requests_for_user
@@ -34,7 +32,15 @@ from .forms import (
     SignupForm,
 )
 from .models import Loan, LoanState, RenewalState
-from .selectors import current_loans, idle_calendar, propose, request_queue, request_window
+from .selectors import (
+    current_loans,
+    idle_calendar,
+    loan_providers,
+    loan_servers,
+    propose,
+    request_queue,
+    request_window,
+)
 
 
 def lending_public(request):
@@ -215,7 +221,7 @@ def request_review(request, request_id, step):
         except (PortalError, ValueError) as exc:
             messages.error(request, getattr(exc, "message", str(exc)))
             return redirect("lending-request", request_id=loan_request.public_id)
-        messages.success(request, _("Approved: the loan is written to the ledger."))
+        messages.success(request, _("Approved: the GPUs are offered to the applicant, who accepts or declines the offer."))
         return redirect("lending-loan", loan_id=loan.public_id)
     else:
         raise Http404
@@ -241,40 +247,19 @@ def loan_list(request):
                                                    "states": LoanState.choices})
 
 
-def _loan_servers(loan: Loan):
-    rows = (
-        AllocationGpu.objects.filter(allocation__loan=loan)
-        .select_related("gpu__server__cluster", "allocation")
-        .order_by("gpu__server__hostname", "gpu__index")
-    )
-    servers: dict[str, dict] = {}
-    for row in rows:
-        entry = servers.setdefault(row.gpu.server.hostname, {"server": row.gpu.server, "slots": [], "allocation": row.allocation})
-        entry["slots"].append(row.gpu.index)
-    return list(servers.values())
-
-
-def _recall_risk(loan: Loan):
-    """Projects whose reserved servers this loan borrows, with their expected starts."""
-    gpu_ids = AllocationGpu.objects.filter(allocation__loan=loan).values("gpu_id")
-    projects = Project.objects.filter(
-        allocations__gpu_rows__gpu_id__in=gpu_ids, allocations__layer="award",
-        allocations__starts_at__lt=loan.ends_at, allocations__ends_at__gt=loan.starts_at,
-    ).distinct()
-    return list(projects)
-
-
 @role_required("is_applicant", "reads_everything")
 def loan_detail(request, loan_id, forms_=None, status=200):
     loan, can_change = get_loan_for_user(request.user, loan_id)
     forms_ = forms_ or {}
+    servers = loan_servers(loan)
     return render(
         request,
         "gpus/loan_detail.html",
         {
             "loan": loan,
-            "servers": _loan_servers(loan),
-            "risk_projects": _recall_risk(loan),
+            "servers": servers,
+            "providers": loan_providers(servers),
+            "risk_projects": list({p.pk: p for s in servers for p in s.risks}.values()),
             "renewal_form": forms_.get("renew") or RenewalForm(),
             "report_form": forms_.get("report") or EndReportForm(initial={"text": loan.end_report,
                                                                            "gpu_hours": loan.end_report_gpu_hours}),
@@ -292,6 +277,13 @@ def loan_action(request, loan_id, step):
     loan, can_change = get_loan_for_user(request.user, loan_id)
     forms_ = {}
     back = {"loan_id": loan.public_id}
+    if step == "accept" and request.user.is_applicant:
+        return _act(request, "lending-loan", lambda: lending.offer_accept(actor=request.user, loan=loan),
+                    _("You accepted the offer: the loan is yours."), **back)
+    if step == "decline" and request.user.is_applicant:
+        return _act(request, "lending-loan", lambda: lending.offer_decline(
+            actor=request.user, loan=loan, reason=request.POST.get("reason", "")),
+            _("You declined the offer: the GPUs went back to the pool."), **back)
     if step == "return":
         return _act(request, "lending-loan", lambda: lending.loan_return(
             actor=request.user, loan=loan, reason=request.POST.get("reason", "")), _("The GPUs were returned."), **back)

@@ -328,6 +328,13 @@ ROUTES = {
                        {"ends_on": "2026-11-30", "reason": "more"}, True,
                        expect(anonymous=UNAUTH, admin=FORBIDDEN, official=FORBIDDEN, outsider=FORBIDDEN, applicant=409,
                               outsider_applicant=NOT_FOUND, auditor=FORBIDDEN)),
+    # The matrix's loan is active, not an offer: its organisation is told so (409), others never reach it.
+    "api loan accept": (["v1:loan-accept"], "post", lambda w: f"/api/v1/loans/{loan(w).public_id}/accept/", {}, True,
+                        expect(anonymous=UNAUTH, admin=FORBIDDEN, official=FORBIDDEN, outsider=FORBIDDEN, applicant=409,
+                               outsider_applicant=NOT_FOUND, auditor=FORBIDDEN)),
+    "api loan decline": (["v1:loan-decline"], "post", lambda w: f"/api/v1/loans/{loan(w).public_id}/decline/", {}, True,
+                         expect(anonymous=UNAUTH, admin=FORBIDDEN, official=FORBIDDEN, outsider=FORBIDDEN, applicant=409,
+                                outsider_applicant=NOT_FOUND, auditor=FORBIDDEN)),
     "api loan decide renewal": (["v1:loan-decide-renewal"], "post",
                                 lambda w: f"/api/v1/loans/{loan(w).public_id}/decide-renewal/", {"approve": False}, True,
                                 expect(anonymous=UNAUTH, **ADMIN_WRITE_ON_ORG_A)),

@@ -321,8 +321,9 @@ def _lock_and_check_lendable(gpu_ids: list[int], gpu_model: str, starts_at, ends
 
 
 def request_approve(*, actor, request: LoanRequest, gpu_ids: list[int], note: str = "") -> Loan:
-    """Approve with the GPUs the admin confirmed. If any of them is no longer idle for the whole
-    period, nothing is written and CapacityConflict says so."""
+    """Approve with the GPUs the admin confirmed: the loan is written as an offer the applicant
+    accepts or declines (`lending.services.offers`). If any of the GPUs is no longer idle for the
+    whole period, nothing is written and CapacityConflict says so."""
     if not (actor is not None and actor.is_msit_admin):
         raise NotPermitted(_("Only an MSIT admin approves requests."))
     note = checked_text(note, field="note", max_length=REASON_MAX)
@@ -361,10 +362,13 @@ def request_approve(*, actor, request: LoanRequest, gpu_ids: list[int], note: st
         if note:
             locked.review_note = note
         locked.save()
+        # The approval is an offer: the ledger holds the GPUs for the applicant (so nobody else can
+        # be promised them) until it is accepted, declined, or lapses after the policy's hours.
+        lapse_hours = programme_policy.current().offer_lapse_hours
         loan = Loan.objects.create(
             request=locked, organisation=locked.organisation, gpu_model=locked.gpu_model, gpu_count=locked.gpu_count,
-            starts_at=starts_at, ends_at=ends_at,
-            state=LoanState.ACTIVE if starts_at <= timezone.now() else LoanState.SCHEDULED,
+            starts_at=starts_at, ends_at=ends_at, state=LoanState.OFFERED,
+            offer_expires_at=min(timezone.now() + dt.timedelta(hours=lapse_hours), ends_at),
         )
         by_cluster: dict[int, list[Gpu]] = {}
         for g in gpus:
@@ -378,9 +382,10 @@ def request_approve(*, actor, request: LoanRequest, gpu_ids: list[int], note: st
         audit.record(actor=actor, action="loan.create", obj=loan, after=loan_snapshot(loan))
         _notify_org(
             locked.organisation_id, kind=NotificationKind.REQUEST_DECIDED,
-            title=_("Your GPU request was approved: %(n)s %(model)s from %(start)s")
-            % {"n": loan.gpu_count, "model": loan.gpu_model, "start": locked.starts_on},
-            body=note or _("See the loan for its GPUs, dates and recall terms."),
+            title=_("GPUs are offered to you: %(n)s %(model)s from %(start)s; accept by %(until)s")
+            % {"n": loan.gpu_count, "model": loan.gpu_model, "start": locked.starts_on,
+               "until": timezone.localtime(loan.offer_expires_at).strftime("%Y-%m-%d %H:%M")},
+            body=note or _("See the offer for its servers, dates and recall risk, and accept or decline it."),
             url=f"/lending/loans/{loan.public_id}/", dedup_key=f"loan-approved:{loan.public_id}",
         )
     return loan

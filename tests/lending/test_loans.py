@@ -24,7 +24,8 @@ pytestmark = pytest.mark.django_db
 def approve(world):
     def do(request, gpu_ids=None):
         ids = gpu_ids or propose(request.gpu_model, request.gpu_count, *request_window(request)).gpu_ids
-        return lending.request_approve(actor=world.admin, request=request, gpu_ids=ids)
+        offer = lending.request_approve(actor=world.admin, request=request, gpu_ids=ids)
+        return lending.offer_accept(actor=request.submitted_by, loan=offer)
 
     return do
 
