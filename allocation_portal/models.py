@@ -31,6 +31,9 @@ class User(AbstractUser):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.APPLICANT)
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
+    # 개인정보 수집·이용 동의: when this person agreed, and to which version of the privacy notice.
+    privacy_consent_at = models.DateTimeField(_("privacy consent given"), null=True, blank=True)
+    privacy_notice_version = models.CharField(_("privacy notice version"), max_length=20, blank=True)
     ministry = models.ForeignKey(
         "projects.Ministry",
         verbose_name=_("ministry"),

@@ -75,6 +75,7 @@ def signup(request):
                 name=data["name"], kind=data["kind"], region=data["region"],
                 registration_number=data["registration_number"], username=data["username"], email=data["email"],
                 password=data["password"], display_name=data["display_name"],
+                privacy_consent=data["privacy_consent"], confirm_duplicate_name=data["confirm_duplicate_name"],
             )
         except PortalError as exc:
             add_portal_error(form, exc)
@@ -82,7 +83,9 @@ def signup(request):
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Your organisation is registered. You can apply for idle GPUs now."))
             return redirect("lending-dashboard")
-    return render(request, "gpus/signup.html", {"form": form}, status=400 if form.errors else 200)
+    duplicate = request.method == "POST" and lending.duplicate_organisation_name(request.POST.get("name", ""))
+    return render(request, "gpus/signup.html", {"form": form, "duplicate_name": bool(duplicate)},
+                  status=400 if form.errors else 200)
 
 
 @role_required("is_applicant")

@@ -249,6 +249,7 @@ ROUTES = {
     "api project plan put": (["v1:project-plan"], "put", lambda w: f"/api/v1/projects/{w.project_a.code}/plan/",
                              lambda w: [], True, expect(anonymous=UNAUTH, **OWN_MINISTRY_WRITE)),
     "lending public": (["lending-public"], "get", lambda w: "/lending/", None, False, expect(OK)),
+    "privacy policy": (["privacy"], "get", lambda w: "/privacy/", None, False, expect(OK)),
     "lending signup": (["lending-signup"], "get", lambda w: "/lending/signup/", None, False, expect(FOUND, anonymous=OK)),
     "lending dashboard": (["lending-dashboard"], "get", lambda w: "/lending/dashboard/", None, False,
                           expect(anonymous=LOGIN, **APPLICANTS)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -37,6 +38,7 @@ from ..models import (
     Region,
     RequestState,
 )
+from ..registration import normalise_registration_number
 from ..selectors import request_window
 
 REQUEST_FIELDS = [
@@ -79,37 +81,63 @@ def _person_errors(*, username: str, email: str, password: str) -> dict[str, lis
     return errors
 
 
+def duplicate_organisation_name(name: str) -> Organisation | None:
+    """A registered organisation of the same name (case and spacing aside), if any."""
+    cleaned = " ".join((name or "").split())
+    if not cleaned:
+        return None
+    return Organisation.objects.filter(name__iexact=cleaned).order_by("pk").first()
+
+
 def organisation_signup(
     *, name: str, kind: str, region: str, registration_number: str, username: str, email: str, password: str,
-    display_name: str = "",
+    display_name: str = "", privacy_consent: bool = False, confirm_duplicate_name: bool = False,
 ) -> User:
-    """A company, university or research institute registers with its first person."""
+    """A company, university or research institute registers with its first person, who agrees to
+    the collection and use of their personal information (개인정보 수집·이용 동의)."""
     errors: dict[str, list[str]] = {}
-    registration_number = (registration_number or "").strip()
-    if not (name or "").strip():
+    name = " ".join((name or "").split())
+    if not name:
         errors["name"] = [_("Required.")]
+    elif not confirm_duplicate_name and duplicate_organisation_name(name) is not None:
+        errors["confirm_duplicate_name"] = [
+            _("An organisation named “%(name)s” is registered already. If it is yours, ask a colleague there to add "
+              "you instead; if it is another organisation of the same name, tick the box to register yours.")
+            % {"name": name}
+        ]
     if kind not in OrganisationKind.values:
         errors["kind"] = [_("Choose industry, academia or research institute.")]
     if region not in Region.values:
         errors["region"] = [_("Choose capital region or outside it.")]
+    registration_number = (registration_number or "").strip()
     if not registration_number:
         errors["registration_number"] = [_("Required.")]
-    elif Organisation.objects.filter(registration_number=registration_number).exists():
-        errors["registration_number"] = [
-            _("This organisation is registered already: ask a colleague there to add you.")
-        ]
+    else:
+        registration_number, problem = normalise_registration_number(kind, registration_number)
+        if problem:
+            errors["registration_number"] = [problem]
+        elif Organisation.objects.filter(registration_number=registration_number).exists():
+            errors["registration_number"] = [
+                _("This organisation is registered already: ask a colleague there to add you.")
+            ]
+    if privacy_consent is not True:
+        errors["privacy_consent"] = [_("Agree to the collection and use of your personal information to register.")]
     errors.update(_person_errors(username=username, email=email, password=password))
     if errors:
         raise ValidationFailed(_("The sign-up has errors."), fields=errors)
+    consented_at = timezone.now()
     with transaction.atomic():
         organisation = Organisation.objects.create(
-            name=name.strip(), kind=kind, region=region, registration_number=registration_number
+            name=name, kind=kind, region=region, registration_number=registration_number
         )
         user = User(username=username.strip(), email=email.strip(), role=Role.APPLICANT, organisation=organisation,
-                    display_name=(display_name or "").strip())
+                    display_name=(display_name or "").strip(), privacy_consent_at=consented_at,
+                    privacy_notice_version=settings.PORTAL_PRIVACY_NOTICE_VERSION)
         user.set_password(password)
         user.save()
-        audit.record(actor=user, action="organisation.signup", obj=organisation, after=audit.snapshot(organisation))
+        audit.record(actor=user, action="organisation.signup", obj=organisation,
+                     after={**audit.snapshot(organisation), "privacy_notice_version": user.privacy_notice_version,
+                            "privacy_consent_at": consented_at.isoformat()})
     return user
 
 
