@@ -10,7 +10,7 @@ from allocation_portal.fields import DateField, DateInput
 from allocation_portal.models import Compliance
 from gpus.models import GpuModel
 
-from .models import OrganisationKind, Region
+from .models import CHECKLIST_NO_MEANING, OrganisationKind, Region
 
 
 class SignupForm(forms.Form):
@@ -87,6 +87,8 @@ class LoanRequestForm(forms.Form):
         policy = programme_policy.current()
         self.fields["accepts_recall_terms"].label = terms_text(policy)
         self.fields["ends_on"].help_text = _("At most %(months)s months after the first day.") % {"months": policy.loan_max_months}
+        for name, meaning in CHECKLIST_NO_MEANING.items():
+            self.fields[name].no_meaning = meaning
 
     def values(self) -> dict:
         return dict(self.cleaned_data)

@@ -48,6 +48,27 @@ class Organisation(models.Model):
 
 
 
+# What answering "no" to a request's checklist item means: shown to the applicant when they answer,
+# and to MSIT in the queue and on the request.
+CHECKLIST_ITEMS = ("personal_information", "training_data_copyright", "ai_basic_act")
+CHECKLIST_NO_MEANING = {
+    "personal_information": _(
+        "The data holds personal information that is not handled under the Personal Information Protection Act. "
+        "GPUs are not lent for such work until it is (for example pseudonymised, or used with the people's consent): "
+        "say in the purpose how you will put it right, or MSIT will ask for changes or reject the request."
+    ),
+    "training_data_copyright": _(
+        "You do not have the right to use all of the training data. Training on it would infringe copyright or "
+        "others' IP: say in the purpose which data it is and how you will get the right, or MSIT will ask for "
+        "changes or reject the request."
+    ),
+    "ai_basic_act": _(
+        "The work does not meet the AI Basic Act's duties yet (for example transparency, or the risk management "
+        "of high-impact AI). Say in the purpose what is missing and how you will meet it, or MSIT will ask for "
+        "changes or reject the request."
+    ),
+}
+
 # Loan length, renewals and the recall notice are policy numbers (allocation_portal.policy).
 PARTIAL_SERVER_MAX_GPUS = 4  # loans take 1-4 GPUs of a server, or whole servers
 
@@ -108,6 +129,18 @@ class LoanRequest(models.Model):
 
     def __str__(self):
         return f"{self.organisation} · {self.gpu_model} ×{self.gpu_count} · {self.starts_on}–{self.ends_on}"
+
+    @property
+    def checklist(self) -> list[tuple[str, str, str, str]]:
+        """(item, its label, the answer, the answer's label) for each checklist item, in order."""
+        return [(name, str(self._meta.get_field(name).verbose_name), getattr(self, name),
+                 getattr(self, f"get_{name}_display")()) for name in CHECKLIST_ITEMS]
+
+    @property
+    def checklist_no(self) -> list[tuple[str, str]]:
+        """(item label, what the "no" means) for each item answered "no"."""
+        return [(label, str(CHECKLIST_NO_MEANING[name])) for name, label, answer, _display in self.checklist
+                if answer == Compliance.NO]
 
 
 class LoanState(models.TextChoices):
