@@ -16,3 +16,4 @@ class LendingConfig(AppConfig):
         # transaction; the project's page lists them.
         hooks.register(hooks.PROJECT_STARTED, services.loans_recall_for_project)
         hooks.register(hooks.PROJECT_PAGE, pages.project_loans_context)
+        hooks.register(hooks.PROJECT_START_PREVIEW, pages.project_start_preview)

@@ -9,15 +9,21 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from allocation_portal import hooks
+from allocation_portal import policy as programme_policy
 from allocation_portal.access import role_required
+from allocation_portal.confirm import confirm_step, is_confirmed
 from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
 from allocation_portal.models import Notification
+from allocation_portal.templatetags.portal import end_moment, moment
 from allocation_portal.throttles import signup_allowed
 from gpus.availability import programme_capacity
+from gpus.models import Gpu
 
 from . import services as lending
 from .access import get_loan_for_user, get_request_for_user, loans_for_user, requests_for_user
@@ -218,6 +224,8 @@ def request_review(request, request_id, step):
                 _("The request was rejected."), request_id=loan_request.public_id)
     elif step == "approve":
         gpu_ids = request.POST.getlist("gpu")
+        if not is_confirmed(request):
+            return _approve_confirm_step(request, loan_request, gpu_ids)
         try:
             loan = lending.request_approve(actor=request.user, request=loan_request, gpu_ids=gpu_ids,
                                            note=request.POST.get("note", ""))
@@ -229,6 +237,32 @@ def request_review(request, request_id, step):
     else:
         raise Http404
     return request_detail(request, request_id, forms_=forms_, status=400)
+
+
+def _approve_confirm_step(request, loan_request, gpu_ids):
+    """What approving with these GPUs will do: whom they are offered to, which servers, their recall
+    risk, and the pending redistribution proposals that counted on them."""
+    try:
+        ids = sorted({int(g) for g in gpu_ids})
+    except ValueError:
+        messages.error(request, _("Choose GPUs of the requested model."))
+        return redirect("lending-request", request_id=loan_request.public_id)
+    hosts = sorted(set(Gpu.objects.filter(pk__in=ids).values_list("server__hostname", flat=True)))
+    starts_at, ends_at = request_window(loan_request)
+    lapse = programme_policy.current().offer_lapse_hours
+    return confirm_step(
+        request, title=_("Approve with these GPUs"),
+        consequences=[
+            _("%(n)s %(model)s GPUs on %(count)s servers (%(servers)s) are offered to %(org)s from %(start)s to %(end)s.")
+            % {"n": len(ids), "model": loan_request.gpu_model, "count": len(hosts), "servers": ", ".join(hosts[:12]),
+               "org": loan_request.organisation.name, "start": moment(starts_at), "end": end_moment(ends_at)},
+            _("The GPUs are held for them at once; the offer lapses if it is not accepted within %(hours)s hours.")
+            % {"hours": lapse},
+            *hooks.lines(hooks.LOAN_APPROVAL_PREVIEW, loan_request=loan_request, gpu_ids=ids),
+        ],
+        action_label=_("Approve and offer %(n)s GPUs") % {"n": len(ids)},
+        cancel_url=reverse("lending-request", kwargs={"request_id": loan_request.public_id}), danger=False,
+    )
 
 
 @role_required("reads_everything")
@@ -287,6 +321,17 @@ def loan_action(request, loan_id, step):
         return _act(request, "lending-loan", lambda: lending.offer_decline(
             actor=request.user, loan=loan, reason=request.POST.get("reason", "")),
             _("You declined the offer: the GPUs went back to the pool."), **back)
+    if step == "return" and not is_confirmed(request):
+        servers = loan_servers(loan)
+        return confirm_step(
+            request, title=_("Return the GPUs now"),
+            consequences=[
+                _("The %(n)s GPUs on %(servers)s go back to the programme's pool now.")
+                % {"n": loan.gpu_count, "servers": ", ".join(s.server.hostname for s in servers)},
+                _("The loan ends now: it cannot be renewed or returned again, and any renewal asked for is withdrawn."),
+            ],
+            action_label=_("Return the GPUs now"), cancel_url=reverse("lending-loan", kwargs=back),
+        )
     if step == "return":
         return _act(request, "lending-loan", lambda: lending.loan_return(
             actor=request.user, loan=loan, reason=request.POST.get("reason", "")), _("The GPUs were returned."), **back)

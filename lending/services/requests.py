@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from allocation_portal import audit, months
+from allocation_portal import audit, hooks, months
 from allocation_portal import policy as programme_policy
 from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
 from allocation_portal.limits import REASON_MAX, checked_text
@@ -407,6 +407,7 @@ def request_approve(*, actor, request: LoanRequest, gpu_ids: list[int], note: st
                 ends_at=ends_at, reason=_("Short-term loan to %(org)s.") % {"org": locked.organisation.name},
             )
         audit.record(actor=actor, action="loan_request.approve", obj=locked, before=before, after=request_snapshot(locked), reason=note)
+        hooks.run(hooks.LOAN_APPROVED, actor=actor, loan_request=locked, gpu_ids=gpu_ids)
         audit.record(actor=actor, action="loan.create", obj=loan, after=loan_snapshot(loan))
         _notify_org(
             locked.organisation_id, kind=NotificationKind.REQUEST_DECIDED,

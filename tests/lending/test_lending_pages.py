@@ -65,7 +65,10 @@ def test_the_admin_reviews_and_approves_through_the_pages(world, client_for, clo
     assert admin.post(f"/lending/requests/{request.public_id}/review/score/", {"score": "120"}).status_code == 400
     assert admin.post(f"/lending/requests/{request.public_id}/review/score/", {"score": "75"}).status_code == 302
     ids = [g.pk for g in f.server_gpus(world.cluster.servers.get(hostname="clw-003"))]
-    response = admin.post(f"/lending/requests/{request.public_id}/review/approve/", {"gpu": ids})
+    step = admin.post(f"/lending/requests/{request.public_id}/review/approve/", {"gpu": ids})
+    assert step.status_code == 200 and 'data-testid="confirm-step"' in step.content.decode() and not Loan.objects.exists()
+    assert "clw-003" in step.content.decode()
+    response = admin.post(f"/lending/requests/{request.public_id}/review/approve/", {"gpu": ids, "confirmed": "1"})
     loan = Loan.objects.get()
     assert response["Location"] == f"/lending/loans/{loan.public_id}/"
     page = client_for(world.applicant).get(f"/lending/loans/{loan.public_id}/").content.decode()
