@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
-SHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/wt11b-shots"))
+SHOT_DIR = Path(os.environ.get("SCREENSHOT_DIR") or Path(tempfile.gettempdir()) / "wt11b-shots")
 WIDTHS = {"desk": (1366, 900), "phone": (390, 844)}
 
 

@@ -32,7 +32,7 @@ def world():
     admin = f.make_user(Role.ADMIN, username="msit")
     request = lending.request_submit(actor=applicant, values=request_values(
         gpu_count=2, starts_on=dt.date.today() + dt.timedelta(days=3), ends_on=dt.date.today() + dt.timedelta(days=40)))
-    ids = [g for g in propose("B200", 2, *request_window(request)).gpu_ids]
+    ids = propose("B200", 2, *request_window(request)).gpu_ids
     loan = lending.offer_accept(actor=applicant, loan=lending.request_approve(actor=admin, request=request, gpu_ids=ids))
     return {"project": project, "allocation": allocation, "loan": loan, "org": org}
 
