@@ -3,10 +3,10 @@ borrowing the project's idle servers, which its start recalls."""
 
 from __future__ import annotations
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from allocation_portal import policy as programme_policy
+from allocation_portal.templatetags.portal import end_moment
 
 from .selectors import loans_on_project
 
@@ -26,7 +26,7 @@ def project_start_preview(*, project) -> list[str]:
     lines += [
         _("%(org)s: %(gpus)s %(model)s GPUs, lent until %(end)s") % {
             "org": loan.organisation.name, "gpus": loan.gpu_count, "model": loan.gpu_model,
-            "end": timezone.localtime(loan.ends_at).strftime("%Y-%m-%d %H:%M"),
+            "end": end_moment(loan.ends_at),
         }
         for loan in loans
     ]
