@@ -152,3 +152,16 @@ def test_an_offer_on_a_project_that_starts_is_recalled(world, offer):
     project_record_start(actor=world.admin, project=world.project_a2, started_on=dt.date(2026, 9, 10))
     loan = Loan.objects.get(pk=loan.pk)
     assert loan.recall_notice_at is not None
+
+
+def test_the_api_shows_the_offer_and_takes_its_answer(world, offer, api_for):
+    loan = offer(gpu_count=8)
+    applicant = api_for(world.applicant)
+    body = applicant.get(f"/api/v1/loans/{loan.public_id}/").json()
+    assert body["state"] == "offered" and body["offer_expires_at"]
+    server = body["servers"][0]
+    assert server["hostname"] == "clw-003" and server["slots"] == list(range(8))
+    assert server["recall_risk"] == [{"project": "PA-002", "expected_start": "2026-12-01"}]
+    declined = applicant.post(f"/api/v1/loans/{loan.public_id}/decline/", {"reason": "no longer needed"}, format="json")
+    assert declined.status_code == 200 and declined.json()["end_reason"] == "declined"
+    assert api_for(world.outsider_applicant).post(f"/api/v1/loans/{loan.public_id}/accept/").status_code == 404
