@@ -17,12 +17,18 @@ from .models import AuditEvent
 
 class AuditEventSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
+    # In the reader's language (Accept-Language): the action, the object's type and a reason the portal wrote.
+    action_label = serializers.CharField(source="action_text", read_only=True)
+    object_type_label = serializers.CharField(source="object_type_text", read_only=True)
+    reason = serializers.CharField(source="reason_text", read_only=True)
+    object_repr = serializers.CharField(source="object_repr_text", read_only=True)
+    actor_role_label = serializers.CharField(source="actor_role_text", read_only=True)
 
     class Meta:
         model = AuditEvent
         fields = [
-            "id", "at", "actor_name", "actor_role", "action", "object_type", "object_id", "object_repr",
-            "before", "after", "reason",
+            "id", "at", "actor_name", "actor_role", "actor_role_label", "action", "action_label", "object_type", "object_type_label",
+            "object_id", "object_repr", "before", "after", "reason",
         ]
 
 

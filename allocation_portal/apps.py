@@ -1,12 +1,32 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from .labels import register_actions
+
+# How this app's audit actions read to people (allocation_portal.labels).
+ACTION_LABELS = {
+    "account.locked_out": _("Account locked after failed sign-ins"),
+    "account.password_change": _("Password changed"),
+    "account.password_reset": _("Password reset"),
+    "account.password_disabled": _("Password sign-in turned off"),
+    "account.unlock": _("Account unlocked"),
+    "token.issue": _("API token issued"),
+    "token.renew": _("API token renewed"),
+    "token.revoke": _("API token revoked"),
+    "policy.create": _("Policy created"),
+    "policy.update": _("Policy changed"),
+    "admin.add": _("Added in the admin site"),
+    "admin.change": _("Changed in the admin site"),
+}
+
 
 class AllocationPortalConfig(AppConfig):
     name = "allocation_portal"
     verbose_name = _("Portal: people and audit")
 
     def ready(self):
+        register_actions(ACTION_LABELS)
+
         # django-axes announces a lockout with a signal; the audit event is written by the service.
         from axes.signals import user_locked_out
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection, models
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from .messages import Message, is_message, plain
 from .models import AuditEvent
 
 
@@ -26,6 +27,15 @@ def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, An
     return data
 
 
+def _names(obj: models.Model) -> dict[str, str]:
+    """What the object is called in each language (a project's title, a choice's label)."""
+    names = {}
+    for language in ("ko", "en"):
+        with translation.override(language):
+            names[language] = str(obj)
+    return names
+
+
 def record(
     *,
     actor,
@@ -36,14 +46,17 @@ def record(
     object_repr: str | None = None,
     before: dict | None = None,
     after: dict | None = None,
-    reason: str = "",
+    reason: str | Message = "",
 ) -> AuditEvent:
     if not connection.in_atomic_block:
         raise RuntimeError("Audit events must be written inside the transaction of the change they record.")
+    names: dict[str, str] | None = None
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(getattr(obj, "public_id", None) or getattr(obj, "code", None) or obj.pk)
-        object_repr = object_repr if object_repr is not None else str(obj)
+        if object_repr is None:
+            names = _names(obj)
+            object_repr = names["ko"]
     actor_obj = actor if getattr(actor, "pk", None) else None
     return AuditEvent.objects.create(
         at=timezone.now(),
@@ -54,7 +67,9 @@ def record(
         object_type=object_type or "",
         object_id=object_id or "",
         object_repr=(object_repr or "")[:300],
+        object_repr_i18n=names and {language: name[:300] for language, name in names.items()},
         before=before,
         after=after,
-        reason=reason or "",
+        reason=plain(reason) if is_message(reason) else (reason or ""),
+        reason_msg=reason if is_message(reason) else None,
     )

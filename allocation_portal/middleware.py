@@ -55,11 +55,13 @@ class RequestGuardMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return refuse(request, 400, "invalid", _("The Content-Length header is not a number."))
-        if length > settings.PORTAL_REQUEST_MAX_BYTES:
+        metering = request.path.startswith("/api/v1/metering/")
+        limit = settings.PORTAL_METERING_MAX_BYTES if metering else settings.PORTAL_REQUEST_MAX_BYTES
+        if length > limit:
             return refuse(
                 request, 413, "too_large",
                 _("The request is larger than the upload limit of %(limit)s.")
-                % {"limit": size_label(settings.PORTAL_UPLOAD_MAX_BYTES)},
+                % {"limit": size_label(settings.PORTAL_METERING_MAX_BYTES if metering else settings.PORTAL_UPLOAD_MAX_BYTES)},
             )
         return self.get_response(request)
 

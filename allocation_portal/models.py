@@ -5,7 +5,11 @@ from django.contrib.auth.models import AbstractUser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
+
+from .labels import action_label, object_type_label
+from .messages import render
 
 
 class Role(models.TextChoices):
@@ -13,6 +17,7 @@ class Role(models.TextChoices):
     OFFICIAL = "official", _("Ministry official")
     APPLICANT = "applicant", _("Applicant")
     AUDITOR = "auditor", _("Auditor")
+    PROVIDER = "provider_operator", _("Provider operator")
 
 
 class Compliance(models.TextChoices):
@@ -50,6 +55,14 @@ class User(AbstractUser):
         blank=True,
         related_name="members",
     )
+    provider = models.ForeignKey(
+        "gpus.Provider",
+        verbose_name=_("provider"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="operators",
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -58,6 +71,10 @@ class User(AbstractUser):
             models.CheckConstraint(
                 name="user_official_has_ministry",
                 condition=~Q(role="official") | Q(ministry__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="user_provider_operator_has_provider",
+                condition=~Q(role="provider_operator") | Q(provider__isnull=False),
             ),
             models.CheckConstraint(
                 name="user_applicant_has_organisation",
@@ -83,6 +100,11 @@ class User(AbstractUser):
     @property
     def is_auditor(self) -> bool:
         return self.is_active and self.role == Role.AUDITOR
+
+    @property
+    def is_provider_operator(self) -> bool:
+        """A provider's operator: sees that provider's servers and what they measured, sends usage."""
+        return self.is_active and self.role == Role.PROVIDER and self.provider_id is not None
 
     @property
     def reads_everything(self) -> bool:
@@ -119,6 +141,11 @@ class AuditEvent(models.Model):
     before = models.JSONField(_("before"), null=True, blank=True, encoder=DjangoJSONEncoder)
     after = models.JSONField(_("after"), null=True, blank=True, encoder=DjangoJSONEncoder)
     reason = models.TextField(_("reason"), blank=True)
+    # A reason the portal wrote itself, as a message code with parameters (allocation_portal.messages);
+    # `reason` holds its Korean rendering, or what a person typed.
+    reason_msg = models.JSONField(_("reason (message)"), null=True, blank=True)
+    # The object's name in both languages at the time ({"ko": ..., "en": ...}); `object_repr` holds the Korean.
+    object_repr_i18n = models.JSONField(_("object (both languages)"), null=True, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -138,6 +165,30 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only.")
+
+    @property
+    def reason_text(self) -> str:
+        return render(self.reason_msg) if self.reason_msg else self.reason
+
+    @property
+    def object_repr_text(self) -> str:
+        names = self.object_repr_i18n or {}
+        language = "en" if (get_language() or "ko").startswith("en") else "ko"
+        return names.get(language) or self.object_repr
+
+    @property
+    def action_text(self) -> str:
+        return action_label(self.action)
+
+    @property
+    def object_type_text(self) -> str:
+        return object_type_label(self.object_type)
+
+    @property
+    def actor_role_text(self) -> str:
+        if self.actor_role in Role.values:
+            return str(Role(self.actor_role).label)
+        return gettext("system") if self.actor_role in ("", "system") else self.actor_role
 
 
 # --- Notifications ---------------------------------------------------------------------------
@@ -179,6 +230,10 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
+    # The title and message as message codes with parameters (allocation_portal.messages), rendered
+    # in the reader's language; `title` and `body` hold their Korean rendering.
+    title_msg = models.JSONField(_("title (message)"), null=True, blank=True)
+    body_msg = models.JSONField(_("message (message)"), null=True, blank=True)
 
     class Meta:
         db_table = "monitoring_notification"
@@ -190,6 +245,14 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def title_text(self) -> str:
+        return render(self.title_msg) if self.title_msg else self.title
+
+    @property
+    def body_text(self) -> str:
+        return render(self.body_msg) if self.body_msg else self.body
 
 
 # --- Programme policy ---------------------------------------------------------------------------

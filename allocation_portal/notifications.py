@@ -17,9 +17,10 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from .messages import Message, is_message, plain, render
 from .models import Notification, Role, User
 
 logger = logging.getLogger(__name__)
@@ -37,9 +38,10 @@ def organisation_members(organisation_id) -> list[User]:
     return list(User.objects.filter(organisation_id=organisation_id, role=Role.APPLICANT, is_active=True))
 
 
-def notify(*, users, kind: str, title: str, body: str, url: str, dedup_key: str) -> list[Notification]:
+def notify(*, users, kind: str, title: str | Message, body: str | Message, url: str, dedup_key: str) -> list[Notification]:
     """Create the notice for each user unless it exists already (same dedup key), and e-mail the
-    new ones after the transaction commits. Returns the notices created now."""
+    new ones after the transaction commits. Returns the notices created now. The title and body are
+    messages (allocation_portal.messages), each reader sees them in their own language."""
     users = [u for u in users if u is not None]
     if not users:
         return []
@@ -47,7 +49,8 @@ def notify(*, users, kind: str, title: str, body: str, url: str, dedup_key: str)
         Notification.objects.filter(user__in=users, dedup_key=dedup_key).values_list("user_id", flat=True)
     )
     new = [
-        Notification(user=u, kind=kind, title=title[:200], body=body, url=url, dedup_key=dedup_key)
+        Notification(user=u, kind=kind, title=plain(title)[:200], body=plain(body), url=url, dedup_key=dedup_key,
+                     title_msg=title if is_message(title) else None, body_msg=body if is_message(body) else None)
         for u in users
         if u.pk not in existing
     ]
@@ -100,8 +103,17 @@ def _send_one(user_id: int, limit: int) -> bool:
         user = notices[0].user
         now = timezone.now()
         if user.email:
-            subject = notices[0].title if len(notices) == 1 else _("%(n)s notices from the GPU allocation portal") % {"n": len(notices)}
-            context = {"user": user, "notices": notices, "base_url": settings.PORTAL_BASE_URL}
+            # Korean first, with English below (the portal does not know each person's language).
+            with translation.override("ko"):
+                subject = (render(notices[0].title_msg) if notices[0].title_msg else notices[0].title) if len(notices) == 1 \
+                    else _("%(n)s notices from the GPU allocation portal") % {"n": len(notices)}
+            context = {
+                "user": user, "base_url": settings.PORTAL_BASE_URL,
+                "notices": [{"url": n.url, "ko": (render(n.title_msg, "ko") if n.title_msg else n.title,
+                                                   render(n.body_msg, "ko") if n.body_msg else n.body),
+                             "en": (render(n.title_msg, "en") if n.title_msg else "",
+                                    render(n.body_msg, "en") if n.body_msg else "")} for n in notices],
+            }
             send_mail(
                 subject=f"[AI GPU] {subject}",
                 message=render_to_string("emails/notifications.txt", context),

@@ -53,6 +53,8 @@ class PortalAutoSchema(AutoSchema):
             codes.append("404")
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):
             codes += ["409", "413"]
+        # A view that looks up an object named in its body (a provider's code) answers 404 as well.
+        codes += [c for c in getattr(self.view, "extra_error_codes", ()) if c not in codes]
         return codes
 
     def _get_response_bodies(self, direction="response"):

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "gpus",
     "projects",
     "lending",
+    "metering",
     "monitoring",
 ]
 
@@ -175,6 +176,9 @@ MEDIA_URL = "media/"
 # read (allocation_portal.middleware); a file over the limit is refused by its field.
 PORTAL_UPLOAD_MAX_BYTES = int(float(os.environ.get("PORTAL_UPLOAD_MAX_MB", "10")) * 1024 * 1024)
 PORTAL_REQUEST_MAX_BYTES = PORTAL_UPLOAD_MAX_BYTES + 256 * 1024
+# A provider's month of scheduler accounting is larger (a national month is about 2 million job rows):
+# allowed only on the metering endpoints, for its operators' tokens.
+PORTAL_METERING_MAX_BYTES = int(float(os.environ.get("PORTAL_METERING_MAX_MB", "512")) * 1024 * 1024)
 # Rows of a CSV/XLSX upload, counted while the file is read (it stops at the limit).
 PORTAL_UPLOAD_MAX_ROWS = int(os.environ.get("PORTAL_UPLOAD_MAX_ROWS", "5000"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = PORTAL_REQUEST_MAX_BYTES

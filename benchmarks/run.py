@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "allocation_portal_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "allocation_portal_bench")
 TARGET_MS = 100
 TARGET_QUERIES = 12
 

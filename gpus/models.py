@@ -12,6 +12,8 @@ from django.db.models import Case, F, Func, Q, Value, When
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from allocation_portal.messages import render
+
 GPUS_PER_SERVER = 8
 
 
@@ -192,6 +194,9 @@ class Allocation(models.Model):
     ends_at = models.DateTimeField(_("until"))
     planned_ends_at = models.DateTimeField(_("planned until"))
     reason = models.TextField(_("reason"))
+    # A reason the portal wrote itself, as a message code (allocation_portal.messages); `reason`
+    # holds its Korean rendering, or what an MSIT admin typed. The same for the release reason.
+    reason_msg = models.JSONField(_("reason (message)"), null=True, blank=True)
     parent = models.ForeignKey(
         "self", verbose_name=_("continues"), on_delete=models.PROTECT, null=True, blank=True, related_name="continuations"
     )
@@ -204,6 +209,7 @@ class Allocation(models.Model):
         "allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     release_reason = models.TextField(_("release reason"), blank=True)
+    release_reason_msg = models.JSONField(_("release reason (message)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -228,7 +234,9 @@ class Allocation(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_holder_kind_display()} {self.holder_label} · {self.gpu_count} GPU"
+        if self.holder_kind == HolderKind.PROJECT:
+            return f"{self.get_holder_kind_display()} {self.holder_label} · {self.gpu_count} GPU"
+        return f"{self.holder_label} · {self.gpu_count} GPU"
 
     @property
     def holder_label(self) -> str:
@@ -237,6 +245,14 @@ class Allocation(models.Model):
         if self.holder_kind == HolderKind.LOAN and self.loan_id:
             return f"{self.get_holder_kind_display()} · {self.loan.organisation.name}"
         return str(self.get_holder_kind_display())
+
+    @property
+    def reason_text(self) -> str:
+        return render(self.reason_msg) if self.reason_msg else self.reason
+
+    @property
+    def release_reason_text(self) -> str:
+        return render(self.release_reason_msg) if self.release_reason_msg else self.release_reason
 
     @property
     def is_released(self) -> bool:

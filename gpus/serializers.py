@@ -59,6 +59,9 @@ class AllocationSerializer(ModelSerializer):
     cluster = serializers.SlugRelatedField(slug_field="code", read_only=True)
     servers = serializers.SerializerMethodField()
     continues = serializers.SerializerMethodField()
+    # In the reader's language (Accept-Language) when the portal wrote them.
+    reason = serializers.CharField(source="reason_text", read_only=True)
+    release_reason = serializers.CharField(source="release_reason_text", read_only=True)
 
     class Meta:
         model = Allocation

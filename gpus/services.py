@@ -15,9 +15,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from allocation_portal import audit
 from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
+from allocation_portal.limits import REASON_MAX, checked_text
+from allocation_portal.messages import Message, is_message, msg, plain
 
 from .availability import day_start
 from .availability import period as _period
@@ -157,7 +160,7 @@ def allocation_award(
     gpus: Iterable[Gpu],
     starts_at: dt.datetime,
     ends_at: dt.datetime,
-    reason: str,
+    reason: str | Message,
     project=None,
     loan=None,
     parent: Allocation | None = None,
@@ -169,8 +172,9 @@ def allocation_award(
     started project (and a suspension) uses the GPUs at once, so nobody else may use them then."""
     _require_admin(actor, check_permission)
     gpus = list(gpus)
-    if not reason or not reason.strip():
+    if not is_message(reason) and not (reason or "").strip():
         raise ValidationFailed(_("A reason is required for every ledger entry."), fields={"reason": [_("Required.")]})
+    reason_text = plain(reason) if is_message(reason) else checked_text(reason, field="reason", max_length=REASON_MAX)
     if not gpus:
         raise ValidationFailed(_("Choose at least one GPU."), fields={"gpus": [_("Required.")]})
     if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
@@ -231,7 +235,8 @@ def allocation_award(
             starts_at=starts_at,
             ends_at=ends_at,
             planned_ends_at=ends_at,
-            reason=reason.strip(),
+            reason=reason_text,
+            reason_msg=reason if is_message(reason) else None,
             parent=parent,
             created_by=actor,
             **({"loan": loan} if loan is not None else {}),
@@ -257,7 +262,7 @@ def allocation_release(
     *,
     actor,
     allocation: Allocation,
-    reason: str,
+    reason: str | Message,
     at: dt.datetime | None = None,
     gpus: Iterable[Gpu] | None = None,
     action: str = "allocation.release",
@@ -267,8 +272,9 @@ def allocation_release(
     against does not change). With `gpus`, only those are released: the entry ends and a
     continuation holds the rest until the original end. Returns the continuation, if any."""
     _require_admin(actor, check_permission)
-    if not reason or not reason.strip():
+    if not is_message(reason) and not (reason or "").strip():
         raise ValidationFailed(_("A reason is required to release GPUs."), fields={"reason": [_("Required.")]})
+    reason_text = plain(reason) if is_message(reason) else checked_text(reason, field="reason", max_length=REASON_MAX)
     now = timezone.now()
     if at is not None and at < now - CLOCK_SKEW:
         raise ValidationFailed(
@@ -301,11 +307,13 @@ def allocation_release(
         locked.ends_at = release_at
         locked.released_at = timezone.now()
         locked.released_by = actor
-        locked.release_reason = reason.strip()
-        locked.save(update_fields=["ends_at", "released_at", "released_by", "release_reason"])
+        locked.release_reason = reason_text
+        locked.release_reason_msg = reason if is_message(reason) else None
+        locked.save(update_fields=["ends_at", "released_at", "released_by", "release_reason", "release_reason_msg"])
         AllocationGpu.objects.filter(allocation=locked).update(period=_period(locked.starts_at, release_at))
         continuation = None
         if keep_ids:
+            continues = msg(gettext_noop("Continues %(entry)s after a partial release."), entry=str(locked.public_id))
             continuation = Allocation.objects.create(
                 holder_kind=locked.holder_kind,
                 layer=locked.layer,
@@ -315,7 +323,8 @@ def allocation_release(
                 starts_at=release_at,
                 ends_at=original_end,
                 planned_ends_at=locked.planned_ends_at,
-                reason=_("Continues %(entry)s after a partial release.") % {"entry": locked.public_id},
+                reason=plain(continues),
+                reason_msg=continues,
                 parent=locked,
                 created_by=actor,
                 **({"loan_id": locked.loan_id} if getattr(locked, "loan_id", None) else {}),
@@ -344,11 +353,11 @@ def allocation_release(
 
 
 def allocation_change_end(
-    *, actor, allocation: Allocation, ends_at: dt.datetime, reason: str, check_permission: bool = True
+    *, actor, allocation: Allocation, ends_at: dt.datetime, reason: str | Message, check_permission: bool = True
 ) -> Allocation:
     """Move the end of a holding (a renewal or an early end). Extending it must still fit."""
     _require_admin(actor, check_permission)
-    if not reason or not reason.strip():
+    if not is_message(reason) and not (reason or "").strip():
         raise ValidationFailed(_("A reason is required."), fields={"reason": [_("Required.")]})
     with transaction.atomic():
         locked = Allocation.objects.select_for_update(of=("self",)).select_related("project", "cluster").get(pk=allocation.pk)

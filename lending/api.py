@@ -115,6 +115,7 @@ class LoanSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     organisation = serializers.CharField(source="organisation.name", read_only=True)
     request = serializers.UUIDField(source="request.public_id", read_only=True)
+    recall_reason = serializers.CharField(source="recall_reason_text", read_only=True)
     gpus = serializers.SerializerMethodField()
 
     class Meta:

@@ -11,6 +11,7 @@ from django.db.models.functions import Mod
 from django.db.models.lookups import Exact
 from django.utils.translation import gettext_lazy as _
 
+from allocation_portal.messages import render
 from allocation_portal.models import Compliance
 from gpus.models import GPUS_PER_SERVER, GpuModel, Pool
 
@@ -185,6 +186,8 @@ class Loan(models.Model):
     accepted_at = models.DateTimeField(_("offer accepted at"), null=True, blank=True)
     recall_notice_at = models.DateTimeField(_("recall notice given"), null=True, blank=True)
     recall_reason = models.TextField(_("recall reason"), blank=True)
+    # A recall the portal gave itself (a project started) as a message code (allocation_portal.messages).
+    recall_reason_msg = models.JSONField(_("recall reason (message)"), null=True, blank=True)
     renewal_state = models.CharField(_("renewal"), max_length=20, choices=RenewalState.choices, default="", blank=True)
     renewal_ends_on = models.DateField(_("renewal until"), null=True, blank=True)
     renewals = models.PositiveSmallIntegerField(_("renewals asked for"), default=0)
@@ -215,6 +218,10 @@ class Loan(models.Model):
 
     def __str__(self):
         return f"{self.organisation} · {self.gpu_model} ×{self.gpu_count}"
+
+    @property
+    def recall_reason_text(self) -> str:
+        return render(self.recall_reason_msg) if self.recall_reason_msg else self.recall_reason
 
     @property
     def recalled(self) -> bool:

@@ -12,6 +12,7 @@ from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from allocation_portal import audit
 from allocation_portal.errors import (
@@ -21,6 +22,7 @@ from allocation_portal.errors import (
     StateConflict,
 )
 from allocation_portal.limits import REASON_MAX, checked_text
+from allocation_portal.messages import msg
 from allocation_portal.models import NotificationKind
 from allocation_portal.notifications import msit_admins, notify
 from gpus import services as ledger
@@ -76,12 +78,18 @@ def loan_approval_preview(*, loan_request, gpu_ids) -> list[str]:
 def proposals_after_loan_approval(*, actor, loan_request, gpu_ids) -> None:
     """In the approval's transaction: proposals that counted on these GPUs are stale, with why."""
     now = timezone.now()
-    for proposal in proposals_sharing(gpu_ids, loan_request_id=loan_request.pk):
+    sharing = [p.pk for p in proposals_sharing(gpu_ids, loan_request_id=loan_request.pk)]
+    # A proposal being approved right now holds its row (and waits for the servers this approval
+    # holds): skip it rather than wait, or the two would deadlock. Its own approval then fails on
+    # the capacity and marks it stale itself.
+    free = list(RedistributionProposal.objects.select_for_update(skip_locked=True)
+                .filter(pk__in=sharing, state=ProposalState.PROPOSED).order_by("pk"))
+    for proposal in free:
         message = _("Its servers were lent to %(org)s by a direct approval.") % {"org": loan_request.organisation.name}
-        if RedistributionProposal.objects.filter(pk=proposal.pk, state=ProposalState.PROPOSED).update(
+        RedistributionProposal.objects.filter(pk=proposal.pk).update(
             state=ProposalState.STALE, note=message, decided_at=now, decided_by=actor
-        ):
-            audit.record(actor=actor, action="redistribution.stale", obj=proposal, after={"note": message})
+        )
+        audit.record(actor=actor, action="redistribution.stale", obj=proposal, after={"note": message})
 
 
 def _project_window(project: Project, now) -> tuple[dt.datetime, dt.datetime]:
@@ -150,13 +158,14 @@ def redistribution_propose(*, actor=None, now=None) -> list[RedistributionPropos
                 servers=sorted({offer.hostname for offer, _ids in proposal.picks}), sources=dict(sources),
             ), starts_at, ends_at))
         made += RedistributionProposal.objects.bulk_create([p for p, _lo, _hi in pending])
-        audit.record(actor=actor, action="redistribution.propose", object_type="monitoring.redistribution",
-                     object_id=now.isoformat(), object_repr=f"{len(made)} proposals",
+        audit.record(actor=actor, action="redistribution.propose", object_type="monitoring.redistributionproposal",
+                     object_id=now.isoformat(), object_repr=timezone.localtime(now).strftime("%Y-%m-%d %H:%M"),
+                     reason=msg(gettext_noop("%(count)s proposals made"), count=len(made)),
                      after={"proposals": [str(p.public_id) for p in made]})
         if made:
             notify(users=msit_admins(), kind=NotificationKind.PROPOSALS_READY,
-                   title=_("%(n)s redistribution proposals are waiting for approval") % {"n": len(made)},
-                   body=_("Approve them one by one or in bulk on the redistribution board."),
+                   title=msg(gettext_noop("%(n)s redistribution proposals are waiting for approval"), n=len(made)),
+                   body=msg(gettext_noop("Approve them one by one or in bulk on the redistribution board.")),
                    url="/monitoring/redistribution/", dedup_key=f"proposals:{timezone.localdate().isoformat()}:{len(made)}")
     return made
 
@@ -203,7 +212,7 @@ def _approve_project_increase(*, actor, proposal: RedistributionProposal, now) -
         by_allocation[row.allocation].append(Gpu(pk=row.gpu_id))
     for allocation, reserve_gpus in by_allocation.items():
         ledger.allocation_release(actor=actor, allocation=allocation, gpus=reserve_gpus, at=now,
-                                  reason=_("Redistributed to %(project)s.") % {"project": project.code})
+                                  reason=msg(gettext_noop("Redistributed to %(project)s."), project=project.code))
     held_before = len(servers_held_by_project(project, now))
     # The award grows first: the ledger refuses a project holding more than it is awarded.
     before = audit.snapshot(project, ["gpus_awarded"])
@@ -218,7 +227,7 @@ def _approve_project_increase(*, actor, proposal: RedistributionProposal, now) -
     for cluster_gpus in by_cluster.values():
         ledger.allocation_award(actor=actor, holder_kind=HolderKind.PROJECT, project=project, gpus=cluster_gpus,
                                 starts_at=starts_at, ends_at=ends_at,
-                                reason=_("Redistribution: more GPUs for %(project)s.") % {"project": project.code})
+                                reason=msg(gettext_noop("Redistribution: more GPUs for %(project)s."), project=project.code))
     gpu_request.state = GpuRequestState.APPROVED
     gpu_request.decided_at = now
     gpu_request.decided_by = actor

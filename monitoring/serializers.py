@@ -106,6 +106,9 @@ class UsageMonthSerializer(serializers.Serializer):
 
 class NotificationSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
+    # In the reader's language (Accept-Language).
+    title = serializers.CharField(source="title_text", read_only=True)
+    body = serializers.CharField(source="body_text", read_only=True)
 
     class Meta:
         model = Notification

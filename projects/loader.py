@@ -7,8 +7,9 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from allocation_portal.messages import msg
 from gpus.availability import day_start
 from gpus.models import (
     GPUS_PER_SERVER,
@@ -174,7 +175,7 @@ def programme_2026_load() -> dict[str, int]:
                 server_count=project.gpus_awarded // GPUS_PER_SERVER,
                 starts_at=day_start(data.ANNOUNCED_ON),
                 ends_at=day_start(project.end_date + dt.timedelta(days=1)),
-                reason=_("2026 national AI project award (MSIT announcement of 7 April 2026)."),
+                reason=msg(gettext_noop("2026 national AI project award (MSIT announcement of 7 April 2026).")),
             )
             changed += 1
     return {

@@ -8,10 +8,12 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from allocation_portal import audit, hooks, months
 from allocation_portal import policy as programme_policy
 from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
+from allocation_portal.messages import Message, msg
 from gpus.availability import day_start, period
 from gpus.awards import lock_free_servers, project_take_over
 from gpus.models import (
@@ -37,7 +39,7 @@ def project_award_servers(
     server_count: int,
     starts_at: dt.datetime,
     ends_at: dt.datetime,
-    reason: str,
+    reason: str | Message,
 ) -> Allocation:
     """Award `server_count` whole servers of `cluster`, from the project's pool, for the period.
 
@@ -116,12 +118,12 @@ def usage_plan_create_default(*, actor, project: Project) -> int:
             action="usage_plan.default",
             obj=project,
             after={months.label(m): str(h) for m, h in plan.items()},
-            reason=_("Default plan made on award: ramp-up, then flat."),
+            reason=msg(gettext_noop("Default plan made on award: ramp-up, then flat.")),
         )
     return len(plan)
 
 
-def usage_plan_rebase(*, actor, project: Project, start: dt.date, reason: str) -> int:
+def usage_plan_rebase(*, actor, project: Project, start: dt.date, reason: str | Message) -> int:
     """Move the usage plan with the project's start: the month that was the plan's first becomes
     the new start's month, and so on, each month keeping its share of the awarded GPUs' hours (the
     first month counts the days from the start). Months after the project's end are dropped; if
@@ -271,11 +273,11 @@ def project_record_start(*, actor, project: Project, started_on: dt.date, reason
         # Lending (a floor above) recalls the loans on the project's servers, in this transaction.
         hooks.run(
             hooks.PROJECT_STARTED, actor=actor, project=locked, notice_hours=policy.recall_notice_hours,
-            reason=_("Project %(code)s, which these GPUs are reserved for, has started.") % {"code": locked.code},
+            reason=msg(gettext_noop("Project %(code)s, which these GPUs are reserved for, has started."), code=locked.code),
         )
         project_take_over(project=locked, at=max(day_start(started_on), first_award))
         usage_plan_rebase(actor=actor, project=locked, start=started_on,
-                          reason=_("The plan moves with the recorded start (%(day)s).") % {"day": started_on})
+                          reason=msg(gettext_noop("The plan moves with the recorded start (%(day)s)."), day=started_on))
     return locked
 
 

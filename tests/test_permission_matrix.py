@@ -115,6 +115,16 @@ def upload_file(w):
     return {"file": SimpleUploadedFile("r.csv", content)}
 
 
+def sacct_file(w):
+    """One job run on the world's first server in the last month that has ended."""
+    from allocation_portal import months
+
+    start = months.add_months(months.current(), -1)
+    line = (f"9|9|clw|acct|u|COMPLETED|{start:%Y-%m}-02T00:00:00|{start:%Y-%m}-02T01:00:00|"
+            f"{start:%Y-%m}-02T03:00:00|7200|gres/gpu=8|clw-001\n")
+    return {"file": SimpleUploadedFile("sacct.txt", line.encode()), "provider": w.cluster.provider.code}
+
+
 OWN_MINISTRY_WRITE = dict(admin=OK, official=OK, outsider=NOT_FOUND, applicant=FORBIDDEN,
                           outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)
 REPORTERS = dict(admin=OK, official=OK, outsider=OK, applicant=FORBIDDEN, outsider_applicant=FORBIDDEN,
@@ -238,6 +248,9 @@ ROUTES = {
     "api report upload": (["v1:report-upload"], "post", lambda w: "/api/v1/reports/upload/", upload_file, True,
                           expect(anonymous=UNAUTH, admin=CREATED, official=CREATED, outsider=BAD, applicant=FORBIDDEN,
                                  outsider_applicant=FORBIDDEN, auditor=FORBIDDEN), "multipart"),
+    "api metering sacct": (["v1:metering-sacct"], "post", lambda w: "/api/v1/metering/sacct/", sacct_file, True,
+                           expect(anonymous=UNAUTH, admin=CREATED, official=FORBIDDEN, outsider=FORBIDDEN,
+                                  applicant=FORBIDDEN, outsider_applicant=FORBIDDEN, auditor=FORBIDDEN), "multipart"),
     "api notifications": (["v1:notification-list"], "get", lambda w: "/api/v1/notifications/", None, True,
                           expect(anonymous=UNAUTH, **EVERYONE)),
     "api notifications read": (["v1:notification-read"], "post", lambda w: "/api/v1/notifications/read/", {}, True,

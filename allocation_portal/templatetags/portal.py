@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from allocation_portal import months
+from allocation_portal.messages import render
 
 register = template.Library()
 
@@ -96,3 +97,9 @@ def end_moment(value) -> str:
     if local.time() == dt.time.min:
         return f"{(local - dt.timedelta(days=1)).strftime('%Y-%m-%d')} 24:00"
     return local.strftime("%Y-%m-%d %H:%M")
+
+
+@register.filter
+def stored_text(value):
+    """A text the portal stored (a message, or a string of its catalog) in the reader's language."""
+    return render(value)

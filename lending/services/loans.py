@@ -11,11 +11,13 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from allocation_portal import audit
 from allocation_portal import policy as programme_policy
 from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
 from allocation_portal.limits import REASON_MAX, checked_text
+from allocation_portal.messages import Message, is_message, msg, plain
 from allocation_portal.models import NotificationKind
 from gpus import services as ledger
 from gpus.availability import period
@@ -129,7 +131,7 @@ def loan_decide_renewal(*, actor, loan: Loan, approve: bool, note: str = "") -> 
                                      ignore_allocations=[a.pk for a in allocations])
             for allocation in allocations:
                 ledger.allocation_change_end(actor=actor, allocation=allocation, ends_at=new_end,
-                                             reason=_("Loan renewed."), check_permission=False)
+                                             reason=msg(gettext_noop("Loan renewed.")), check_permission=False)
             locked.ends_at = new_end
             locked.renewal_state = RenewalState.APPROVED
         else:
@@ -138,7 +140,8 @@ def loan_decide_renewal(*, actor, loan: Loan, approve: bool, note: str = "") -> 
         audit.record(actor=actor, action="loan.renewal_decide", obj=locked, before=before, after=loan_snapshot(locked), reason=note)
         _notify_org(
             locked.organisation_id, kind=NotificationKind.LOAN_RENEWAL,
-            title=_("Your loan renewal was approved") if approve else _("Your loan renewal was not approved"),
+            title=msg(gettext_noop("Your loan renewal was approved") if approve
+                      else gettext_noop("Your loan renewal was not approved")),
             body=note or "", url=f"/lending/loans/{locked.public_id}/",
             dedup_key=f"loan-renewal:{locked.public_id}",
         )
@@ -146,7 +149,7 @@ def loan_decide_renewal(*, actor, loan: Loan, approve: bool, note: str = "") -> 
 
 
 def loan_recall(
-    *, actor, loan: Loan, reason: str, notice_hours: int | None = None, now=None, check_permission: bool = True
+    *, actor, loan: Loan, reason: str | Message, notice_hours: int | None = None, now=None, check_permission: bool = True
 ) -> Loan:
     """Give notice: the loan ends `notice_hours` (the policy's recall notice) from now, or at its
     own end if sooner."""
@@ -154,8 +157,10 @@ def loan_recall(
         notice_hours = programme_policy.current().recall_notice_hours
     if check_permission and actor is not None and not actor.is_msit_admin:
         raise NotPermitted(_("Only an MSIT admin recalls loans."))
-    if not (reason or "").strip():
+    if not is_message(reason) and not (reason or "").strip():
         raise ValidationFailed(_("Give the reason for the recall."), fields={"reason": [_("Required.")]})
+    if not is_message(reason):
+        reason = checked_text(reason, field="reason", max_length=REASON_MAX)
     now = now or timezone.now()
     with transaction.atomic():
         locked = _loan_for_update(loan)
@@ -165,7 +170,7 @@ def loan_recall(
             return locked
         before = loan_snapshot(locked)
         end = min(locked.ends_at, now + dt.timedelta(hours=notice_hours))
-        recall_reason = _("Recalled: %(reason)s") % {"reason": reason}
+        recall_reason = msg(gettext_noop("Recalled: %(reason)s"), reason=reason)
         if end <= locked.starts_at:
             # The notice runs out before the loan begins: it never begins.
             for allocation in _live_allocations(locked):
@@ -181,21 +186,21 @@ def loan_recall(
                                                  check_permission=False)
             locked.ends_at = end
         locked.recall_notice_at = now
-        locked.recall_reason = reason.strip()
+        locked.recall_reason = plain(reason) if is_message(reason) else reason
+        locked.recall_reason_msg = reason if is_message(reason) else None
         if locked.renewal_state == RenewalState.REQUESTED:
             locked.renewal_state = RenewalState.REJECTED
         locked.save()
         audit.record(actor=actor, action="loan.recall", obj=locked, before=before, after=loan_snapshot(locked), reason=reason)
         _notify_org(
             locked.organisation_id, kind=NotificationKind.LOAN_RECALLED,
-            title=_("Recall notice: your GPU loan ends on %(end)s")
-            % {"end": timezone.localtime(locked.ended_at or end).strftime("%Y-%m-%d %H:%M")},
+            title=msg(gettext_noop("Recall notice: your GPU loan ends on %(end)s"), end=locked.ended_at or end),
             body=reason, url=f"/lending/loans/{locked.public_id}/", dedup_key=f"loan-recall:{locked.public_id}",
         )
     return locked
 
 
-def loans_recall_for_project(*, actor, project, reason: str, now=None, notice_hours: int | None = None) -> list[Loan]:
+def loans_recall_for_project(*, actor, project, reason: str | Message, now=None, notice_hours: int | None = None) -> list[Loan]:
     """The project has started: every loan on its reserved servers gets the recall notice."""
     now = now or timezone.now()
     award_gpus = AllocationGpu.objects.filter(
@@ -253,8 +258,8 @@ def loans_tick(*, now=None) -> dict[str, int]:
                 counts["started"] += 1
                 audit.record(actor=None, action="loan.start", object_type="gpus.loan", object_id=str(public_id),
                              after={"state": LoanState.ACTIVE})
-                _notify_org(organisation_id, kind=NotificationKind.LOAN_STARTED, title=_("Your GPU loan has started"),
-                            body=_("The GPUs are yours to use until the loan's end."), url=f"/lending/loans/{public_id}/",
+                _notify_org(organisation_id, kind=NotificationKind.LOAN_STARTED, title=msg(gettext_noop("Your GPU loan has started")),
+                            body=msg(gettext_noop("The GPUs are yours to use until the loan's end.")), url=f"/lending/loans/{public_id}/",
                             dedup_key=f"loan-started:{public_id}")
         ending = list(Loan.objects.filter(state__in=[LoanState.SCHEDULED, LoanState.ACTIVE], ends_at__lte=now))
         for loan in ending:
@@ -263,8 +268,8 @@ def loans_tick(*, now=None) -> dict[str, int]:
                 counts["ended"] += 1
                 audit.record(actor=None, action="loan.end", object_type="gpus.loan", object_id=str(loan.public_id),
                              before={"state": loan.state}, after={"state": LoanState.ENDED, "end_reason": reason})
-                _notify_org(loan.organisation_id, kind=NotificationKind.LOAN_ENDED, title=_("Your GPU loan has ended"),
-                            body=_("Please file the short end-of-loan report."), url=f"/lending/loans/{loan.public_id}/",
+                _notify_org(loan.organisation_id, kind=NotificationKind.LOAN_ENDED, title=msg(gettext_noop("Your GPU loan has ended")),
+                            body=msg(gettext_noop("Please file the short end-of-loan report.")), url=f"/lending/loans/{loan.public_id}/",
                             dedup_key=f"loan-ended:{loan.public_id}")
         for days in END_NOTICE_DAYS:
             soon = Loan.objects.filter(
@@ -273,8 +278,8 @@ def loans_tick(*, now=None) -> dict[str, int]:
             for loan in soon:
                 created = _notify_org(
                     loan.organisation_id, kind=NotificationKind.LOAN_ENDING,
-                    title=_("Your GPU loan ends on %(end)s") % {"end": timezone.localtime(loan.ends_at).strftime("%Y-%m-%d %H:%M")},
-                    body=_("Save your work before the end; ask for a renewal if you need more time."),
+                    title=msg(gettext_noop("Your GPU loan ends on %(end)s"), end=loan.ends_at),
+                    body=msg(gettext_noop("Save your work before the end; ask for a renewal if you need more time.")),
                     url=f"/lending/loans/{loan.public_id}/", dedup_key=f"loan-ending:{loan.public_id}:{days}d",
                 )
                 counts["warned"] += bool(created)

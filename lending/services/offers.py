@@ -9,10 +9,12 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from allocation_portal import audit
 from allocation_portal.errors import NotPermitted, StateConflict
 from allocation_portal.limits import REASON_MAX, checked_text
+from allocation_portal.messages import Message, msg
 from allocation_portal.models import NotificationKind
 from gpus import services as ledger
 from gpus.models import Allocation
@@ -52,7 +54,7 @@ def offer_accept(*, actor, loan: Loan) -> Loan:
     return locked
 
 
-def _end_offer(locked: Loan, *, actor, end: str, request_state: str, reason: str, now) -> None:
+def _end_offer(locked: Loan, *, actor, end: str, request_state: str, reason: str | Message, now) -> None:
     """Give the offered GPUs back to the pool and close the offer and its request."""
     for allocation in Allocation.objects.filter(loan=locked, released_at__isnull=True).order_by("pk"):
         if allocation.ends_at > now:
@@ -73,7 +75,7 @@ def offer_decline(*, actor, loan: Loan, reason: str = "") -> Loan:
         locked = _locked_offer(loan, now)
         before = loan_snapshot(locked)
         _end_offer(locked, actor=actor, end=LoanEnd.DECLINED, request_state=RequestState.DECLINED,
-                   reason=reason or _("Offer declined."), now=now)
+                   reason=reason or msg(gettext_noop("Offer declined.")), now=now)
         audit.record(actor=actor, action="loan.offer_decline", obj=locked, before=before, after=loan_snapshot(locked),
                      reason=reason)
     return locked
@@ -94,12 +96,12 @@ def offers_lapse(*, now=None) -> int:
                 continue
             before = loan_snapshot(locked)
             _end_offer(locked, actor=None, end=LoanEnd.LAPSED, request_state=RequestState.LAPSED,
-                       reason=_("The offer was not accepted in time."), now=now)
+                       reason=msg(gettext_noop("The offer was not accepted in time.")), now=now)
             audit.record(actor=None, action="loan.offer_lapse", obj=locked, before=before, after=loan_snapshot(locked))
             _notify_org(
                 locked.organisation_id, kind=NotificationKind.REQUEST_DECIDED,
-                title=_("The GPU offer lapsed: it was not accepted in time"),
-                body=_("The GPUs went back to the pool. You can apply again."),
+                title=msg(gettext_noop("The GPU offer lapsed: it was not accepted in time")),
+                body=msg(gettext_noop("The GPUs went back to the pool. You can apply again.")),
                 url=f"/lending/loans/{locked.public_id}/", dedup_key=f"offer-lapsed:{locked.public_id}",
             )
             lapsed += 1

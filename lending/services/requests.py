@@ -15,11 +15,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from allocation_portal import audit, hooks, months
 from allocation_portal import policy as programme_policy
 from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
 from allocation_portal.limits import REASON_MAX, checked_text
+from allocation_portal.messages import Message, msg
 from allocation_portal.models import Compliance, NotificationKind, Role, User
 from allocation_portal.notifications import notify, organisation_members
 from gpus import services as ledger
@@ -48,7 +50,7 @@ REQUEST_FIELDS = [
 OPEN_REQUEST_STATES = [RequestState.SUBMITTED, RequestState.CHANGES_REQUESTED]
 
 
-def _notify_org(organisation_id: int, *, kind: str, title: str, body: str, url: str, dedup_key: str):
+def _notify_org(organisation_id: int, *, kind: str, title: str | Message, body: str | Message, url: str, dedup_key: str):
     return notify(users=organisation_members(organisation_id), kind=kind, title=title, body=body, url=url,
                   dedup_key=dedup_key)
 
@@ -316,14 +318,14 @@ def request_ask_changes(*, actor, request: LoanRequest, note: str) -> LoanReques
     if not (note or "").strip():
         raise ValidationFailed(_("Say what should change."), fields={"note": [_("Required.")]})
     return _review(actor, request, action="loan_request.ask_changes", state=RequestState.CHANGES_REQUESTED, note=note,
-                   notice=(NotificationKind.REQUEST_CHANGES, _("MSIT asks for changes to your GPU request")))
+                   notice=(NotificationKind.REQUEST_CHANGES, msg(gettext_noop("MSIT asks for changes to your GPU request"))))
 
 
 def request_reject(*, actor, request: LoanRequest, reason: str) -> LoanRequest:
     if not (reason or "").strip():
         raise ValidationFailed(_("Give the reason for the rejection."), fields={"reason": [_("Required.")]})
     return _review(actor, request, action="loan_request.reject", state=RequestState.REJECTED, note=reason,
-                   notice=(NotificationKind.REQUEST_DECIDED, _("Your GPU request was not approved")))
+                   notice=(NotificationKind.REQUEST_DECIDED, msg(gettext_noop("Your GPU request was not approved"))))
 
 
 def _lock_and_check_lendable(gpu_ids: list[int], gpu_model: str, starts_at, ends_at, *, pool, ignore_allocations=()) -> None:
@@ -404,17 +406,17 @@ def request_approve(*, actor, request: LoanRequest, gpu_ids: list[int], note: st
         for cluster_gpus in by_cluster.values():
             ledger.allocation_award(
                 actor=actor, holder_kind=HolderKind.LOAN, loan=loan, gpus=cluster_gpus, starts_at=starts_at,
-                ends_at=ends_at, reason=_("Short-term loan to %(org)s.") % {"org": locked.organisation.name},
+                ends_at=ends_at, reason=msg(gettext_noop("Short-term loan to %(org)s."), org=locked.organisation.name),
             )
         audit.record(actor=actor, action="loan_request.approve", obj=locked, before=before, after=request_snapshot(locked), reason=note)
         hooks.run(hooks.LOAN_APPROVED, actor=actor, loan_request=locked, gpu_ids=gpu_ids)
         audit.record(actor=actor, action="loan.create", obj=loan, after=loan_snapshot(loan))
         _notify_org(
             locked.organisation_id, kind=NotificationKind.REQUEST_DECIDED,
-            title=_("GPUs are offered to you: %(n)s %(model)s from %(start)s; accept by %(until)s")
-            % {"n": loan.gpu_count, "model": loan.gpu_model, "start": locked.starts_on,
-               "until": timezone.localtime(loan.offer_expires_at).strftime("%Y-%m-%d %H:%M")},
-            body=note or _("See the offer for its servers, dates and recall risk, and accept or decline it."),
+            title=msg(gettext_noop("GPUs are offered to you: %(n)s %(model)s from %(start)s; accept by %(until)s"),
+                      n=loan.gpu_count, model=loan.gpu_model, start=locked.starts_on,
+                      until=timezone.localtime(loan.offer_expires_at).strftime("%Y-%m-%d %H:%M")),
+            body=note or msg(gettext_noop("See the offer for its servers, dates and recall risk, and accept or decline it.")),
             url=f"/lending/loans/{loan.public_id}/", dedup_key=f"loan-approved:{loan.public_id}",
         )
     return loan

@@ -10,10 +10,12 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from allocation_portal import audit, months
 from allocation_portal import policy as programme_policy
 from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
+from allocation_portal.messages import Message, label, msg
 from allocation_portal.models import NotificationKind
 from gpus import services as ledger
 from gpus.availability import period
@@ -56,12 +58,12 @@ def off_purpose_open(*, actor, project: Project, month: dt.date, note: str, evid
         audit.record(actor=actor, action="case.open_off_purpose", obj=case,
                      after={"note": case.evidence_note, "report": str(report.public_id) if report else None})
         _notify_case(case, kind=NotificationKind.CASE_OPENED,
-                     title=_("%(project)s: off-purpose use case opened") % {"project": project.code},
-                     body=_("Respond by %(due)s. MSIT may suspend the project's GPUs meanwhile.") % {"due": case.response_due})
+                     title=msg(gettext_noop("%(project)s: off-purpose use case opened"), project=project.code),
+                     body=msg(gettext_noop("Respond by %(due)s. MSIT may suspend the project's GPUs meanwhile."), due=case.response_due))
         if actor is None:
             _notify_case(case, kind=NotificationKind.CASE_OPENED, to_admins=True,
-                         title=_("%(project)s declared off-purpose use for %(month)s")
-                         % {"project": project.code, "month": months.label(month)},
+                         title=msg(gettext_noop("%(project)s declared off-purpose use for %(month)s"),
+                                   project=project.code, month=months.label(month)),
                          body=case.evidence_note)
     return case
 
@@ -87,7 +89,7 @@ def _current_entries(project: Project, holder_kind: str, now) -> list[Allocation
     )
 
 
-def _move_entries(*, actor, project: Project, entries: list[Allocation], to_kind: str, reason: str, now) -> list[str]:
+def _move_entries(*, actor, project: Project, entries: list[Allocation], to_kind: str, reason: str | Message, now) -> list[str]:
     """End `entries` now (or, for those not begun, at their start) and hold the same GPUs for the
     same remaining period as `to_kind` (the project, its suspension or the MSIT reserve)."""
     hostnames: list[str] = []
@@ -127,8 +129,8 @@ def case_suspend(*, actor, case: ReclamationCase, reason: str) -> ReclamationCas
                                 % {"project": project.code})
         entries = _current_entries(project, HolderKind.PROJECT, now)
         hostnames = _move_entries(actor=actor, project=project, entries=entries, to_kind=HolderKind.SUSPENDED,
-                                  reason=_("Suspended (off-purpose case %(case)s): %(reason)s")
-                                  % {"case": locked.public_id, "reason": reason.strip()}, now=now)
+                                  reason=msg(gettext_noop("Suspended (off-purpose case %(case)s): %(reason)s"),
+                                             case=str(locked.public_id), reason=reason.strip()), now=now)
         before = audit.snapshot(project, ["status"])
         project.status = ProjectStatus.SUSPENDED
         project.save(update_fields=["status", "updated_at"])
@@ -138,7 +140,7 @@ def case_suspend(*, actor, case: ReclamationCase, reason: str) -> ReclamationCas
         audit.record(actor=actor, action="project.suspend", obj=project, before=before,
                      after={**audit.snapshot(project, ["status"]), "servers": hostnames}, reason=reason)
         _notify_case(locked, kind=NotificationKind.CASE_DECIDED,
-                     title=_("%(project)s: GPUs suspended pending the decision") % {"project": project.code}, body=reason)
+                     title=msg(gettext_noop("%(project)s: GPUs suspended pending the decision"), project=project.code), body=reason)
     return locked
 
 
@@ -168,7 +170,7 @@ def case_respond(*, actor, case: ReclamationCase, kind: str, text: str) -> Recla
         audit.record(actor=actor, action="case.respond", obj=locked, before=before,
                      after=audit.snapshot(locked, ["state", "response_kind", "response_text"]))
         _notify_case(locked, kind=NotificationKind.CASE_RESPONDED, to_admins=True,
-                     title=_("%(project)s responded to its reclamation case") % {"project": locked.project.code},
+                     title=msg(gettext_noop("%(project)s responded to its reclamation case"), project=locked.project.code),
                      body=locked.response_text[:500])
     return locked
 
@@ -221,7 +223,7 @@ def _reclaim_servers(*, actor, project: Project, count: int, reason: str, now, f
                                   reason=reason, action="allocation.reclaim", check_permission=False)
         ledger.allocation_award(actor=actor, holder_kind=HolderKind.RESERVE, gpus=Gpu.objects.filter(pk__in=[r.gpu_id for r in rows]),
                                 starts_at=start, ends_at=end, check_permission=False,
-                                reason=_("Reclaimed from %(project)s: %(reason)s") % {"project": project.code, "reason": reason})
+                                reason=msg(gettext_noop("Reclaimed from %(project)s: %(reason)s"), project=project.code, reason=reason))
         hostnames += sorted({row.gpu.server.hostname for row in rows})
     return hostnames
 
@@ -229,7 +231,7 @@ def _reclaim_servers(*, actor, project: Project, count: int, reason: str, now, f
 def _end_suspension(*, actor, project: Project, reason: str, now) -> list[str]:
     """The suspended servers that were not reclaimed go back to the project, in use at once."""
     return _move_entries(actor=actor, project=project, entries=_current_entries(project, HolderKind.SUSPENDED, now),
-                         to_kind=HolderKind.PROJECT, reason=_("Suspension ended: %(reason)s") % {"reason": reason}, now=now)
+                         to_kind=HolderKind.PROJECT, reason=msg(gettext_noop("Suspension ended: %(reason)s"), reason=reason), now=now)
 
 
 def case_decide(*, actor, case: ReclamationCase, decision: str, servers: int | None = None, reason: str) -> ReclamationCase:
@@ -293,8 +295,8 @@ def case_decide(*, actor, case: ReclamationCase, decision: str, servers: int | N
                      after={**audit.snapshot(locked, ["state", "decided_servers", "decision_reason"]), **outcome},
                      reason=reason)
         _notify_case(locked, kind=NotificationKind.CASE_DECIDED,
-                     title=_("%(project)s: reclamation case decided (%(decision)s)")
-                     % {"project": project.code, "decision": locked.get_state_display()},
+                     title=msg(gettext_noop("%(project)s: reclamation case decided (%(decision)s)"),
+                               project=project.code, decision=label(CaseState(locked.state).label)),
                      body=reason)
     return locked
 
@@ -328,6 +330,6 @@ def case_resolve(*, actor, case: ReclamationCase, reason: str) -> ReclamationCas
         audit.record(actor=actor, action="case.resolved", obj=locked, before=before,
                      after=audit.snapshot(locked, ["state", "decided_servers", "decision_reason"]), reason=reason)
         _notify_case(locked, kind=NotificationKind.CASE_DECIDED,
-                     title=_("%(project)s: reclamation case closed, the project meets its plan") % {"project": locked.project.code},
+                     title=msg(gettext_noop("%(project)s: reclamation case closed, the project meets its plan"), project=locked.project.code),
                      body=reason)
     return locked

@@ -16,10 +16,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from allocation_portal import audit, months
 from allocation_portal import policy as programme_policy
 from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
+from allocation_portal.messages import Message, msg
 from allocation_portal.models import NotificationKind, Policy, Rounding
 from allocation_portal.notifications import ministry_officials, msit_admins, notify
 from gpus.selectors import servers_held_by_project
@@ -97,7 +99,7 @@ def _evidence(project: Project, month: dt.date, since: dt.date | None = None) ->
     }
 
 
-def _notify_case(case: ReclamationCase, *, kind: str, title: str, body: str, to_admins: bool = False):
+def _notify_case(case: ReclamationCase, *, kind: str, title: str | Message, body: str | Message, to_admins: bool = False):
     users = msit_admins() if to_admins else ministry_officials(case.project.ministry_id)
     notify(users=users or msit_admins(), kind=kind, title=title, body=body, url=f"/monitoring/cases/{case.public_id}/",
            dedup_key=f"{kind}:{case.public_id}:{case.state}:{len(case.evidence.get('updates', []))}")
@@ -139,9 +141,9 @@ def check_project(*, project: Project, month: dt.date, policy: Policy) -> Reclam
                                                                        "ratio": evidence["ratio"], "policy": policy.version})
         _notify_case(
             case, kind=NotificationKind.CASE_OPENED,
-            title=_("%(project)s: reclamation of %(n)s servers proposed (use %(ratio)s of plan to %(month)s)")
-            % {"project": project.code, "n": count, "ratio": f"{ratio * 100:.0f}%", "month": months.label(month)},
-            body=_("Respond by %(due)s: explain, or ask for an exemption. MSIT then decides.") % {"due": case.response_due},
+            title=msg(gettext_noop("%(project)s: reclamation of %(n)s servers proposed (use %(ratio)s of plan to %(month)s)"),
+                      project=project.code, n=count, ratio=f"{ratio * 100:.0f}%", month=months.label(month)),
+            body=msg(gettext_noop("Respond by %(due)s: explain, or ask for an exemption. MSIT then decides."), due=case.response_due),
         )
     return case
 
@@ -279,10 +281,10 @@ def case_evidence_refresh(*, project: Project, month: dt.date, report: UsageRepo
         audit.record(actor=None, action="case.evidence_update", obj=case, before=before,
                      after={"ratio": evidence["ratio"], "meets_plan": meets, "month": months.label(month)})
         _notify_case(case, kind=NotificationKind.CASE_UPDATED, to_admins=True,
-                     title=_("%(project)s: a report changed the case's evidence (use %(ratio)s of plan)")
-                     % {"project": project.code, "ratio": f"{ratio * 100:.0f}%" if ratio is not None else "-"},
-                     body=_("The project now meets the plan: the case can be closed as resolved.") if meets
-                     else _("The evidence was recalculated with the new report."))
+                     title=msg(gettext_noop("%(project)s: a report changed the case's evidence (use %(ratio)s of plan)"),
+                               project=project.code, ratio=f"{ratio * 100:.0f}%" if ratio is not None else "-"),
+                     body=msg(gettext_noop("The project now meets the plan: the case can be closed as resolved.") if meets
+                              else gettext_noop("The evidence was recalculated with the new report.")))
         refreshed.append(case)
     return refreshed
 
@@ -301,9 +303,9 @@ def delayed_projects_flag(*, today: dt.date | None = None) -> int:
         with transaction.atomic():
             created = notify(
                 users=ministry_officials(project.ministry_id) + admins, kind=NotificationKind.PROJECT_DELAYED,
-                title=_("%(project)s has not started %(days)s days after its planned start (%(planned)s)")
-                % {"project": project.code, "days": days, "planned": project.planned_start},
-                body=_("Record the start or a new expected start. Its servers are lent to short-term users meanwhile."),
+                title=msg(gettext_noop("%(project)s has not started %(days)s days after its planned start (%(planned)s)"),
+                          project=project.code, days=days, planned=project.planned_start),
+                body=msg(gettext_noop("Record the start or a new expected start. Its servers are lent to short-term users meanwhile.")),
                 url=f"/projects/{project.code}/", dedup_key=f"delayed:{project.code}:{project.planned_start}",
             )
         flagged += bool(created)

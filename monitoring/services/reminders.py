@@ -7,10 +7,11 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from allocation_portal import months
 from allocation_portal import policy as programme_policy
+from allocation_portal.messages import both, msg
 from allocation_portal.models import Role, User
 from allocation_portal.notifications import msit_admins, notify
 from projects.models import Project
@@ -82,16 +83,16 @@ def report_reminders_send(*, today: dt.date | None = None) -> dict[str, int]:
                 label = months.label(month)
                 due = months.due_date(month, due_day)
                 titles: dict[str, str] = {
-                    NotificationKind.REPORT_DUE_SOON: _("%(project)s: the %(month)s usage report is due on %(due)s"),
-                    NotificationKind.REPORT_DUE_TODAY: _("%(project)s: the %(month)s usage report is due today"),
-                    NotificationKind.REPORT_OVERDUE: _("%(project)s: the %(month)s usage report is overdue"),
+                    NotificationKind.REPORT_DUE_SOON: gettext_noop("%(project)s: the %(month)s usage report is due on %(due)s"),
+                    NotificationKind.REPORT_DUE_TODAY: gettext_noop("%(project)s: the %(month)s usage report is due today"),
+                    NotificationKind.REPORT_OVERDUE: gettext_noop("%(project)s: the %(month)s usage report is overdue"),
                 }
                 created = notify(
                     users=recipients or admins,
                     kind=kind,
-                    title=titles[kind] % {"project": project.code, "month": label, "due": due},
-                    body=_("Monthly usage report for %(title)s, %(month)s. Due %(due)s (KST).")
-                    % {"title": project.title_ko, "month": label, "due": due},
+                    title=msg(titles[kind], project=project.code, month=label, due=due),
+                    body=msg(gettext_noop("Monthly usage report for %(title)s, %(month)s. Due %(due)s (KST)."),
+                             title=both(project.title_ko, project.title_en), month=label, due=due),
                     url=f"/projects/{project.code}/reports/new/?month={label}",
                     dedup_key=f"report:{project.code}:{label}:{kind}:{today.isoformat()}",
                 )

@@ -11,10 +11,12 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from allocation_portal import audit, months
 from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
 from allocation_portal.limits import TEXT_MAX, VERSION_NOTE_MAX, checked_text
+from allocation_portal.messages import msg
 from allocation_portal.notifications import ministry_officials, notify
 from gpus.selectors import held_by_month
 from projects.access import can_change_project
@@ -246,8 +248,8 @@ def report_return(*, actor, report: UsageReport, reason: str) -> UsageReport:
         notify(
             users=ministry_officials(locked.project.ministry_id),
             kind=NotificationKind.REPORT_RETURNED,
-            title=_("%(project)s %(month)s report returned") % {"project": locked.project.code, "month": months.label(locked.month)},
-            body=_("MSIT returned the report with this reason: %(reason)s") % {"reason": locked.return_reason},
+            title=msg(gettext_noop("%(project)s %(month)s report returned"), project=locked.project.code, month=months.label(locked.month)),
+            body=msg(gettext_noop("MSIT returned the report with this reason: %(reason)s"), reason=locked.return_reason),
             url=f"/reports/{locked.public_id}/",
             dedup_key=f"report-returned:{locked.public_id}:v{locked.version}",
         )

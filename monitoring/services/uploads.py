@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from allocation_portal import dates, uploads
 from allocation_portal.errors import NotPermitted, ValidationFailed
@@ -59,6 +60,18 @@ UPLOAD_COLUMNS = {
     "personal_information": "personal_information", "개인정보": "personal_information",
     "training_data_copyright": "training_data_copyright", "학습데이터 저작권": "training_data_copyright",
     "notes": "notes", "비고": "notes",
+}
+# How each column is named to the person who uploaded it (the Korean is the template's own header).
+COLUMN_LABELS = {
+    "project": pgettext_lazy("upload column", "Project code"),
+    "month": pgettext_lazy("upload column", "Month reported"),
+    "gpu_hours_used": pgettext_lazy("upload column", "GPU-hours used"),
+    "peak_gpus_busy": pgettext_lazy("upload column", "Peak GPUs busy"),
+    "within_purpose": pgettext_lazy("upload column", "Used within purpose"),
+    "ai_basic_act": pgettext_lazy("upload column", "AI Basic Act"),
+    "personal_information": pgettext_lazy("upload column", "Personal information"),
+    "training_data_copyright": pgettext_lazy("upload column", "Training data copyright"),
+    "notes": pgettext_lazy("upload column", "Notes"),
 }
 REQUIRED_COLUMNS = {"project", "month", "gpu_hours_used", "peak_gpus_busy", "within_purpose",
                     "ai_basic_act", "personal_information", "training_data_copyright"}

@@ -3,6 +3,7 @@
 from django import template
 
 from ..selectors import FLAG_LABELS, STATUS_LABELS
+from ..services.uploads import COLUMN_LABELS
 
 register = template.Library()
 
@@ -15,3 +16,10 @@ def status_label(value):
 @register.filter
 def flag_label(value):
     return FLAG_LABELS.get(value, value)
+
+
+@register.filter
+def upload_column(name):
+    """An upload column's name in the reader's language (the file's own Korean header in Korean)."""
+    label = COLUMN_LABELS.get(name)
+    return str(label) if label is not None else name

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('allocation_portal', '0009_policy_offer_lapse_hours'),
+        ('allocation_portal', '0012_policy_offer_lapse_hours'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('allocation_portal', '0008_alter_user_organisation'),
+        ('allocation_portal', '0011_user_provider_alter_user_role_and_more'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gpus', '0006_lending_moves_to_its_app'),
+        ('gpus', '0007_stored_messages'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('lending', '0001_initial'),
+        ('lending', '0002_recall_reason_message'),
     ]
 
     operations = [

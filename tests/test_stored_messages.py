@@ -1,0 +1,98 @@
+"""Stored text a person reads later — notices, ledger reasons, audit reasons, actions and object
+types — is kept as a message code with parameters and rendered in the reader's language (issue 11 §4)."""
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from django.utils import translation
+from django.utils.translation import gettext_noop
+
+from allocation_portal.labels import action_label, object_type_label
+from allocation_portal.messages import both, msg, plain, render
+from allocation_portal.models import AuditEvent, Notification
+from lending.services import loan_recall
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parent.parent
+HANGUL = re.compile(r"[가-힣]")
+
+
+def test_a_message_renders_in_each_language_with_its_parameters():
+    notice = msg(gettext_noop("Recall notice: your GPU loan ends on %(end)s"), end=dt.date(2026, 12, 20))
+    assert render(notice, "en") == "Recall notice: your GPU loan ends on 2026-12-20"
+    assert render(notice, "ko") == "회수 통지: GPU 대여가 2026-12-20에 종료됩니다"
+    assert plain(notice) == render(notice, "ko")
+    # a nested message and a name in both languages are rendered in the reader's language too
+    nested = msg(gettext_noop("Recalled: %(reason)s"), reason=both("기상청", "KMA"))
+    assert render(nested, "en") == "Recalled: KMA" and render(nested, "ko") == "회수: 기상청"
+    # text a person typed is shown as typed; a parameter missing from old rows never breaks the page
+    assert render(msg(gettext_noop("Recalled: %(reason)s"), reason="내부 사정"), "en") == "Recalled: 내부 사정"
+    assert render({"m": "Recalled: %(reason)s", "p": {}}, "en") == "Recalled: %(reason)s"
+    # rows written before messages existed are plain strings, shown as they are
+    assert render("legacy text", "ko") == "legacy text" and render("", "en") == ""
+
+
+def test_a_recall_notice_audit_reason_and_ledger_reason_read_in_the_readers_language(world, client_for):
+    server = world.cluster.servers.order_by("hostname")[5]
+    loan = f.make_loan(world.org_a, gpus=f.server_gpus(server), start=dt.date(2027, 1, 4), end=dt.date(2027, 2, 1))
+    loan_recall(actor=world.admin, loan=loan, reason=msg(gettext_noop("The owning project starts")))
+    notice = Notification.objects.get(user=world.applicant, kind="loan_recalled")
+    assert notice.title_msg["m"].startswith("Recall notice") and HANGUL.search(notice.title)  # Korean kept in the column
+
+    english = client_for(world.applicant, "en").get("/notifications/").content.decode()
+    korean = client_for(world.applicant, "ko").get("/notifications/").content.decode()
+    assert "Recall notice: your GPU loan ends on" in english and "회수 통지" not in english
+    assert "회수 통지: GPU 대여가" in korean and "Recall notice" not in korean
+
+    event = AuditEvent.objects.get(action="loan.recall")
+    assert event.reason_msg is not None
+    for lang, action, reason in (("en", "Loan recalled", "The owning project starts"), ("ko", "대여 회수", None)):
+        page = client_for(world.auditor, lang).get("/audit/").content.decode()
+        assert action in page
+        if reason:
+            assert reason in page
+    api = client_for(world.auditor, "en").get("/api/v1/audit-events/?action=loan.recall").json()
+    row = api["results"][0]
+    assert row["action_label"] == "Loan recalled" and row["object_type_label"] == "short-term loan"
+
+    allocation = loan.allocations.get()
+    assert allocation.release_reason_msg or allocation.reason_msg
+    with translation.override("en"):
+        assert "Recalled:" in (allocation.release_reason_text or allocation.reason_text)
+    with translation.override("ko"):
+        assert "회수:" in (allocation.release_reason_text or allocation.reason_text)
+
+
+def test_every_audited_action_has_a_label_in_both_languages():
+    sources = [p for app in ("allocation_portal", "gpus", "projects", "lending", "monitoring")
+               for p in (ROOT / app).rglob("*.py") if "migrations" not in p.parts]
+    codes = {code for p in sources for code in re.findall(r'action="([a-z_]+\.[a-z_.]+)"', p.read_text())}
+    assert len(codes) > 30
+    for code in sorted(codes):
+        with translation.override("en"):
+            english = action_label(code)
+        with translation.override("ko"):
+            korean = action_label(code)
+        assert english != code, f"no label for audit action {code}"
+        assert HANGUL.search(korean), f"no Korean label for audit action {code}"
+
+
+def test_object_types_read_as_their_models_names_even_after_a_model_moved():
+    with translation.override("ko"):
+        assert object_type_label("gpus.loan") == object_type_label("lending.loan") == "단기 지원(대여)"
+    with translation.override("en"):
+        assert object_type_label("lending.loan") == "short-term loan"
+        assert object_type_label("nosuch.model") == "nosuch.model"
+
+
+def test_audit_targets_and_roles_read_in_the_readers_language(world, client_for):
+    award = AuditEvent.objects.filter(object_type="gpus.allocation", object_repr__startswith="국가 과제 PA-001").first()
+    assert award is not None and award.object_repr_i18n["en"].startswith("National project PA-001")
+    english = client_for(world.auditor, "en").get("/api/v1/audit-events/", {"object_id": award.object_id}).json()
+    korean = client_for(world.auditor, "ko").get("/api/v1/audit-events/", {"object_id": award.object_id}).json()
+    assert english["results"][0]["object_repr"].startswith("National project PA-001")
+    assert korean["results"][0]["object_repr"].startswith("국가 과제 PA-001")
+    assert english["results"][0]["actor_role_label"] in ("MSIT admin", "system")
