@@ -14,6 +14,7 @@ def portal(request):
         "portal_debug": settings.DEBUG,
         "can_change": authenticated and not user.is_auditor,
         "policy": SimpleLazyObject(policy.current),
+        "privacy_contact": settings.PORTAL_PRIVACY_CONTACT,
     }
     if authenticated:
         # Lazy: counted only when a template shows it.

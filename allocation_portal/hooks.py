@@ -19,6 +19,15 @@ PROJECT_STARTED = "project_started"
 PROJECT_PAGE = "project_page"
 # A ministry's page: kwargs request, ministry. Each returns a dict merged into the page's context.
 MINISTRY_PAGE = "ministry_page"
+# Before a project's start is recorded: kwargs project. Each returns the lines (list of str) saying
+# what the start will do on its floor, for the confirm step (lending: whose loans are recalled).
+PROJECT_START_PREVIEW = "project_start_preview"
+# Before a short-term request is approved with these GPUs: kwargs loan_request, gpu_ids. Each returns
+# lines for the confirm step (monitoring: pending redistribution proposals holding the same GPUs).
+LOAN_APPROVAL_PREVIEW = "loan_approval_preview"
+# A short-term request was approved with these GPUs, in the approval's transaction: kwargs actor,
+# loan_request, gpu_ids (monitoring marks the proposals that counted on them as stale).
+LOAN_APPROVED = "loan_approved"
 
 _registry: dict[str, list[Callable[..., Any]]] = defaultdict(list)
 
@@ -30,6 +39,11 @@ def register(name: str, function: Callable[..., Any]) -> None:
 
 def run(name: str, **kwargs) -> list[Any]:
     return [function(**kwargs) for function in _registry[name]]
+
+
+def lines(name: str, **kwargs) -> list[str]:
+    """Run a hook whose functions each return a list of lines, and join the lists."""
+    return [line for part in run(name, **kwargs) for line in (part or [])]
 
 
 def context(name: str, **kwargs) -> dict[str, Any]:

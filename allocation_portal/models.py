@@ -36,6 +36,9 @@ class User(AbstractUser):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.APPLICANT)
     display_name = models.CharField(_("display name"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
+    # 개인정보 수집·이용 동의: when this person agreed, and to which version of the privacy notice.
+    privacy_consent_at = models.DateTimeField(_("privacy consent given"), null=True, blank=True)
+    privacy_notice_version = models.CharField(_("privacy notice version"), max_length=20, blank=True)
     ministry = models.ForeignKey(
         "projects.Ministry",
         verbose_name=_("ministry"),
@@ -303,6 +306,10 @@ class Policy(models.Model):
     measured_difference_above = models.DecimalField(
         _("flag a report that differs from measured use by more than"), max_digits=4, decimal_places=3,
         default=Decimal("0.10"),
+    )
+    offer_lapse_hours = models.PositiveSmallIntegerField(
+        _("an unanswered loan offer lapses after (hours)"), default=48,
+        help_text=_("The GPUs of an offer the applicant has not accepted by then go back to the pool."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+")

@@ -22,7 +22,8 @@ from .models import CheckBasis, Policy, Rounding
 FIELDS = [
     "grace_days", "tier1_below", "tier1_share", "tier2_below", "tier2_share", "response_days", "rounding",
     "floor_servers", "report_due_day", "under_plan_below", "delay_flag_days", "start_backdate_days",
-    "loan_max_months", "loan_renewals", "recall_notice_hours", "check_basis", "measured_difference_above",
+    "loan_max_months", "loan_renewals", "recall_notice_hours", "offer_lapse_hours", "check_basis",
+    "measured_difference_above",
 ]
 SHARES = ("tier1_below", "tier1_share", "tier2_below", "tier2_share", "under_plan_below", "measured_difference_above")
 # Whole numbers with their bounds (inclusive).
@@ -30,6 +31,7 @@ COUNTS = {
     "grace_days": (0, 365), "response_days": (1, 90), "floor_servers": (0, 100), "report_due_day": (1, 28),
     "delay_flag_days": (1, 365), "start_backdate_days": (0, 90), "loan_max_months": (1, 12),
     "loan_renewals": (0, 5), "recall_notice_hours": (1, 720),
+    "offer_lapse_hours": (1, 720),
 }
 DEFAULT_REASON = gettext_lazy("Programme defaults (DOMAIN.md).")
 

@@ -260,6 +260,9 @@ PORTAL_THROTTLE_RATES = {
 }
 # API tokens last this many days from when they are issued or renewed.
 PORTAL_API_TOKEN_DAYS = int(os.environ.get("PORTAL_API_TOKEN_DAYS", "90"))
+# The privacy notice (개인정보 처리방침) people agree to at sign-up: its version and whom to ask.
+PORTAL_PRIVACY_NOTICE_VERSION = os.environ.get("PORTAL_PRIVACY_NOTICE_VERSION", "2026-09")
+PORTAL_PRIVACY_CONTACT = os.environ.get("PORTAL_PRIVACY_CONTACT", "privacy@gpu-portal.go.kr")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -374,6 +377,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     "loans-tick": {
         "task": "lending.tasks.tick_loans",
         "schedule": crontab(minute="*/15"),
+    },
+    "loan-offers-lapse": {
+        # An offer's GPUs go back to the pool within five minutes of its lapse time.
+        "task": "lending.tasks.lapse_offers",
+        "schedule": crontab(minute="*/5"),
     },
     "notification-emails": {
         # Catches notices whose e-mail failed or whose on-commit enqueue was lost.

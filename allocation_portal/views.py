@@ -17,6 +17,11 @@ from .middleware import wants_json
 from .models import AuditEvent
 
 
+def privacy(request):
+    """The privacy policy (개인정보 처리방침): public, linked from the sign-up's consent."""
+    return render(request, "privacy.html", {"notice_version": settings.PORTAL_PRIVACY_NOTICE_VERSION})
+
+
 def home(request):
     if not request.user.is_authenticated:
         return redirect("lending-public")

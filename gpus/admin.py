@@ -7,7 +7,8 @@ from .models import Allocation, Cluster, Pool, Provider, Server
 
 @admin.register(Provider, site=portal_admin)
 class ProviderAdmin(MsitAdmin):
-    list_display = ["code", "name_ko", "name_en"]
+    list_display = ["code", "name_ko", "name_en", "support_contact"]
+    fields = ["code", "name_ko", "name_en", "source_note", "access_steps_ko", "access_steps_en", "support_contact"]
 
 
 @admin.register(Cluster, site=portal_admin)

@@ -29,6 +29,11 @@ class Provider(models.Model):
     source_note = models.CharField(_("source"), max_length=200, blank=True)
     # Where the provider's Prometheus answers (DCGM exporter metrics): pulled daily when set.
     prometheus_url = models.URLField(_("Prometheus address"), max_length=300, blank=True)
+    # How a borrower reaches the GPUs (VPN, SSH gateway, scheduler account...): the provider's own
+    # steps, kept by MSIT admins in both languages and shown on every loan of the provider's servers.
+    access_steps_ko = models.TextField(_("access steps (Korean)"), blank=True)
+    access_steps_en = models.TextField(_("access steps (English)"), blank=True)
+    support_contact = models.CharField(_("support contact"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("provider")
@@ -41,6 +46,13 @@ class Provider(models.Model):
     @property
     def name(self) -> str:
         return self.name_en if (get_language() or "ko").startswith("en") else self.name_ko
+
+    @property
+    def access_steps(self) -> str:
+        """The steps in the reader's language, or in the other one when only that is written."""
+        english = (get_language() or "ko").startswith("en")
+        first, second = (self.access_steps_en, self.access_steps_ko) if english else (self.access_steps_ko, self.access_steps_en)
+        return first or second
 
 
 class Cluster(models.Model):

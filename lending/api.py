@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -22,7 +22,7 @@ from gpus.models import AllocationGpu, Gpu, GpuModel
 from . import services as lending
 from .access import get_loan_for_user, get_request_for_user, loans_for_user, requests_for_user
 from .models import Loan, LoanRequest
-from .selectors import idle_calendar, propose, request_queue, request_window
+from .selectors import idle_calendar, loan_servers, propose, request_queue, request_window
 
 
 def gpu_name(gpu: Gpu) -> str:
@@ -121,11 +121,45 @@ class LoanSerializer(ModelSerializer):
     class Meta:
         model = Loan
         fields = ["id", "request", "organisation", "gpu_model", "gpu_count", "starts_at", "ends_at", "state",
-                  "end_reason", "ended_at", "recall_notice_at", "recall_reason", "renewal_state", "renewal_ends_on",
+                  "offer_expires_at", "accepted_at", "end_reason", "ended_at", "recall_notice_at", "recall_reason", "renewal_state", "renewal_ends_on",
                   "end_report", "end_report_gpu_hours", "end_report_at", "gpus"]
 
     def get_gpus(self, obj) -> list[str]:
         return obj.gpu_names
+
+
+class LoanRecallRiskSerializer(serializers.Serializer):
+    project = serializers.CharField(help_text=_("The project whose reserved server this is."))
+    expected_start = serializers.DateField(help_text=_("Its expected (or planned) start: the loan is recalled from then."))
+
+
+class LoanServerSerializer(serializers.Serializer):
+    hostname = serializers.CharField()
+    provider = serializers.CharField()
+    cluster = serializers.CharField()
+    slots = serializers.ListField(child=serializers.IntegerField())
+    recall_risk = LoanRecallRiskSerializer(many=True)
+    access_steps = serializers.CharField(help_text=_("The provider's steps to reach the GPUs, in the caller's language."))
+    support_contact = serializers.CharField()
+
+
+class LoanDetailSerializer(LoanSerializer):
+    """One loan (or offer) with its servers, each server's recall risk and how to reach it."""
+
+    servers = serializers.SerializerMethodField()
+
+    class Meta(LoanSerializer.Meta):
+        fields = [*LoanSerializer.Meta.fields, "servers"]
+
+    @extend_schema_field(LoanServerSerializer(many=True))
+    def get_servers(self, obj) -> list[dict]:
+        return [
+            {"hostname": s.server.hostname, "provider": s.provider.code, "cluster": s.server.cluster.code,
+             "slots": s.slots, "access_steps": s.provider.access_steps, "support_contact": s.provider.support_contact,
+             "recall_risk": [{"project": p.code, "expected_start": p.expected_start or p.planned_start}
+                             for p in s.risks if p.actual_start is None]}
+            for s in loan_servers(obj)
+        ]
 
 
 class RenewalSerializer(serializers.Serializer):
@@ -295,13 +329,31 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(LoanSerializer(attach_gpu_names(page), many=True).data)
 
+    @extend_schema(responses=LoanDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
         return self._one(self.get_object())
 
     def _one(self, obj):
-        return Response(LoanSerializer(attach_gpu_names([self.get_queryset().get(pk=obj.pk)])[0]).data)
+        return Response(LoanDetailSerializer(attach_gpu_names([self.get_queryset().get(pk=obj.pk)])[0]).data)
 
-    @extend_schema(request=OptionalReasonSerializer, responses=LoanSerializer)
+    @extend_schema(request=None, responses=LoanDetailSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsApplicant])
+    def accept(self, request, id=None):
+        """Accept the offer (state `offered`): the loan is scheduled, or active if its start has come.
+        409 when the offer was answered already or has lapsed."""
+        loan, can_change = get_loan_for_user(request.user, id)
+        return self._one(lending.offer_accept(actor=request.user, loan=loan))
+
+    @extend_schema(request=OptionalReasonSerializer, responses=LoanDetailSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsApplicant])
+    def decline(self, request, id=None):
+        """Decline the offer: its GPUs go back to the pool at once. 409 when answered already or lapsed."""
+        body = OptionalReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        loan, can_change = get_loan_for_user(request.user, id)
+        return self._one(lending.offer_decline(actor=request.user, loan=loan, reason=body.validated_data["reason"]))
+
+    @extend_schema(request=OptionalReasonSerializer, responses=LoanDetailSerializer)
     @action(detail=True, methods=["post"], url_path="return", url_name="return", permission_classes=[IsApplicant])
     def return_(self, request, id=None):
         body = OptionalReasonSerializer(data=request.data)
@@ -309,7 +361,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         loan, can_change = get_loan_for_user(request.user, id)
         return self._one(lending.loan_return(actor=request.user, loan=loan, reason=body.validated_data["reason"]))
 
-    @extend_schema(request=RenewalSerializer, responses=LoanSerializer)
+    @extend_schema(request=RenewalSerializer, responses=LoanDetailSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsApplicant])
     def renew(self, request, id=None):
         """Ask for the one renewal (at most three more months)."""
@@ -318,7 +370,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         loan, can_change = get_loan_for_user(request.user, id)
         return self._one(lending.loan_request_renewal(actor=request.user, loan=loan, **body.validated_data))
 
-    @extend_schema(request=RenewalDecisionSerializer, responses=LoanSerializer)
+    @extend_schema(request=RenewalDecisionSerializer, responses=LoanDetailSerializer)
     @action(detail=True, methods=["post"], url_path="decide-renewal", permission_classes=[IsMsitAdmin])
     def decide_renewal(self, request, id=None):
         body = RenewalDecisionSerializer(data=request.data)
@@ -326,7 +378,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         loan, can_change = get_loan_for_user(request.user, id)
         return self._one(lending.loan_decide_renewal(actor=request.user, loan=loan, **body.validated_data))
 
-    @extend_schema(request=ReasonSerializer, responses=LoanSerializer)
+    @extend_schema(request=ReasonSerializer, responses=LoanDetailSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
     def recall(self, request, id=None):
         """Recall with 72 hours' notice."""
@@ -335,7 +387,7 @@ class LoanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         loan, can_change = get_loan_for_user(request.user, id)
         return self._one(lending.loan_recall(actor=request.user, loan=loan, reason=body.validated_data["reason"]))
 
-    @extend_schema(request=EndReportSerializer, responses=LoanSerializer)
+    @extend_schema(request=EndReportSerializer, responses=LoanDetailSerializer)
     @action(detail=True, methods=["post"], url_path="end-report", permission_classes=[IsApplicant])
     def end_report(self, request, id=None):
         body = EndReportSerializer(data=request.data)

@@ -15,6 +15,9 @@ ACTION_LABELS = {
     "loan_request.reject": _("GPU request rejected"),
     "loan_request.approve": _("GPU request approved"),
     "loan.create": _("Loan written to the ledger"),
+    "loan.offer_accept": _("Loan offer accepted"),
+    "loan.offer_decline": _("Loan offer declined"),
+    "loan.offer_lapse": _("Loan offer lapsed"),
     "loan.start": _("Loan started"),
     "loan.end": _("Loan ended"),
     "loan.return": _("Loan returned early"),
@@ -41,3 +44,4 @@ class LendingConfig(AppConfig):
         # transaction; the project's page lists them.
         hooks.register(hooks.PROJECT_STARTED, services.loans_recall_for_project)
         hooks.register(hooks.PROJECT_PAGE, pages.project_loans_context)
+        hooks.register(hooks.PROJECT_START_PREVIEW, pages.project_start_preview)

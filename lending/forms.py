@@ -10,7 +10,7 @@ from allocation_portal.fields import DateField, DateInput
 from allocation_portal.models import Compliance
 from gpus.models import GpuModel
 
-from .models import OrganisationKind, Region
+from .models import CHECKLIST_NO_MEANING, OrganisationKind, Region
 
 
 class SignupForm(forms.Form):
@@ -18,13 +18,23 @@ class SignupForm(forms.Form):
     kind = forms.ChoiceField(label=_("Type"), choices=OrganisationKind.choices, widget=forms.RadioSelect)
     region = forms.ChoiceField(label=_("Region"), choices=Region.choices, widget=forms.RadioSelect)
     registration_number = forms.CharField(
-        label=_("Registration number"), max_length=30, help_text=_("Business or institution registration number.")
+        label=_("Registration number"), max_length=30,
+        help_text=_("Companies: the 10-digit business registration number (사업자등록번호, 123-45-67890). Universities "
+                    "and research institutes: the registration or unique number (고유번호), or the 13-digit "
+                    "corporate registration number."),
     )
     display_name = forms.CharField(label=_("Your name"), max_length=100)
     username = forms.CharField(label=_("Username"), max_length=150)
     email = forms.EmailField(label=_("E-mail"))
     password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, help_text=_("At least 10 characters."))
     password_again = forms.CharField(label=_("Password again"), widget=forms.PasswordInput)
+    privacy_consent = forms.BooleanField(
+        label=_("I agree to the collection and use of my personal information as described above."), required=False,
+    )
+    # Shown only when an organisation of the same name is registered already.
+    confirm_duplicate_name = forms.BooleanField(
+        label=_("My organisation is a different one of the same name: register it."), required=False,
+    )
 
     def clean(self):
         data = super().clean()
@@ -77,6 +87,8 @@ class LoanRequestForm(forms.Form):
         policy = programme_policy.current()
         self.fields["accepts_recall_terms"].label = terms_text(policy)
         self.fields["ends_on"].help_text = _("At most %(months)s months after the first day.") % {"months": policy.loan_max_months}
+        for name, meaning in CHECKLIST_NO_MEANING.items():
+            self.fields[name].no_meaning = meaning
 
     def values(self) -> dict:
         return dict(self.cleaned_data)

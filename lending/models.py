@@ -49,6 +49,27 @@ class Organisation(models.Model):
 
 
 
+# What answering "no" to a request's checklist item means: shown to the applicant when they answer,
+# and to MSIT in the queue and on the request.
+CHECKLIST_ITEMS = ("personal_information", "training_data_copyright", "ai_basic_act")
+CHECKLIST_NO_MEANING = {
+    "personal_information": _(
+        "The data holds personal information that is not handled under the Personal Information Protection Act. "
+        "GPUs are not lent for such work until it is (for example pseudonymised, or used with the people's consent): "
+        "say in the purpose how you will put it right, or MSIT will ask for changes or reject the request."
+    ),
+    "training_data_copyright": _(
+        "You do not have the right to use all of the training data. Training on it would infringe copyright or "
+        "others' IP: say in the purpose which data it is and how you will get the right, or MSIT will ask for "
+        "changes or reject the request."
+    ),
+    "ai_basic_act": _(
+        "The work does not meet the AI Basic Act's duties yet (for example transparency, or the risk management "
+        "of high-impact AI). Say in the purpose what is missing and how you will meet it, or MSIT will ask for "
+        "changes or reject the request."
+    ),
+}
+
 # Loan length, renewals and the recall notice are policy numbers (allocation_portal.policy).
 PARTIAL_SERVER_MAX_GPUS = 4  # loans take 1-4 GPUs of a server, or whole servers
 
@@ -59,6 +80,8 @@ class RequestState(models.TextChoices):
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    DECLINED = "declined", _("Offer declined")
+    LAPSED = "lapsed", _("Offer lapsed")
 
 
 class LoanRequest(models.Model):
@@ -108,8 +131,23 @@ class LoanRequest(models.Model):
     def __str__(self):
         return f"{self.organisation} · {self.gpu_model} ×{self.gpu_count} · {self.starts_on}–{self.ends_on}"
 
+    @property
+    def checklist(self) -> list[tuple[str, str, str, str]]:
+        """(item, its label, the answer, the answer's label) for each checklist item, in order."""
+        return [(name, str(self._meta.get_field(name).verbose_name), getattr(self, name),
+                 getattr(self, f"get_{name}_display")()) for name in CHECKLIST_ITEMS]
+
+    @property
+    def checklist_no(self) -> list[tuple[str, str]]:
+        """(item label, what the "no" means) for each item answered "no"."""
+        return [(label, str(CHECKLIST_NO_MEANING[name])) for name, label, answer, _display in self.checklist
+                if answer == Compliance.NO]
+
 
 class LoanState(models.TextChoices):
+    # An approval offers the GPUs: the ledger holds them for the applicant until the offer is
+    # accepted (scheduled or active), declined, or lapses (ended).
+    OFFERED = "offered", _("Offered")
     SCHEDULED = "scheduled", _("Scheduled")
     ACTIVE = "active", _("Active")
     ENDED = "ended", _("Ended")
@@ -119,6 +157,8 @@ class LoanEnd(models.TextChoices):
     COMPLETED = "completed", _("Completed")
     RETURNED = "returned", _("Returned early")
     RECALLED = "recalled", _("Recalled")
+    DECLINED = "declined", _("Offer declined")
+    LAPSED = "lapsed", _("Offer lapsed")
 
 
 class RenewalState(models.TextChoices):
@@ -126,6 +166,7 @@ class RenewalState(models.TextChoices):
     REQUESTED = "requested", _("Requested")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn (the loan was returned)")
 
 
 class Loan(models.Model):
@@ -141,6 +182,8 @@ class Loan(models.Model):
     state = models.CharField(_("state"), max_length=20, choices=LoanState.choices, default=LoanState.SCHEDULED)
     end_reason = models.CharField(_("how it ended"), max_length=20, choices=LoanEnd.choices, blank=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    offer_expires_at = models.DateTimeField(_("offer open until"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("offer accepted at"), null=True, blank=True)
     recall_notice_at = models.DateTimeField(_("recall notice given"), null=True, blank=True)
     recall_reason = models.TextField(_("recall reason"), blank=True)
     # A recall the portal gave itself (a project started) as a message code (allocation_portal.messages).
@@ -161,6 +204,8 @@ class Loan(models.Model):
         ordering = ["-starts_at"]
         constraints = [
             models.CheckConstraint(name="loan_period_ordered", condition=Q(ends_at__gt=F("starts_at"))),
+            models.CheckConstraint(name="loan_offer_has_expiry",
+                                   condition=~Q(state="offered") | Q(offer_expires_at__isnull=False)),
             models.CheckConstraint(
                 name="loan_end_reason_when_ended",
                 condition=(Q(state="ended") & ~Q(end_reason="")) | (~Q(state="ended") & Q(end_reason="")),
@@ -181,3 +226,24 @@ class Loan(models.Model):
     @property
     def recalled(self) -> bool:
         return self.recall_notice_at is not None
+
+    @property
+    def is_offer(self) -> bool:
+        return self.state == LoanState.OFFERED
+
+    @property
+    def returned_early(self) -> bool:
+        return self.end_reason == LoanEnd.RETURNED
+
+    @property
+    def began(self) -> bool:
+        """Whether the GPUs were ever the borrower's to use (a loan returned or recalled before its
+        start, or an offer declined, never began: there is nothing to report on)."""
+        if self.state in (LoanState.OFFERED, LoanState.SCHEDULED):
+            return False
+        return self.state == LoanState.ACTIVE or (self.ended_at is not None and self.ended_at > self.starts_at
+                                                  and self.end_reason not in (LoanEnd.DECLINED, LoanEnd.LAPSED))
+
+    @property
+    def report_due(self) -> bool:
+        return self.state == LoanState.ENDED and self.began and self.end_report_at is None

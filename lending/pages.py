@@ -3,8 +3,31 @@ borrowing the project's idle servers, which its start recalls."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
+from allocation_portal import policy as programme_policy
+from allocation_portal.templatetags.portal import end_moment
+
 from .selectors import loans_on_project
 
 
 def project_loans_context(*, request, project) -> dict:
     return {"borrowing_loans": loans_on_project(project)}
+
+
+def project_start_preview(*, project) -> list[str]:
+    """For the start's confirm step: whose loans on the project's servers get the recall notice."""
+    hours = programme_policy.current().recall_notice_hours
+    loans = list(loans_on_project(project))
+    if not loans:
+        return [_("No short-term loan borrows this project's servers: nobody's loan is recalled.")]
+    lines = [_("%(n)s short-term loans on the project's servers get the recall notice and end %(hours)s hours after it:")
+             % {"n": len(loans), "hours": hours}]
+    lines += [
+        _("%(org)s: %(gpus)s %(model)s GPUs, lent until %(end)s") % {
+            "org": loan.organisation.name, "gpus": loan.gpu_count, "model": loan.gpu_model,
+            "end": end_moment(loan.ends_at),
+        }
+        for loan in loans
+    ]
+    return lines

@@ -18,7 +18,8 @@ from gpus.availability import (
     programme_pool,
     unavailable_by_week,
 )
-from gpus.models import GPUS_PER_SERVER, AllocationGpu, Cluster, Layer
+from gpus.models import GPUS_PER_SERVER, AllocationGpu, Cluster, Layer, Provider, Server
+from projects.models import Project
 
 from .models import Loan, LoanRequest, LoanState, Region, RequestState
 
@@ -136,7 +137,7 @@ def idle_calendar(*, weeks: int = 13, today: dt.date | None = None) -> Calendar:
 
 
 def current_loans():
-    return Loan.objects.filter(state__in=[LoanState.SCHEDULED, LoanState.ACTIVE])
+    return Loan.objects.filter(state__in=[LoanState.OFFERED, LoanState.SCHEDULED, LoanState.ACTIVE])
 
 
 def request_queue(queryset=None):
@@ -171,3 +172,51 @@ def loans_on_project(project):
         .distinct()
         .order_by("starts_at")
     )
+
+
+# --- One loan's GPUs ----------------------------------------------------------------------------
+
+
+@dataclass
+class LoanServer:
+    """A server a loan (or an offer) holds GPUs of: where it is, which slots, and the projects whose
+    reserved server it is (their start recalls the loan), with their expected starts."""
+
+    server: Server
+    slots: list[int]
+    risks: list[Project]
+
+    @property
+    def provider(self):
+        return self.server.cluster.provider
+
+
+def loan_servers(loan: Loan) -> list[LoanServer]:
+    """The loan's servers with provider, cluster, slots and recall risk. Three queries at most."""
+    rows = (
+        AllocationGpu.objects.filter(allocation__loan=loan)
+        .select_related("gpu__server__cluster__provider")
+        .order_by("gpu__server__hostname", "gpu__index")
+    )
+    servers: dict[int, LoanServer] = {}
+    for row in rows:
+        entry = servers.setdefault(row.gpu.server_id, LoanServer(server=row.gpu.server, slots=[], risks=[]))
+        entry.slots.append(row.gpu.index)
+    pairs = set(
+        AllocationGpu.objects.filter(
+            layer=Layer.AWARD, gpu__server_id__in=list(servers), allocation__project__isnull=False,
+            allocation__starts_at__lt=loan.ends_at, allocation__ends_at__gt=loan.starts_at,
+        ).values_list("gpu__server_id", "allocation__project_id")
+    )
+    projects = {p.pk: p for p in Project.objects.filter(pk__in={pid for _sid, pid in pairs})} if pairs else {}
+    for server_id, project_id in sorted(pairs, key=lambda pair: projects[pair[1]].code):
+        servers[server_id].risks.append(projects[project_id])
+    return list(servers.values())
+
+
+def loan_providers(servers: list[LoanServer]) -> list[Provider]:
+    """The providers of these servers, once each, for the access steps."""
+    seen: dict[int, Provider] = {}
+    for entry in servers:
+        seen.setdefault(entry.provider.pk, entry.provider)
+    return list(seen.values())

@@ -9,17 +9,21 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from allocation_portal import hooks
+from allocation_portal import policy as programme_policy
 from allocation_portal.access import role_required
+from allocation_portal.confirm import confirm_step, is_confirmed
 from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
 from allocation_portal.models import Notification
+from allocation_portal.templatetags.portal import end_moment, moment
 from allocation_portal.throttles import signup_allowed
 from gpus.availability import programme_capacity
-from gpus.models import AllocationGpu
-from projects.models import Project
+from gpus.models import Gpu
 
 from . import services as lending
 from .access import get_loan_for_user, get_request_for_user, loans_for_user, requests_for_user
@@ -34,7 +38,15 @@ from .forms import (
     SignupForm,
 )
 from .models import Loan, LoanState, RenewalState
-from .selectors import current_loans, idle_calendar, propose, request_queue, request_window
+from .selectors import (
+    current_loans,
+    idle_calendar,
+    loan_providers,
+    loan_servers,
+    propose,
+    request_queue,
+    request_window,
+)
 
 
 def lending_public(request):
@@ -69,6 +81,7 @@ def signup(request):
                 name=data["name"], kind=data["kind"], region=data["region"],
                 registration_number=data["registration_number"], username=data["username"], email=data["email"],
                 password=data["password"], display_name=data["display_name"],
+                privacy_consent=data["privacy_consent"], confirm_duplicate_name=data["confirm_duplicate_name"],
             )
         except PortalError as exc:
             add_portal_error(form, exc)
@@ -76,7 +89,9 @@ def signup(request):
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Your organisation is registered. You can apply for idle GPUs now."))
             return redirect("lending-dashboard")
-    return render(request, "gpus/signup.html", {"form": form}, status=400 if form.errors else 200)
+    duplicate = request.method == "POST" and lending.duplicate_organisation_name(request.POST.get("name", ""))
+    return render(request, "gpus/signup.html", {"form": form, "duplicate_name": bool(duplicate)},
+                  status=400 if form.errors else 200)
 
 
 @role_required("is_applicant")
@@ -209,17 +224,45 @@ def request_review(request, request_id, step):
                 _("The request was rejected."), request_id=loan_request.public_id)
     elif step == "approve":
         gpu_ids = request.POST.getlist("gpu")
+        if not is_confirmed(request):
+            return _approve_confirm_step(request, loan_request, gpu_ids)
         try:
             loan = lending.request_approve(actor=request.user, request=loan_request, gpu_ids=gpu_ids,
                                            note=request.POST.get("note", ""))
         except (PortalError, ValueError) as exc:
             messages.error(request, getattr(exc, "message", str(exc)))
             return redirect("lending-request", request_id=loan_request.public_id)
-        messages.success(request, _("Approved: the loan is written to the ledger."))
+        messages.success(request, _("Approved: the GPUs are offered to the applicant, who accepts or declines the offer."))
         return redirect("lending-loan", loan_id=loan.public_id)
     else:
         raise Http404
     return request_detail(request, request_id, forms_=forms_, status=400)
+
+
+def _approve_confirm_step(request, loan_request, gpu_ids):
+    """What approving with these GPUs will do: whom they are offered to, which servers, their recall
+    risk, and the pending redistribution proposals that counted on them."""
+    try:
+        ids = sorted({int(g) for g in gpu_ids})
+    except ValueError:
+        messages.error(request, _("Choose GPUs of the requested model."))
+        return redirect("lending-request", request_id=loan_request.public_id)
+    hosts = sorted(set(Gpu.objects.filter(pk__in=ids).values_list("server__hostname", flat=True)))
+    starts_at, ends_at = request_window(loan_request)
+    lapse = programme_policy.current().offer_lapse_hours
+    return confirm_step(
+        request, title=_("Approve with these GPUs"),
+        consequences=[
+            _("%(n)s %(model)s GPUs on %(count)s servers (%(servers)s) are offered to %(org)s from %(start)s to %(end)s.")
+            % {"n": len(ids), "model": loan_request.gpu_model, "count": len(hosts), "servers": ", ".join(hosts[:12]),
+               "org": loan_request.organisation.name, "start": moment(starts_at), "end": end_moment(ends_at)},
+            _("The GPUs are held for them at once; the offer lapses if it is not accepted within %(hours)s hours.")
+            % {"hours": lapse},
+            *hooks.lines(hooks.LOAN_APPROVAL_PREVIEW, loan_request=loan_request, gpu_ids=ids),
+        ],
+        action_label=_("Approve and offer %(n)s GPUs") % {"n": len(ids)},
+        cancel_url=reverse("lending-request", kwargs={"request_id": loan_request.public_id}), danger=False,
+    )
 
 
 @role_required("reads_everything")
@@ -241,40 +284,19 @@ def loan_list(request):
                                                    "states": LoanState.choices})
 
 
-def _loan_servers(loan: Loan):
-    rows = (
-        AllocationGpu.objects.filter(allocation__loan=loan)
-        .select_related("gpu__server__cluster", "allocation")
-        .order_by("gpu__server__hostname", "gpu__index")
-    )
-    servers: dict[str, dict] = {}
-    for row in rows:
-        entry = servers.setdefault(row.gpu.server.hostname, {"server": row.gpu.server, "slots": [], "allocation": row.allocation})
-        entry["slots"].append(row.gpu.index)
-    return list(servers.values())
-
-
-def _recall_risk(loan: Loan):
-    """Projects whose reserved servers this loan borrows, with their expected starts."""
-    gpu_ids = AllocationGpu.objects.filter(allocation__loan=loan).values("gpu_id")
-    projects = Project.objects.filter(
-        allocations__gpu_rows__gpu_id__in=gpu_ids, allocations__layer="award",
-        allocations__starts_at__lt=loan.ends_at, allocations__ends_at__gt=loan.starts_at,
-    ).distinct()
-    return list(projects)
-
-
 @role_required("is_applicant", "reads_everything")
 def loan_detail(request, loan_id, forms_=None, status=200):
     loan, can_change = get_loan_for_user(request.user, loan_id)
     forms_ = forms_ or {}
+    servers = loan_servers(loan)
     return render(
         request,
         "gpus/loan_detail.html",
         {
             "loan": loan,
-            "servers": _loan_servers(loan),
-            "risk_projects": _recall_risk(loan),
+            "servers": servers,
+            "providers": loan_providers(servers),
+            "risk_projects": list({p.pk: p for s in servers for p in s.risks}.values()),
             "renewal_form": forms_.get("renew") or RenewalForm(),
             "report_form": forms_.get("report") or EndReportForm(initial={"text": loan.end_report,
                                                                            "gpu_hours": loan.end_report_gpu_hours}),
@@ -292,6 +314,24 @@ def loan_action(request, loan_id, step):
     loan, can_change = get_loan_for_user(request.user, loan_id)
     forms_ = {}
     back = {"loan_id": loan.public_id}
+    if step == "accept" and request.user.is_applicant:
+        return _act(request, "lending-loan", lambda: lending.offer_accept(actor=request.user, loan=loan),
+                    _("You accepted the offer: the loan is yours."), **back)
+    if step == "decline" and request.user.is_applicant:
+        return _act(request, "lending-loan", lambda: lending.offer_decline(
+            actor=request.user, loan=loan, reason=request.POST.get("reason", "")),
+            _("You declined the offer: the GPUs went back to the pool."), **back)
+    if step == "return" and not is_confirmed(request):
+        servers = loan_servers(loan)
+        return confirm_step(
+            request, title=_("Return the GPUs now"),
+            consequences=[
+                _("The %(n)s GPUs on %(servers)s go back to the programme's pool now.")
+                % {"n": loan.gpu_count, "servers": ", ".join(s.server.hostname for s in servers)},
+                _("The loan ends now: it cannot be renewed or returned again, and any renewal asked for is withdrawn."),
+            ],
+            action_label=_("Return the GPUs now"), cancel_url=reverse("lending-loan", kwargs=back),
+        )
     if step == "return":
         return _act(request, "lending-loan", lambda: lending.loan_return(
             actor=request.user, loan=loan, reason=request.POST.get("reason", "")), _("The GPUs were returned."), **back)

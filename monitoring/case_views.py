@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -16,10 +17,13 @@ from django.views.decorators.http import require_POST
 from allocation_portal import months
 from allocation_portal import policy as programme_policy
 from allocation_portal.access import role_required
+from allocation_portal.confirm import confirm_step, is_confirmed
 from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
 from allocation_portal.models import Policy
+from allocation_portal.templatetags.portal import ratio_percent
 from gpus.availability import programme_capacity
+from gpus.models import GPUS_PER_SERVER
 from projects.access import ministries_for_user
 from projects.models import GpuRequestState, Project, ProjectGpuRequest
 
@@ -70,8 +74,11 @@ def case_detail(request, case_id, forms_=None, status=200):
     usage = project_usage(case.project, until=case.month) if case.project.actual_start else []
     can_respond = (request.user.is_official and case.state == CaseState.OPEN
                    and timezone.localdate() <= case.response_due)
+    # A refused step (decided meanwhile, not yet allowed...) is said once, at the top, whether or
+    # not its form is still on the page.
+    refusals = [error for form in forms_.values() for error in form.non_field_errors()]
     return render(request, "monitoring/case_detail.html", {
-        "case": case, "usage": usage, "usage_chart": usage_chart(usage),
+        "case": case, "usage": usage, "usage_chart": usage_chart(usage), "refusals": refusals,
         "response_form": forms_.get("respond") or CaseResponseForm(),
         "decision_form": forms_.get("decide") or CaseDecisionForm(initial={"servers": case.proposed_servers}),
         "suspend_form": forms_.get("suspend") or SuspendForm(),
@@ -80,6 +87,22 @@ def case_detail(request, case_id, forms_=None, status=200):
         "can_decide": request.user.is_msit_admin and reclamation.decision_allowed(case),
         "can_resolve": request.user.is_msit_admin and not case.decided and case.evidence.get("meets_plan"),
     }, status=status)
+
+
+def _decision_consequences(case, data) -> list[str]:
+    project = case.project.code
+    if data["decision"] == CaseState.APPROVED:
+        servers = data.get("servers") or case.proposed_servers
+        return [
+            _("%(n)s servers (%(gpus)s GPUs) are taken from %(project)s now and go to the MSIT reserve.")
+            % {"n": servers, "gpus": servers * GPUS_PER_SERVER, "project": project},
+            _("The ministry is told of the decision and its reason."),
+        ]
+    if data["decision"] == CaseState.EXEMPTED:
+        return [_("%(project)s keeps all its servers: the exemption is granted and the case is closed.") % {"project": project},
+                _("The ministry is told of the decision and its reason.")]
+    return [_("Nothing is reclaimed from %(project)s: the case is closed as rejected.") % {"project": project},
+            _("The ministry is told of the decision and its reason.")]
 
 
 @require_POST
@@ -92,6 +115,11 @@ def case_action(request, case_id, step):
         raise Http404
     form = form(request.POST)
     forms_[step] = form
+    if form.is_valid() and step == "decide" and not is_confirmed(request):
+        return confirm_step(request, title=_("Decide the case of %(project)s") % {"project": case.project.code},
+                            consequences=_decision_consequences(case, form.cleaned_data),
+                            action_label=_("Record the decision"),
+                            cancel_url=reverse("case-detail", kwargs={"case_id": case.public_id}))
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -138,6 +166,25 @@ def off_purpose_new(request):
     return render(request, "monitoring/off_purpose_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
+def _check_confirm_step(request, data):
+    policy_now = programme_policy.current()
+    month = months.label(data["month"])
+    return confirm_step(
+        request, title=_("Run the monthly check for %(month)s") % {"month": month},
+        consequences=[
+            _("Every started project past its grace period is checked on its cumulative use against plan up to %(month)s.")
+            % {"month": month},
+            _("A reclamation case opens for each project below %(t2)s of plan (proposing %(s2)s of its unused servers; "
+              "below %(t1)s, %(s1)s), and its ministry official is told at once and has %(days)s days to respond.")
+            % {"t1": ratio_percent(policy_now.tier1_below), "s1": ratio_percent(policy_now.tier1_share),
+               "t2": ratio_percent(policy_now.tier2_below), "s2": ratio_percent(policy_now.tier2_share),
+               "days": policy_now.response_days},
+            _("The check is forced before the reports are due.") if data["force"] else "",
+        ],
+        action_label=_("Run the check"), cancel_url=reverse("checks"),
+    )
+
+
 @role_required("reads_everything")
 def checks(request):
     form = CheckRunForm(request.POST or None, initial={"month": months.label(reclamation.latest_checkable_month())})
@@ -151,6 +198,8 @@ def checks(request):
             except PortalError as exc:
                 add_portal_error(form, exc)
             else:
+                if not is_confirmed(request):
+                    return _check_confirm_step(request, data)
                 try:
                     run_monthly_check.apply_async(args=[data["month"].isoformat(), request.user.pk, data["force"],
                                                         data["reason"]], retry=False)
@@ -194,7 +243,7 @@ def redistribution_board(request):
         .select_related("ministry").order_by("planned_start")
     )
     proposals = (
-        RedistributionProposal.objects.filter(state=ProposalState.PROPOSED)
+        redistribution.open_proposals()
         .select_related("loan_request__organisation", "gpu_request__project")
         .order_by("rank")
     )
@@ -209,15 +258,41 @@ def redistribution_board(request):
     })
 
 
+def _proposal_line(proposal) -> str:
+    target = (proposal.loan_request.organisation.name if proposal.loan_request is not None
+              else proposal.gpu_request.project.code if proposal.gpu_request is not None else "?")
+    return _("#%(rank)s: %(gpus)s GPUs on %(servers)s go to %(target)s.") % {
+        "rank": proposal.rank, "gpus": len(proposal.gpu_ids), "servers": ", ".join(proposal.servers[:8]), "target": target}
+
+
 @require_POST
 @role_required("is_msit_admin")
 def redistribution_action(request, step, proposal_id=None):
+    if step in ("approve-all", "approve") and not is_confirmed(request):
+        found = redistribution.open_proposals().select_related("loan_request__organisation", "gpu_request__project")
+        if step == "approve":
+            found = found.filter(public_id=proposal_id)
+        chosen = list(found.order_by("rank"))
+        if not chosen:
+            if step == "approve" and not RedistributionProposal.objects.filter(public_id=proposal_id).exists():
+                raise Http404
+            messages.error(request, _("No proposal is waiting."))
+            return redirect("redistribution")
+        lines = [_("%(n)s proposals are approved in rank order; each re-checks its capacity, and one whose GPUs have gone "
+                   "is marked so:") % {"n": len(chosen)}] if step == "approve-all" else []
+        lines += [_proposal_line(p) for p in chosen]
+        lines.append(_("Short-term requests get an offer of their GPUs; projects' awards grow."))
+        return confirm_step(
+            request, title=_("Approve all proposals") if step == "approve-all" else _("Approve proposal #%(rank)s") % {"rank": chosen[0].rank},
+            consequences=lines, action_label=_("Approve %(n)s proposals") % {"n": len(chosen)} if step == "approve-all" else _("Approve"),
+            cancel_url=reverse("redistribution"), danger=False,
+        )
     try:
         if step == "propose":
             made = redistribution.redistribution_propose(actor=request.user)
             messages.success(request, _("%(n)s proposals were made.") % {"n": len(made)})
         elif step == "approve-all":
-            open_ = list(RedistributionProposal.objects.filter(state=ProposalState.PROPOSED))
+            open_ = list(redistribution.open_proposals())
             results = redistribution.proposals_approve_all(actor=request.user, proposals=open_)
             approved = sum(1 for _p, error in results if error is None)
             messages.success(request, _("%(n)s proposals were approved.") % {"n": approved})

@@ -190,11 +190,12 @@ def load_demo_lending() -> int:
             .order_by("gpu__server__hostname", "gpu__index").values_list("gpu_id", flat=True)[:16]
         )
         offered = propose("B200", 16, *request_window(active)).gpu_ids
-        loan = lending.request_approve(actor=admin, request=active, gpu_ids=idle_servers if len(idle_servers) == 16 else offered)
+        offer = lending.request_approve(actor=admin, request=active, gpu_ids=idle_servers if len(idle_servers) == 16 else offered)
+        loan = lending.offer_accept(actor=people["busan"], loan=offer)
         lending.loan_request_renewal(actor=people["busan"], loan=loan, ends_on=today + dt.timedelta(days=150),
                                      reason="학습 데이터 추가 확보로 2개월 연장 필요 (예시)")
     made += 1
-    # A scheduled small loan for the demo applicant.
+    # A small loan offered to the demo applicant, waiting for them to accept or decline it.
     small = lending.request_submit(actor=applicant, values=values(4, today + dt.timedelta(days=5), 45,
                                                                   "한국어 법률 문서 요약 모델 미세조정"))
     if admin:

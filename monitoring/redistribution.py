@@ -9,6 +9,7 @@ from collections import defaultdict
 
 from django.db import transaction
 from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -39,6 +40,56 @@ from .models import ProposalKind, ProposalState, RedistributionProposal
 
 class TargetDecided(StateConflict):
     """The request a proposal was made for has been decided some other way."""
+
+
+def open_proposals():
+    """Proposals still waiting for an MSIT admin: their target is still undecided (a request
+    approved, rejected or withdrawn some other way takes its proposal off the board)."""
+    return (
+        RedistributionProposal.objects.filter(state=ProposalState.PROPOSED)
+        .filter(Q(loan_request__isnull=True) | Q(loan_request__state=RequestState.SUBMITTED))
+        .filter(Q(gpu_request__isnull=True) | Q(gpu_request__state=GpuRequestState.OPEN))
+    )
+
+
+def proposals_sharing(gpu_ids, *, loan_request_id=None) -> list[RedistributionProposal]:
+    """Open proposals for another target that count on any of these GPUs."""
+    wanted = {int(g) for g in gpu_ids}
+    found = open_proposals().select_related("loan_request__organisation", "gpu_request__project").order_by("rank")
+    return [p for p in found if p.loan_request_id != loan_request_id and wanted & {int(g) for g in p.gpu_ids}]
+
+
+def _proposal_target(proposal: RedistributionProposal) -> str:
+    if proposal.loan_request is not None:
+        return proposal.loan_request.organisation.name
+    return proposal.gpu_request.project.code if proposal.gpu_request is not None else "?"
+
+
+def loan_approval_preview(*, loan_request, gpu_ids) -> list[str]:
+    """For a loan approval's confirm step: the pending proposals whose servers it would take."""
+    return [
+        _("Pending redistribution proposal #%(rank)s for %(target)s counts on %(servers)s: this approval takes "
+          "them, and that proposal is then marked stale.")
+        % {"rank": p.rank, "target": _proposal_target(p), "servers": ", ".join(p.servers[:8])}
+        for p in proposals_sharing(gpu_ids, loan_request_id=loan_request.pk)
+    ]
+
+
+def proposals_after_loan_approval(*, actor, loan_request, gpu_ids) -> None:
+    """In the approval's transaction: proposals that counted on these GPUs are stale, with why."""
+    now = timezone.now()
+    sharing = [p.pk for p in proposals_sharing(gpu_ids, loan_request_id=loan_request.pk)]
+    # A proposal being approved right now holds its row (and waits for the servers this approval
+    # holds): skip it rather than wait, or the two would deadlock. Its own approval then fails on
+    # the capacity and marks it stale itself.
+    free = list(RedistributionProposal.objects.select_for_update(skip_locked=True)
+                .filter(pk__in=sharing, state=ProposalState.PROPOSED).order_by("pk"))
+    for proposal in free:
+        message = _("Its servers were lent to %(org)s by a direct approval.") % {"org": loan_request.organisation.name}
+        RedistributionProposal.objects.filter(pk=proposal.pk).update(
+            state=ProposalState.STALE, note=message, decided_at=now, decided_by=actor
+        )
+        audit.record(actor=actor, action="redistribution.stale", obj=proposal, after={"note": message})
 
 
 def _project_window(project: Project, now) -> tuple[dt.datetime, dt.datetime]:

@@ -6,12 +6,14 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from allocation_portal import hooks, months
 from allocation_portal.access import role_required
+from allocation_portal.confirm import confirm_step, is_confirmed
 from allocation_portal.errors import PortalError
 from allocation_portal.formatting import GPU_HOURS_DECIMALS, format_number
 from allocation_portal.forms import add_portal_error
@@ -78,6 +80,10 @@ def project_list_view(request):
     )
 
 
+def project_url(project) -> str:
+    return reverse("project-detail", kwargs={"code": project.code})
+
+
 def _project_context(request, project, **extra):
     """The project page. What the floors above know of the project (its plan vs actual, the loans
     on its idle servers) comes from their page hooks."""
@@ -141,6 +147,20 @@ def project_release(request, code, allocation_id):
     project, can_change = get_project_for_user(request.user, code)
     allocation = get_object_or_404(Allocation, public_id=allocation_id, project=project)
     form = ReleaseForm(request.POST, allocation=allocation)
+    if form.is_valid() and not is_confirmed(request):
+        servers = list(form.cleaned_data["servers"] or form.fields["servers"].queryset.order_by("hostname"))
+        gpus = len(form.cleaned_data["gpus"]) if form.cleaned_data["gpus"] else allocation.gpu_count
+        when = form.cleaned_data["on"] if form.cleaned_data["at"] else timezone.localdate()
+        return confirm_step(
+            request, title=_("Release GPUs of %(project)s") % {"project": project.code},
+            consequences=[
+                _("%(gpus)s GPUs on %(n)s servers leave %(project)s on %(day)s: %(hosts)s.") % {
+                    "gpus": gpus, "n": len(servers), "project": project.code, "day": when.isoformat(),
+                    "hosts": ", ".join(s.hostname for s in servers[:12]) + (" …" if len(servers) > 12 else "")},
+                _("The ledger entry ends then; the servers become free in the programme's pool."),
+            ],
+            action_label=_("Release %(gpus)s GPUs") % {"gpus": gpus}, cancel_url=project_url(project),
+        )
     if form.is_valid():
         try:
             allocation_release(
@@ -241,6 +261,16 @@ def project_plan(request, code):
 def project_start(request, code):
     project, can_change = get_project_for_user(request.user, code)
     form = StartForm(request.POST)
+    if form.is_valid() and not is_confirmed(request):
+        return confirm_step(
+            request, title=_("Record the start of %(project)s") % {"project": project.code},
+            consequences=[
+                _("%(project)s is recorded as started on %(day)s; from then on its servers are no longer lent.")
+                % {"project": project.code, "day": form.cleaned_data["started_on"].isoformat()},
+                *hooks.lines(hooks.PROJECT_START_PREVIEW, project=project),
+            ],
+            action_label=_("Record the start"), cancel_url=project_url(project),
+        )
     if form.is_valid():
         try:
             project_record_start(actor=request.user, project=project, started_on=form.cleaned_data["started_on"],

@@ -144,9 +144,9 @@ def test_sign_ups_are_rate_limited_by_address(db, settings, fresh_counters):
 
     def signup(i):
         return Client(HTTP_ACCEPT_LANGUAGE="ko").post("/lending/signup/", {
-            "name": f"기관 {i}", "kind": "academia", "region": "non_capital", "registration_number": f"R-{i}",
+            "name": f"기관 {i}", "kind": "academia", "region": "non_capital", "registration_number": f"123-45-6789{i}",
             "display_name": f"신청자 {i}", "username": f"signup{i}", "email": f"s{i}@example.kr",
-            "password": "a-long-pass-phrase", "password_again": "a-long-pass-phrase",
+            "password": "a-long-pass-phrase", "password_again": "a-long-pass-phrase", "privacy_consent": "on",
         }, REMOTE_ADDR="203.0.113.20")
 
     assert [signup(i).status_code for i in range(2)] == [302, 302]

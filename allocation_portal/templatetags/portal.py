@@ -1,6 +1,9 @@
 """Small formatting filters only; no logic lives in template tags."""
 
+import datetime as dt
+
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -80,6 +83,26 @@ SOURCE_LABELS = {
 @register.filter
 def source_label(value):
     return SOURCE_LABELS.get(value, value)
+
+
+@register.filter
+def moment(value) -> str:
+    """A point in time, written one way on every page: `YYYY-MM-DD HH:MM` in Asia/Seoul."""
+    if not value:
+        return ""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+
+
+@register.filter
+def end_moment(value) -> str:
+    """The end of a period that runs up to (not including) `value`: a midnight end is written as
+    24:00 of the last day, so a loan "until 2026-09-30" reads as it was asked for."""
+    if not value:
+        return ""
+    local = timezone.localtime(value)
+    if local.time() == dt.time.min:
+        return f"{(local - dt.timedelta(days=1)).strftime('%Y-%m-%d')} 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 @register.filter

@@ -53,6 +53,8 @@ def loan_return(*, actor, loan: Loan, reason: str = "") -> Loan:
         locked = _loan_for_update(loan)
         if locked.state == LoanState.ENDED:
             raise StateConflict(_("This loan has ended already."))
+        if locked.state == LoanState.OFFERED:
+            raise StateConflict(_("This is an offer: accept or decline it."))
         before = loan_snapshot(locked)
         for allocation in _live_allocations(locked):
             if allocation.ends_at > now:
@@ -61,6 +63,9 @@ def loan_return(*, actor, loan: Loan, reason: str = "") -> Loan:
         locked.state = LoanState.ENDED
         locked.end_reason = LoanEnd.RETURNED
         locked.ended_at = now
+        if locked.renewal_state == RenewalState.REQUESTED:
+            # A renewal asked for before the return is moot: nothing is left to decide.
+            locked.renewal_state = RenewalState.WITHDRAWN
         locked.save()
         audit.record(actor=actor, action="loan.return", obj=locked, before=before, after=loan_snapshot(locked), reason=reason)
     return locked
@@ -74,6 +79,8 @@ def loan_request_renewal(*, actor, loan: Loan, ends_on: dt.date, reason: str) ->
         locked = _loan_for_update(loan)
         if locked.state == LoanState.ENDED or locked.recalled:
             raise StateConflict(_("An ended or recalled loan cannot be renewed."))
+        if locked.state == LoanState.OFFERED:
+            raise StateConflict(_("This is an offer: accept it before asking for a renewal."))
         if locked.renewal_state == RenewalState.REQUESTED:
             raise StateConflict(_("A renewal is waiting for MSIT's decision already."))
         if locked.renewals >= policy.loan_renewals:
@@ -202,7 +209,7 @@ def loans_recall_for_project(*, actor, project, reason: str | Message, now=None,
     loan_ids = set(
         AllocationGpu.objects.filter(
             layer="loan", gpu_id__in=award_gpus, allocation__loan__isnull=False,
-            allocation__loan__state__in=[LoanState.SCHEDULED, LoanState.ACTIVE],
+            allocation__loan__state__in=[LoanState.OFFERED, LoanState.SCHEDULED, LoanState.ACTIVE],
         ).values_list("allocation__loan_id", flat=True)
     )
     # Loans that would only begin after the project's start end before they begin.
@@ -218,7 +225,7 @@ def loan_file_end_report(*, actor, loan: Loan, text: str, gpu_hours=None) -> Loa
         raise ValidationFailed(_("Describe what the GPUs were used for and what came of it."), fields={"text": [_("Required.")]})
     with transaction.atomic():
         locked = _loan_for_update(loan)
-        if locked.state == LoanState.SCHEDULED:
+        if locked.state in (LoanState.OFFERED, LoanState.SCHEDULED) or not locked.began:
             raise StateConflict(_("The loan has not begun yet."))
         if gpu_hours is not None and gpu_hours < 0:
             raise ValidationFailed(_("GPU-hours cannot be negative."), fields={"gpu_hours": [_("Must be zero or more.")]})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -16,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from allocation_portal import audit, months
+from allocation_portal import audit, hooks, months
 from allocation_portal import policy as programme_policy
 from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
 from allocation_portal.limits import REASON_MAX, checked_text
@@ -39,6 +40,7 @@ from ..models import (
     Region,
     RequestState,
 )
+from ..registration import normalise_registration_number
 from ..selectors import request_window
 
 REQUEST_FIELDS = [
@@ -81,37 +83,63 @@ def _person_errors(*, username: str, email: str, password: str) -> dict[str, lis
     return errors
 
 
+def duplicate_organisation_name(name: str) -> Organisation | None:
+    """A registered organisation of the same name (case and spacing aside), if any."""
+    cleaned = " ".join((name or "").split())
+    if not cleaned:
+        return None
+    return Organisation.objects.filter(name__iexact=cleaned).order_by("pk").first()
+
+
 def organisation_signup(
     *, name: str, kind: str, region: str, registration_number: str, username: str, email: str, password: str,
-    display_name: str = "",
+    display_name: str = "", privacy_consent: bool = False, confirm_duplicate_name: bool = False,
 ) -> User:
-    """A company, university or research institute registers with its first person."""
+    """A company, university or research institute registers with its first person, who agrees to
+    the collection and use of their personal information (개인정보 수집·이용 동의)."""
     errors: dict[str, list[str]] = {}
-    registration_number = (registration_number or "").strip()
-    if not (name or "").strip():
+    name = " ".join((name or "").split())
+    if not name:
         errors["name"] = [_("Required.")]
+    elif not confirm_duplicate_name and duplicate_organisation_name(name) is not None:
+        errors["confirm_duplicate_name"] = [
+            _("An organisation named “%(name)s” is registered already. If it is yours, ask a colleague there to add "
+              "you instead; if it is another organisation of the same name, tick the box to register yours.")
+            % {"name": name}
+        ]
     if kind not in OrganisationKind.values:
         errors["kind"] = [_("Choose industry, academia or research institute.")]
     if region not in Region.values:
         errors["region"] = [_("Choose capital region or outside it.")]
+    registration_number = (registration_number or "").strip()
     if not registration_number:
         errors["registration_number"] = [_("Required.")]
-    elif Organisation.objects.filter(registration_number=registration_number).exists():
-        errors["registration_number"] = [
-            _("This organisation is registered already: ask a colleague there to add you.")
-        ]
+    else:
+        registration_number, problem = normalise_registration_number(kind, registration_number)
+        if problem:
+            errors["registration_number"] = [problem]
+        elif Organisation.objects.filter(registration_number=registration_number).exists():
+            errors["registration_number"] = [
+                _("This organisation is registered already: ask a colleague there to add you.")
+            ]
+    if privacy_consent is not True:
+        errors["privacy_consent"] = [_("Agree to the collection and use of your personal information to register.")]
     errors.update(_person_errors(username=username, email=email, password=password))
     if errors:
         raise ValidationFailed(_("The sign-up has errors."), fields=errors)
+    consented_at = timezone.now()
     with transaction.atomic():
         organisation = Organisation.objects.create(
-            name=name.strip(), kind=kind, region=region, registration_number=registration_number
+            name=name, kind=kind, region=region, registration_number=registration_number
         )
         user = User(username=username.strip(), email=email.strip(), role=Role.APPLICANT, organisation=organisation,
-                    display_name=(display_name or "").strip())
+                    display_name=(display_name or "").strip(), privacy_consent_at=consented_at,
+                    privacy_notice_version=settings.PORTAL_PRIVACY_NOTICE_VERSION)
         user.set_password(password)
         user.save()
-        audit.record(actor=user, action="organisation.signup", obj=organisation, after=audit.snapshot(organisation))
+        audit.record(actor=user, action="organisation.signup", obj=organisation,
+                     after={**audit.snapshot(organisation), "privacy_notice_version": user.privacy_notice_version,
+                            "privacy_consent_at": consented_at.isoformat()})
     return user
 
 
@@ -323,8 +351,9 @@ def _lock_and_check_lendable(gpu_ids: list[int], gpu_model: str, starts_at, ends
 
 
 def request_approve(*, actor, request: LoanRequest, gpu_ids: list[int], note: str = "") -> Loan:
-    """Approve with the GPUs the admin confirmed. If any of them is no longer idle for the whole
-    period, nothing is written and CapacityConflict says so."""
+    """Approve with the GPUs the admin confirmed: the loan is written as an offer the applicant
+    accepts or declines (`lending.services.offers`). If any of the GPUs is no longer idle for the
+    whole period, nothing is written and CapacityConflict says so."""
     if not (actor is not None and actor.is_msit_admin):
         raise NotPermitted(_("Only an MSIT admin approves requests."))
     note = checked_text(note, field="note", max_length=REASON_MAX)
@@ -363,10 +392,13 @@ def request_approve(*, actor, request: LoanRequest, gpu_ids: list[int], note: st
         if note:
             locked.review_note = note
         locked.save()
+        # The approval is an offer: the ledger holds the GPUs for the applicant (so nobody else can
+        # be promised them) until it is accepted, declined, or lapses after the policy's hours.
+        lapse_hours = programme_policy.current().offer_lapse_hours
         loan = Loan.objects.create(
             request=locked, organisation=locked.organisation, gpu_model=locked.gpu_model, gpu_count=locked.gpu_count,
-            starts_at=starts_at, ends_at=ends_at,
-            state=LoanState.ACTIVE if starts_at <= timezone.now() else LoanState.SCHEDULED,
+            starts_at=starts_at, ends_at=ends_at, state=LoanState.OFFERED,
+            offer_expires_at=min(timezone.now() + dt.timedelta(hours=lapse_hours), ends_at),
         )
         by_cluster: dict[int, list[Gpu]] = {}
         for g in gpus:
@@ -377,12 +409,14 @@ def request_approve(*, actor, request: LoanRequest, gpu_ids: list[int], note: st
                 ends_at=ends_at, reason=msg(gettext_noop("Short-term loan to %(org)s."), org=locked.organisation.name),
             )
         audit.record(actor=actor, action="loan_request.approve", obj=locked, before=before, after=request_snapshot(locked), reason=note)
+        hooks.run(hooks.LOAN_APPROVED, actor=actor, loan_request=locked, gpu_ids=gpu_ids)
         audit.record(actor=actor, action="loan.create", obj=loan, after=loan_snapshot(loan))
         _notify_org(
             locked.organisation_id, kind=NotificationKind.REQUEST_DECIDED,
-            title=msg(gettext_noop("Your GPU request was approved: %(n)s %(model)s from %(start)s"),
-                      n=loan.gpu_count, model=loan.gpu_model, start=locked.starts_on),
-            body=note or msg(gettext_noop("See the loan for its GPUs, dates and recall terms.")),
+            title=msg(gettext_noop("GPUs are offered to you: %(n)s %(model)s from %(start)s; accept by %(until)s"),
+                      n=loan.gpu_count, model=loan.gpu_model, start=locked.starts_on,
+                      until=timezone.localtime(loan.offer_expires_at).strftime("%Y-%m-%d %H:%M")),
+            body=note or msg(gettext_noop("See the offer for its servers, dates and recall risk, and accept or decline it.")),
             url=f"/lending/loans/{loan.public_id}/", dedup_key=f"loan-approved:{loan.public_id}",
         )
     return loan

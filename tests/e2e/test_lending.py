@@ -57,9 +57,15 @@ def test_an_applicant_applies_and_an_admin_approves(browser, live_server):
     admin.fill("#id_score", "82")
     admin.click("form:has(#id_score) button")
     admin.click("[data-testid=approve-form] button[type=submit]")
-    assert admin.locator("[data-testid=loan-state]").inner_text() == "예정"
+    assert "한빛대학교" in admin.locator("[data-testid=confirm-consequences]").inner_text()
+    admin.click("[data-testid=confirm-yes]")
+    assert admin.locator("[data-testid=loan-state]").inner_text() == "제안됨"
     loan = Loan.objects.get()
     assert loan.gpu_count == 8 and loan.organisation == org
+
+    page.goto(f"/lending/loans/{loan.public_id}/")
+    page.click("[data-testid=offer-accept]")
+    assert page.locator("[data-testid=loan-state]").inner_text() == "예정"
 
     page.goto("/lending/dashboard/")
     assert "B200 ×8" in page.locator("[data-testid=loans]").inner_text()

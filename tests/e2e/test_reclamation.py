@@ -56,6 +56,8 @@ def test_an_admin_reclaims_and_redistributes(page, login):
     page.check("input[name=decision][value=approved]")
     page.fill("#id_reason", "누적 실적이 계획의 10%에 그쳐 1대를 회수합니다.")
     page.click("[data-testid=decide-form] button[type=submit]")
+    assert "1" in page.locator("[data-testid=confirm-consequences]").inner_text()
+    page.click("[data-testid=confirm-yes]")
     assert page.locator("[data-testid=case-state]").inner_text() == "회수 승인"
     assert cluster.code in page.locator("[data-testid=case-outcome]").inner_text()
 
@@ -65,6 +67,8 @@ def test_an_admin_reclaims_and_redistributes(page, login):
     row = page.locator(f"[data-testid=proposals] tr:has-text('{org.name}')")
     assert "예비분 8" in row.inner_text()
     row.locator("form[action$='/approve/'] button").click()
+    assert org.name in page.locator("[data-testid=confirm-consequences]").inner_text()
+    page.click("[data-testid=confirm-yes]")
     assert page.locator(".msg-success").count() == 1
     loan = Loan.objects.get(request=queued)
     assert loan.gpu_count == 8

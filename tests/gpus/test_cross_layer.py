@@ -124,8 +124,10 @@ def test_a_loan_approved_after_its_first_day_starts_at_the_approval(world, clock
     request = lending.request_submit(actor=world.applicant, values=request_values(gpu_count=2))  # from 2026-09-20
     approved_at = dt.datetime(2026, 9, 25, 15, 30, tzinfo=KST)
     clock.move_to(approved_at)
-    loan = lending.request_approve(actor=world.admin, request=request,
-                                   gpu_ids=propose("B200", 2, *request_window(request)).gpu_ids)
+    offer = lending.request_approve(actor=world.admin, request=request,
+                                    gpu_ids=propose("B200", 2, *request_window(request)).gpu_ids)
+    assert offer.state == "offered"
+    loan = lending.offer_accept(actor=world.applicant, loan=offer)
     assert loan.starts_at == approved_at and loan.state == "active"
     assert Allocation.objects.get(loan=loan).starts_at == approved_at
 

@@ -65,7 +65,10 @@ def test_the_admin_reviews_and_approves_through_the_pages(world, client_for, clo
     assert admin.post(f"/lending/requests/{request.public_id}/review/score/", {"score": "120"}).status_code == 400
     assert admin.post(f"/lending/requests/{request.public_id}/review/score/", {"score": "75"}).status_code == 302
     ids = [g.pk for g in f.server_gpus(world.cluster.servers.get(hostname="clw-003"))]
-    response = admin.post(f"/lending/requests/{request.public_id}/review/approve/", {"gpu": ids})
+    step = admin.post(f"/lending/requests/{request.public_id}/review/approve/", {"gpu": ids})
+    assert step.status_code == 200 and 'data-testid="confirm-step"' in step.content.decode() and not Loan.objects.exists()
+    assert "clw-003" in step.content.decode()
+    response = admin.post(f"/lending/requests/{request.public_id}/review/approve/", {"gpu": ids, "confirmed": "1"})
     loan = Loan.objects.get()
     assert response["Location"] == f"/lending/loans/{loan.public_id}/"
     page = client_for(world.applicant).get(f"/lending/loans/{loan.public_id}/").content.decode()
@@ -90,6 +93,14 @@ def test_the_api_walks_a_request_to_a_loan_and_back(world, api_for, clock):
     approved = admin.post(f"/api/v1/loan-requests/{request_id}/approve/", {"gpus": proposal["gpus"]}, format="json")
     assert approved.status_code == 201 and sorted(approved.json()["gpus"]) == sorted(proposal["gpus"])
     loan_id = approved.json()["id"]
+    assert approved.json()["state"] == "offered" and approved.json()["offer_expires_at"]
+    assert applicant.post(f"/api/v1/loans/{loan_id}/renew/", {"ends_on": "2027-01-10", "reason": "x"},
+                          format="json").status_code == 409
+    assert admin.post(f"/api/v1/loans/{loan_id}/accept/", format="json").status_code == 403
+    accepted = applicant.post(f"/api/v1/loans/{loan_id}/accept/", format="json")
+    assert accepted.status_code == 200 and accepted.json()["state"] == "scheduled" and accepted.json()["accepted_at"]
+    again = applicant.post(f"/api/v1/loans/{loan_id}/accept/", format="json")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "state_conflict"
     renew = applicant.post(f"/api/v1/loans/{loan_id}/renew/", {"ends_on": "2027-01-10", "reason": "x"}, format="json")
     assert renew.json()["renewal_state"] == "requested"
     decided = admin.post(f"/api/v1/loans/{loan_id}/decide-renewal/", {"approve": False}, format="json")

@@ -99,7 +99,7 @@ def test_signup_registers_an_organisation_and_its_first_person(client, db):
     response = client.post("/lending/signup/", {
         "name": "부산AI연구원", "kind": "research", "region": "non_capital", "registration_number": "123-45-67890",
         "display_name": "김연구", "username": "kim", "email": "kim@busan-ai.kr",
-        "password": "long-enough-pass", "password_again": "long-enough-pass",
+        "password": "long-enough-pass", "password_again": "long-enough-pass", "privacy_consent": "on",
     }, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 302 and response["Location"] == "/lending/dashboard/"
     user = User.objects.get(username="kim")
@@ -115,14 +115,19 @@ def test_signup_registers_an_organisation_and_its_first_person(client, db):
 
 
 def test_signup_errors(db):
-    lending.organisation_signup(name="A", kind="industry", region="capital", registration_number="R-1",
-                                username="a", email="a@a.kr", password="long-enough-pass")
+    lending.organisation_signup(name="A", kind="industry", region="capital", registration_number="1248100998",
+                                username="a", email="a@a.kr", password="long-enough-pass", privacy_consent=True)
+    assert Organisation.objects.get().registration_number == "124-81-00998"
     with pytest.raises(ValidationFailed) as excinfo:
         lending.organisation_signup(name="", kind="company", region="seoul", registration_number="R-1",
                                     username="A", email="", password="short")
     fields = excinfo.value.fields
-    assert {"name", "kind", "region", "registration_number", "username", "email", "password"} <= set(fields)
-    assert "registered already" in fields["registration_number"][0]
+    assert {"name", "kind", "region", "registration_number", "username", "email", "password",
+            "privacy_consent"} <= set(fields)
+    with pytest.raises(ValidationFailed) as excinfo:
+        lending.organisation_signup(name="B", kind="industry", region="capital", registration_number="124-81-00998",
+                                    username="b", email="b@b.kr", password="long-enough-pass", privacy_consent=True)
+    assert "registered already" in excinfo.value.fields["registration_number"][0]
     assert Organisation.objects.count() == 1
 
 

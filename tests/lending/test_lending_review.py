@@ -4,6 +4,7 @@ lose the capacity to someone else."""
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from allocation_portal.errors import CapacityConflict, StateConflict, ValidationFailed
 from gpus.models import AllocationGpu
@@ -96,7 +97,8 @@ def test_approval_writes_the_loan_to_the_ledger(world, submit):
     request = submit(gpu_count=8)
     proposal = propose("B200", 8, *request_window(request))
     loan = lending.request_approve(actor=world.admin, request=request, gpu_ids=proposal.gpu_ids, note="Welcome")
-    assert loan.state == "scheduled" and loan.gpu_count == 8
+    assert loan.state == "offered" and loan.gpu_count == 8
+    assert loan.offer_expires_at == timezone.now() + dt.timedelta(hours=48)
     assert loan.starts_at == day_start(dt.date(2026, 9, 20)) and loan.ends_at == day_start(dt.date(2026, 11, 20))
     rows = AllocationGpu.objects.filter(allocation__loan=loan)
     assert rows.count() == 8 and set(rows.values_list("layer", flat=True)) == {"loan"}

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.django_db
 def approve(world):
     def do(request, gpu_ids=None):
         ids = gpu_ids or propose(request.gpu_model, request.gpu_count, *request_window(request)).gpu_ids
-        return lending.request_approve(actor=world.admin, request=request, gpu_ids=ids)
+        offer = lending.request_approve(actor=world.admin, request=request, gpu_ids=ids)
+        return lending.offer_accept(actor=request.submitted_by, loan=offer)
 
     return do
 
@@ -162,3 +163,34 @@ def test_the_end_of_loan_report(world, submit, approve, clock):
     loan.refresh_from_db()
     assert loan.end_report == "Model released." and loan.end_report_at is not None
     assert Loan.objects.get(pk=loan.pk).end_report_gpu_hours == 2500
+
+
+def test_after_an_early_return_nothing_more_is_offered(world, submit, approve, client_for, api_for, clock):
+    loan = approve(submit())
+    at(clock, dt.date(2026, 9, 25))
+    tick_loans.delay().get()
+    lending.loan_request_renewal(actor=world.applicant, loan=loan, ends_on=dt.date(2026, 12, 10), reason="more")
+    loan = lending.loan_return(actor=world.applicant, loan=Loan.objects.get(pk=loan.pk))
+    assert loan.renewal_state == "withdrawn"  # the renewal asked for before the return is moot
+    holder = client_for(world.applicant).get(f"/lending/loans/{loan.public_id}/").content.decode()
+    assert 'data-testid="loan-closed"' in holder
+    for control in ('data-testid="return"', 'data-testid="renew-form"', "/renewal-approve/", "/recall/"):
+        assert control not in holder
+    assert 'data-testid="report-form"' in holder  # the GPUs were used: the end-of-loan report is still owed
+    admin = client_for(world.admin).get(f"/lending/loans/{loan.public_id}/").content.decode()
+    for control in ("/renewal-approve/", "/renewal-reject/", "/recall/"):
+        assert control not in admin
+    api = api_for(world.applicant)
+    assert api.post(f"/api/v1/loans/{loan.public_id}/renew/", {"ends_on": "2026-12-10", "reason": "x"},
+                    format="json").status_code == 409
+    assert api_for(world.admin).post(f"/api/v1/loans/{loan.public_id}/decide-renewal/", {"approve": True},
+                                     format="json").status_code == 409
+
+
+def test_a_loan_returned_before_it_began_asks_for_no_report(world, submit, approve, client_for):
+    loan = lending.loan_return(actor=world.applicant, loan=approve(submit()))
+    assert not loan.began and not loan.report_due
+    page = client_for(world.applicant).get(f"/lending/loans/{loan.public_id}/").content.decode()
+    assert 'data-testid="report-form"' not in page and 'data-testid="return"' not in page
+    with pytest.raises(StateConflict):
+        lending.loan_file_end_report(actor=world.applicant, loan=loan, text="nothing")

@@ -159,7 +159,7 @@ def test_a_check_asked_for_when_the_queue_is_down_says_so(world, client_for, api
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(tasks.run_monthly_check, "apply_async", down)
-    response = client_for(world.admin).post("/monitoring/checks/", {"month": "2026-08"}, follow=True)
+    response = client_for(world.admin).post("/monitoring/checks/", {"month": "2026-08", "confirmed": "1"}, follow=True)
     assert "cannot be reached" in response.content.decode()
     api = api_for(world.admin).post("/api/v1/checks/", {"month": "2026-08"}, format="json")
     assert api.status_code == 503 and "cannot be reached" in api.json()["error"]["message"]

@@ -74,10 +74,15 @@ def test_bulk_approval_writes_loans_and_marks_what_went_stale(world, reserve, cl
     # Meanwhile the second request's GPUs are lent directly to someone else.
     third = lending.request_submit(actor=f.make_user("applicant", organisation=f.make_organisation()),
                                    values=request_values(gpu_count=8))
+    # The direct approval says it takes the pending proposal's servers, and marks that proposal stale.
+    preview = redistribution.loan_approval_preview(loan_request=third, gpu_ids=proposals[1].gpu_ids)
+    assert len(preview) == 1 and f"#{proposals[1].rank}" in preview[0] and world.org_b.name in preview[0]
     lending.request_approve(actor=world.admin, request=third, gpu_ids=proposals[1].gpu_ids)
+    assert RedistributionProposal.objects.get(pk=proposals[1].pk).state == ProposalState.STALE
+    assert list(redistribution.open_proposals()) == [proposals[0]]
     results = redistribution.proposals_approve_all(actor=world.admin, proposals=proposals)
     assert [p.state for p, _error in results] == ["approved", "stale"]
-    assert "capacity has gone meanwhile" in results[1][1]
+    assert results[1][1]
     assert Loan.objects.filter(request=first).exists() and not Loan.objects.filter(request=second).exists()
     stale = RedistributionProposal.objects.get(pk=proposals[1].pk)
     assert stale.state == ProposalState.STALE and stale.note
@@ -154,3 +159,22 @@ def test_projects_get_only_the_programmes_reserve_never_the_governments_other_gp
     made = redistribution.redistribution_propose(actor=world.admin)
     assert not [p for p in made if p.kind == "project_increase"]
     assert not any(h.startswith("gov-") for p in made for h in p.servers)
+
+
+def test_a_direct_approval_takes_the_proposal_of_its_request_off_the_board(world, reserve, client_for, clock):
+    request = lending.request_submit(actor=world.applicant, values=request_values(gpu_count=8))
+    proposal = redistribution.redistribution_propose(actor=world.admin)[0]
+    lending.request_approve(actor=world.admin, request=request, gpu_ids=proposal.gpu_ids)
+    assert list(redistribution.open_proposals()) == []
+    board = client_for(world.admin).get("/monitoring/redistribution/").content.decode()
+    assert f'data-proposal="{proposal.public_id}"' not in board
+
+
+def test_the_approval_confirm_step_names_the_pending_proposal(world, reserve, client_for, clock):
+    first = lending.request_submit(actor=world.applicant, values=request_values(gpu_count=8))
+    proposal = redistribution.redistribution_propose(actor=world.admin)[0]
+    assert proposal.loan_request_id == first.pk
+    other = lending.request_submit(actor=world.outsider_applicant, values=request_values(gpu_count=8))
+    step = client_for(world.admin).post(f"/lending/requests/{other.public_id}/review/approve/",
+                                        {"gpu": proposal.gpu_ids}).content.decode()
+    assert 'data-testid="confirm-step"' in step and f"#{proposal.rank}" in step and world.org_a.name in step

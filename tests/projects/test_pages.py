@@ -138,6 +138,14 @@ def test_admin_releases_part_of_an_entry_through_the_page(world, client_for):
         f"/projects/{world.project_a.code}/allocations/{world.allocation_a.public_id}/release/",
         {"servers": [server.pk], "reason": "reclaimed"},
     )
+    # The confirm step names what goes, and nothing is released before it is confirmed.
+    assert response.status_code == 200 and 'data-testid="confirm-step"' in response.content.decode()
+    assert "8 GPUs" in response.content.decode() and server.hostname in response.content.decode()
+    assert not Allocation.objects.filter(parent=world.allocation_a).exists()
+    response = client.post(
+        f"/projects/{world.project_a.code}/allocations/{world.allocation_a.public_id}/release/",
+        {"servers": [server.pk], "reason": "reclaimed", "confirmed": "1"},
+    )
     assert response.status_code == 302
     continuation = Allocation.objects.get(parent=world.allocation_a)
     assert continuation.gpu_count == 8

@@ -126,7 +126,7 @@ def test_the_plan_is_rebased_on_the_actual_start_with_the_first_month_prorated(w
 
 def test_the_official_sees_the_moved_plan(world, client_for, clock):
     response = client_for(world.official).post(f"/projects/{world.project_a2.code}/start/",
-                                               {"started_on": "2026-09-08", "reason": "kick-off"})
+                                               {"started_on": "2026-09-08", "reason": "kick-off", "confirmed": "1"})
     assert response.status_code == 302
     page = client_for(world.official).get(f"/projects/{world.project_a2.code}/plan/").content.decode()
     assert 'data-testid="plan-start"' in page and "2026-09-08" in page

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('gpus', '0007_stored_messages'),
+        ('gpus', '0008_provider_access_steps'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('allocation_portal', '0011_user_provider_alter_user_role_and_more'),
+        ('allocation_portal', '0013_user_privacy_consent'),
     ]
 
     operations = [
