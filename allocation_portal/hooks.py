@@ -19,6 +19,9 @@ PROJECT_STARTED = "project_started"
 PROJECT_PAGE = "project_page"
 # A ministry's page: kwargs request, ministry. Each returns a dict merged into the page's context.
 MINISTRY_PAGE = "ministry_page"
+# A loan's page: kwargs request, loan. Each returns a dict merged into the page's context (metering:
+# the borrower's measured use).
+LOAN_PAGE = "loan_page"
 # Before a project's start is recorded: kwargs project. Each returns the lines (list of str) saying
 # what the start will do on its floor, for the confirm step (lending: whose loans are recalled).
 PROJECT_START_PREVIEW = "project_start_preview"

@@ -107,6 +107,11 @@ class User(AbstractUser):
         return self.is_active and self.role == Role.PROVIDER and self.provider_id is not None
 
     @property
+    def sees_programme(self) -> bool:
+        """Everyone but a provider's operator, who sees only the provider's servers and their use."""
+        return self.reads_everything or self.is_official or self.is_applicant
+
+    @property
     def reads_everything(self) -> bool:
         """MSIT admins and auditors see the whole programme; auditors change nothing."""
         return self.is_msit_admin or self.is_auditor

@@ -40,6 +40,7 @@ urlpatterns = [
     # Each floor's pages (included by name: the core imports no app).
     path("", include("projects.urls")),
     path("", include("lending.urls")),
+    path("", include("metering.urls")),
     path("", include("monitoring.urls")),
     path("admin/", portal_admin.urls),
     path("api/v1/", include((api_urls(), "api"), namespace="v1")),

@@ -27,6 +27,8 @@ def home(request):
         return redirect("lending-public")
     if request.user.is_applicant:
         return redirect("lending-dashboard")
+    if request.user.is_provider_operator:
+        return redirect("metering")
     return redirect("programme")
 
 

@@ -303,6 +303,7 @@ def loan_detail(request, loan_id, forms_=None, status=200):
             "recall_form": forms_.get("recall") or ReasonForm(),
             "is_holder": request.user.is_applicant and request.user.organisation_id == loan.organisation_id,
             "RenewalState": RenewalState,
+            **hooks.context(hooks.LOAN_PAGE, request=request, loan=loan),
         },
         status=status,
     )

@@ -17,6 +17,9 @@ class MeteringConfig(AppConfig):
     def ready(self):
         register_actions(ACTION_LABELS)
 
-        from . import api_routes
+        from allocation_portal import hooks
+
+        from . import api_routes, pages
 
         api_routes.register()
+        hooks.register(hooks.LOAN_PAGE, pages.loan_measured_context)

@@ -9,17 +9,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
+from django.utils import timezone
 
 from allocation_portal import months
-from gpus.models import Allocation, HolderKind
 
-from .models import MeasuredUsage, Source, UsageBatch, UsageHolder
+from .models import MeasuredUsage, Source, UsageHolder
 
 COMPLETE_COVERAGE = Decimal("0.99")
 HOUR = Decimal(3600)
@@ -51,47 +51,58 @@ class Measured:
         return None, ""
 
 
+MEASURED_BY_MONTH_SQL = """
+WITH months AS (
+    SELECT generate_series(%(first)s::date, %(last)s::date, interval '1 month')::date AS month
+), usage AS (
+    SELECT mu.project_id, date_trunc('month', mu.day)::date AS month, mu.source,
+           sum(mu.gpu_seconds) AS seconds, sum(mu.covered_seconds) AS covered
+    FROM metering_measuredusage mu JOIN metering_usagebatch b ON b.id = mu.batch_id AND b.current
+    WHERE mu.project_id = ANY(%(ids)s) AND mu.holder_kind = 'project' AND mu.day >= %(first)s AND mu.day < %(end_day)s
+    GROUP BY 1, 2, 3
+), wanted AS (  -- the providers whose servers each project held in the period
+    SELECT DISTINCT a.project_id, c.provider_id
+    FROM gpus_allocation a JOIN gpus_cluster c ON c.id = a.cluster_id
+    WHERE a.project_id = ANY(%(ids)s) AND a.holder_kind = 'project' AND a.starts_at < %(end)s AND a.ends_at > %(start)s
+), received AS (  -- the months each provider's accounting was received for
+    SELECT provider_id, date_trunc('month', period_start AT TIME ZONE %(tz)s)::date AS month
+    FROM metering_usagebatch WHERE source = 'sacct' AND current AND period_start >= %(start)s AND period_start < %(end)s
+), complete AS (
+    SELECT w.project_id, m.month, bool_and(r.provider_id IS NOT NULL) AS complete
+    FROM wanted w CROSS JOIN months m
+    LEFT JOIN received r ON r.provider_id = w.provider_id AND r.month = m.month
+    GROUP BY 1, 2
+)
+SELECT coalesce(u.project_id, c.project_id), coalesce(u.month, c.month), u.source, u.seconds, u.covered,
+       coalesce(c.complete, false)
+FROM usage u FULL JOIN complete c ON c.project_id = u.project_id AND c.month = u.month
+"""
+
+
 def measured_by_month(project_ids, first: dt.date, last: dt.date) -> dict[tuple[int, dt.date], Measured]:
-    """{(project id, month): Measured} for the months from `first` to `last` (two queries)."""
+    """{(project id, month): Measured} for the months from `first` to `last`, in one query. A month
+    whose accounting every provider of the project sent, with no job in it, is zero scheduled use."""
     ids = list(project_ids)
     if not ids:
         return {}
+    first, last = months.first_day(first), months.first_day(last)
     start, end = months.start_of(first), months.start_of(months.next_month(last))
-    rows = (
-        MeasuredUsage.objects.filter(project_id__in=ids, holder_kind=UsageHolder.PROJECT, day__gte=start.date(),
-                                     day__lt=end.date(), batch__current=True)
-        .annotate(month=TruncMonth("day"))
-        .values("project_id", "month", "source")
-        .annotate(seconds=Sum("gpu_seconds"), covered=Sum("covered_seconds"))
-    )
-    found: dict[tuple[int, dt.date], Measured] = defaultdict(Measured)
-    for row in rows:
-        cell = found[(row["project_id"], row["month"])]
-        if row["source"] == Source.SCHEDULER:
-            cell.scheduled = _hours(row["seconds"])
-        else:
-            cell.busy, cell.covered = _hours(row["seconds"]), _hours(row["covered"])
-    # Accounting is complete for a month when every provider whose servers the project held sent it.
-    providers = defaultdict(set)
-    for project_id, provider_id in (
-        Allocation.objects.filter(project_id__in=ids, holder_kind=HolderKind.PROJECT, starts_at__lt=end, ends_at__gt=start)
-        .values_list("project_id", "cluster__provider_id").distinct()
-    ):
-        providers[project_id].add(provider_id)
-    received = defaultdict(set)
-    for provider_id, month in (
-        UsageBatch.objects.filter(source=Source.SCHEDULER, current=True, period_start__gte=start, period_start__lt=end)
-        .values_list("provider_id", "period_start")
-    ):
-        received[months.first_day(month.astimezone(start.tzinfo).date())].add(provider_id)
-    for (project_id, month), cell in found.items():
-        if cell.scheduled is not None:
-            cell.scheduled_complete = bool(providers[project_id]) and providers[project_id] <= received[month]
-    for project_id, wanted in providers.items():  # a month with accounting from all and no job: zero use
-        for month in months.months_between(first, last):
-            if wanted and wanted <= received[month] and (project_id, month) not in found:
-                found[(project_id, month)] = Measured(scheduled=Decimal(0), scheduled_complete=True)
-    return dict(found)
+    params = {"ids": ids, "first": first, "last": last, "end_day": months.next_month(last), "start": start,
+              "end": end, "tz": str(timezone.get_default_timezone())}
+    found: dict[tuple[int, dt.date], Measured] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(MEASURED_BY_MONTH_SQL, params)
+        for project_id, month, source, seconds, covered, complete in cursor.fetchall():
+            cell = found.setdefault((project_id, month), Measured())
+            cell.scheduled_complete = cell.scheduled_complete or bool(complete)
+            if source == Source.SCHEDULER:
+                cell.scheduled = _hours(seconds)
+            elif source == Source.TELEMETRY:
+                cell.busy, cell.covered = _hours(seconds), _hours(covered)
+    for cell in found.values():
+        if cell.scheduled is None and cell.scheduled_complete:
+            cell.scheduled = Decimal(0)  # every provider sent the month, and no job ran on the project's servers
+    return {key: cell for key, cell in found.items() if cell.scheduled is not None or cell.busy is not None}
 
 
 def measured_for_loan(loan) -> Measured:

@@ -267,6 +267,8 @@ def board_json(board):
                 "report": str(row.month.report.public_id) if row.month.report else None,
                 "month": figures_json(row.month.monthly),
                 "cumulative": figures_json(row.month.cumulative),
+                "measured_gpu_hours": None if row.month.measured_figure[0] is None else str(row.month.measured_figure[0]),
+                "measured_source": row.month.measured_figure[1],
                 "flags": row.flags,
             }
             for row in board.rows

@@ -36,6 +36,7 @@ BOARD_SORTS = {
     "allocated": lambda r: r.month.monthly.allocated,
     "planned": lambda r: r.month.monthly.planned,
     "used": lambda r: r.month.monthly.used,
+    "measured": lambda r: r.month.measured_figure[0],
     "utilisation": lambda r: r.month.monthly.utilisation,
     "plan_ratio": lambda r: r.month.monthly.plan_ratio,
     "cumulative": lambda r: r.month.cumulative.plan_ratio,

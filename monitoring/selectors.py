@@ -44,7 +44,17 @@ FLAG_LABELS = {
     "late": gettext_lazy("Late"),
     "under_plan": gettext_lazy("Under plan"),
     "off_purpose": gettext_lazy("Off-purpose declared"),
+    "differs_from_measured": gettext_lazy("Differs from measured use"),
 }
+
+
+def differs_from_measured(reported: Decimal | None, measured: Decimal | None, policy) -> bool:
+    """A report further from the measured use than the policy allows (measured zero: any use)."""
+    if reported is None or measured is None:
+        return False
+    if measured == 0:
+        return reported > 0
+    return abs(reported - measured) > measured * policy.measured_difference_above
 
 
 def ratio(part, whole) -> Decimal | None:
@@ -251,6 +261,7 @@ def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Bo
         )
     }
     held = held_hours_to(ids, month)
+    measured = measured_by_month(ids, month, month)
     policy = programme_policy.current()
     rows, totals, cumulative = [], Figures(), Figures()
     counts: dict[str, int] = {}
@@ -265,6 +276,7 @@ def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Bo
             cumulative=Figures(allocated=cum_held, planned=cum_planned, used=used.get(project.pk, Decimal(0))),
             report=report,
             status=report_status(report, month, today, project, policy.report_due_day),
+            measured=measured.get((project.pk, month)),
         )
         flags = []
         if row.status in ("missing", "late"):
@@ -276,6 +288,8 @@ def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Bo
             flags.append("under_plan")
         if report is not None and report.within_purpose is False and report.counts:
             flags.append("off_purpose")
+        if row.counted and differs_from_measured(month_used, row.measured_figure[0], policy):
+            flags.append("differs_from_measured")
         rows.append(BoardRow(project=project, month=row, flags=flags))
         totals.add(row.monthly)
         cumulative.add(row.cumulative)

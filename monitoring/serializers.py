@@ -85,6 +85,8 @@ class BoardProjectSerializer(serializers.Serializer):
     report = serializers.UUIDField(allow_null=True)
     month = FiguresSerializer()
     cumulative = FiguresSerializer()
+    measured_gpu_hours = serializers.CharField(allow_null=True, help_text="Measured use the report is compared with")
+    measured_source = serializers.CharField(help_text="sacct, telemetry, or empty when the data is incomplete")
     flags = serializers.ListField(child=serializers.CharField())
 
 

@@ -25,6 +25,7 @@ from .forms import ReportForm, ReturnForm, UploadForm
 from .models import COMPLIANCE_ITEMS, Notification, ReportState
 from .selectors import (
     due_report_month,
+    project_usage,
     report_months,
     report_with_versions,
 )
@@ -87,14 +88,14 @@ def _limits(project, month) -> dict[str, str]:
     }
 
 
-def _report_form_page(request, project, form, report=None, status=200, month=None, choices=None):
+def _report_form_page(request, project, form, report=None, status=200, month=None, choices=None, measured_from=""):
     month = report.month if report is not None else month
     return render(
         request,
         "monitoring/report_form.html",
         {"project": project, "form": form, "report": report, "compliance_items": list(COMPLIANCE_ITEMS),
          "suspensions": _suspensions(project, month), "limits": _limits(project, month), "month": month,
-         "report_months": choices},
+         "report_months": choices, "measured_from": measured_from},
         status=status,
     )
 
@@ -167,7 +168,15 @@ def report_new(request, code):
         if existing is not None:
             return _open_existing(request, existing)
     initial = {"month": months.label(month)} if month else {}
-    return _report_form_page(request, project, ReportForm(initial=initial), month=month, choices=choices)
+    measured_from = ""
+    if month is not None:
+        # What the providers measured for the month, when the data is complete, fills the GPU-hours in.
+        rows = project_usage(project, until=month, since=month)
+        figure, measured_from = rows[0].measured_figure if rows else (None, "")
+        if figure is not None:
+            initial["gpu_hours_used"] = figure
+    return _report_form_page(request, project, ReportForm(initial=initial), month=month, choices=choices,
+                             measured_from=measured_from)
 
 
 @role_required("is_msit_admin", "is_official")

@@ -43,7 +43,7 @@ from .services import (
 PAGE_SIZE = 25
 
 
-@role_required()
+@role_required("sees_programme")
 def programme_overview(request):
     form = CapacityDateForm(request.GET)
     day = form.cleaned_data.get("date") if form.is_valid() else None

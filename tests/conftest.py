@@ -81,12 +81,13 @@ class World:
     applicant: object
     outsider_applicant: object
     auditor: object
+    provider: object  # the operator of the cluster's provider
 
     def user(self, role: str):
         return None if role == "anonymous" else getattr(self, role)
 
 
-ROLES = ["anonymous", "admin", "official", "outsider", "applicant", "outsider_applicant", "auditor"]
+ROLES = ["anonymous", "admin", "official", "outsider", "applicant", "outsider_applicant", "auditor", "provider"]
 
 
 @pytest.fixture
@@ -119,6 +120,7 @@ def world(db):
         applicant=f.make_user(Role.APPLICANT, username="applicant_user", organisation=org_a),
         outsider_applicant=f.make_user(Role.APPLICANT, username="outsider_applicant", organisation=org_b),
         auditor=f.make_user(Role.AUDITOR, username="auditor_user"),
+        provider=f.make_user(Role.PROVIDER, username="provider_user", provider=cluster.provider),
     )
 
 

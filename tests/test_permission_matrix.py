@@ -137,7 +137,10 @@ ORG_A_WRITE = dict(admin=FORBIDDEN, official=FORBIDDEN, outsider=FORBIDDEN, appl
                    auditor=FORBIDDEN)
 ADMIN_WRITE_ON_ORG_A = dict(admin=OK, official=FORBIDDEN, outsider=FORBIDDEN, applicant=FORBIDDEN,
                             outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)
-EVERYONE = dict(admin=OK, official=OK, outsider=OK, applicant=OK, outsider_applicant=OK, auditor=OK)
+EVERYONE = dict(admin=OK, official=OK, outsider=OK, applicant=OK, outsider_applicant=OK, auditor=OK, provider=OK)
+
+# What a provider's operator may reach beyond the routes whose expectations name every role.
+PROVIDER_OPERATOR = {"api metering sacct": CREATED, "metering": OK}
 
 # name: (url name(s) covered, method, url(world), data(world) or None, api?, expected[, api format])
 ROUTES = {
@@ -147,7 +150,8 @@ ROUTES = {
     "favicon": (["favicon"], "get", lambda w: "/favicon.ico", None, False, expect(OK)),
     "login": (["login"], "get", lambda w: "/accounts/login/", None, False, expect(FOUND, anonymous=OK)),
     "logout": (["logout"], "post", lambda w: "/accounts/logout/", {}, False, expect(FOUND)),
-    "programme": (["programme"], "get", lambda w: "/programme/", None, False, expect(OK, anonymous=LOGIN)),
+    "programme": (["programme"], "get", lambda w: "/programme/", None, False,
+                  expect(OK, anonymous=LOGIN, provider=FORBIDDEN)),
     "project list": (["project-list"], "get", lambda w: "/projects/", None, False,
                      expect(anonymous=LOGIN, **PROGRAMME_READERS)),
     "project detail": (["project-detail"], "get", lambda w: f"/projects/{w.project_a.code}/", None, False,
@@ -250,6 +254,9 @@ ROUTES = {
     "api report upload": (["v1:report-upload"], "post", lambda w: "/api/v1/reports/upload/", upload_file, True,
                           expect(anonymous=UNAUTH, admin=CREATED, official=CREATED, outsider=BAD, applicant=FORBIDDEN,
                                  outsider_applicant=FORBIDDEN, auditor=FORBIDDEN), "multipart"),
+    "metering": (["metering"], "get", lambda w: "/metering/", None, False,
+                 expect(anonymous=LOGIN, admin=OK, official=FORBIDDEN, outsider=FORBIDDEN, applicant=FORBIDDEN,
+                        outsider_applicant=FORBIDDEN, auditor=OK)),
     "api metering sacct": (["v1:metering-sacct"], "post", lambda w: "/api/v1/metering/sacct/", sacct_file, True,
                            expect(anonymous=UNAUTH, admin=CREATED, official=FORBIDDEN, outsider=FORBIDDEN,
                                   applicant=FORBIDDEN, outsider_applicant=FORBIDDEN, auditor=FORBIDDEN), "multipart"),
@@ -527,6 +534,9 @@ def test_permission_matrix(matrix_world, client_for, api_for, route, role):
     kwargs = {"format": rest[0] if rest else "json"} if is_api and method in ("post", "put", "patch") else {}
     response = getattr(client, method)(url(world), payload, **kwargs) if payload is not None else getattr(client, method)(url(world))
     want = expected[role]
+    if role == "provider" and want is None:
+        # A provider's operator sees its servers and their measured use, sends usage, and nothing else.
+        want = PROVIDER_OPERATOR.get(route, FORBIDDEN)
     if want == LOGIN:
         assert response.status_code == 302 and "/accounts/login/" in response["Location"], response.status_code
     else:

@@ -40,6 +40,14 @@ def gpu_hours(value):
 
 
 @register.filter
+def gpu_seconds_as_hours(value):
+    """GPU-seconds (as measured) written as GPU-hours: `{{ s|gpu_seconds_as_hours }}` -> '6,692.2'."""
+    if value is None or value == "":
+        return formatting.EMPTY
+    return formatting.format_number(float(value) / 3600, formatting.GPU_HOURS_DECIMALS)
+
+
+@register.filter
 def percent(value, digits=formatting.PERCENT_DECIMALS):
     """A share as a percent: `{{ 0.2345|percent }}` -> '23.5%'."""
     return formatting.format_percent(value, int(digits))

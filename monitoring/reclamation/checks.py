@@ -28,7 +28,7 @@ from gpus.selectors import servers_held_by_project
 from projects.models import Project
 
 from ..models import DECIDED_STATES, CaseKind, CaseState, CheckRun, ReclamationCase, UsageReport
-from ..selectors import project_usage
+from ..selectors import differs_from_measured, project_usage
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +85,6 @@ def counted_use(reported: Decimal, measured: Decimal | None, source: str, policy
     if policy.check_basis == CheckBasis.MEASURED or measured < reported:
         return measured, source
     return reported, "reported"
-
-
-def differs_from_measured(reported: Decimal | None, measured: Decimal | None, policy: Policy) -> bool:
-    """A report further from the measured use than the policy allows (measured zero: any use)."""
-    if reported is None or measured is None:
-        return False
-    if measured == 0:
-        return reported > 0
-    return abs(reported - measured) > measured * policy.measured_difference_above
 
 
 def _evidence(project: Project, month: dt.date, since: dt.date | None = None, policy: Policy | None = None) -> dict:

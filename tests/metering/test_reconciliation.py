@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from allocation_portal.models import Role
+from metering import sacct
 from tests import factories as f
 
 from .test_sacct import receive
@@ -42,3 +45,41 @@ def test_a_month_that_no_provider_sent_is_incomplete_not_zero(ledger, api_for):
     admin = f.make_user(Role.ADMIN)
     rows = api_for(admin).get(f"/api/v1/projects/{project.code}/metered-usage/").json()
     assert rows and all(r["measured_gpu_hours"] is None and r["measured_source"] == "" for r in rows)
+
+
+def test_the_board_shows_measured_use_and_flags_a_report_that_differs(ledger, api_for, client_for):
+    from decimal import Decimal
+
+    from monitoring.services import report_save
+    from tests.monitoring.conftest import values
+
+    receive(ledger)
+    project = ledger["started"]
+    report_save(actor=None, project=project, month=dt.date(2026, 10, 1), submit=True,
+                values=values(gpu_hours_used=Decimal("20000"), peak_gpus_busy=32),
+                at=dt.datetime(2026, 11, 3, 9, tzinfo=sacct.KST))
+    admin = f.make_user(Role.ADMIN)
+    board = api_for(admin).get("/api/v1/board/", {"month": "2026-10"}).json()
+    row = next(r for r in board["projects"] if r["project"] == project.code)
+    assert row["measured_gpu_hours"] == "5458.0" and row["measured_source"] == "sacct"
+    assert "differs_from_measured" in row["flags"]
+    page = client_for(admin, "ko").get("/monitoring/board/", {"month": "2026-10"}).content.decode()
+    assert "측정 사용량과의 차이" in page and "5,458.0" in page
+
+
+def test_the_report_form_is_filled_in_from_the_measured_use(ledger, client_for):
+    receive(ledger)
+    project = ledger["started"]
+    official = f.make_user(Role.OFFICIAL, ministry=project.ministry)
+    page = client_for(official, "ko").get(f"/projects/{project.code}/reports/new/", {"month": "2026-10"}).content.decode()
+    assert 'value="5458.0"' in page and 'data-testid="prefilled"' in page
+    september = client_for(official).get(f"/projects/{project.code}/reports/new/", {"month": "2026-09"}).content.decode()
+    assert 'data-testid="prefilled"' not in september
+
+
+def test_a_loans_page_shows_the_borrowers_measured_use(ledger, client_for):
+    receive(ledger)
+    loan = ledger["loan"]
+    member = loan.organisation.members.first()
+    page = client_for(member, "en").get(f"/lending/loans/{loan.public_id}/").content.decode()
+    assert 'data-testid="loan-measured"' in page and "Scheduled GPU-h (Slurm)" in page

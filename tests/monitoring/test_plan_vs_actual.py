@@ -85,9 +85,9 @@ def test_the_board_runs_constant_queries(world, plans, clock, client_for, django
     client = client_for(world.admin)
     # session, user, then projects, plans, used, the month's reports, ledger, the policy; the notification
     # badge; the capacity chart's pool, its GPUs and one pass over the ledger for all its months
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         assert client.get("/monitoring/board/?month=2026-07").status_code == 200
-    with django_assert_num_queries(8):  # no page frame, so no notification badge
+    with django_assert_num_queries(9):  # no page frame, so no notification badge
         assert client.get("/monitoring/board/export.xlsx?month=2026-07").status_code == 200
 
 

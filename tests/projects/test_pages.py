@@ -87,7 +87,7 @@ def test_list_pages_run_constant_queries(world, client_for, django_assert_num_qu
     for url, queries in [
         ("/projects/", 7),  # + the policy (delay flag days)
         ("/ministries/", 4),
-        (f"/ministries/{world.ministry_a.code}/", 12),  # with the month's report board and the policy
+        (f"/ministries/{world.ministry_a.code}/", 13),  # with the month's report board, measured use and the policy
         ("/programme/", 9),  # + pools and the policy
         ("/audit/", 5),
     ]:
