@@ -27,18 +27,13 @@ from gpus.models import (
     Gpu,
     HolderKind,
     Layer,
-    Loan,
-    LoanEnd,
-    LoanRequest,
-    LoanState,
-    Organisation,
     Pool,
     PoolKind,
     Provider,
-    RequestState,
     Server,
     ServerStatus,
 )
+from lending.models import Loan, LoanEnd, LoanRequest, LoanState, Organisation, RequestState
 from monitoring.models import ReportState, UsageReport, UsageReportVersion
 from projects.models import Ministry, Project, ProjectStatus, UsagePlan
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -12,11 +13,12 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from allocation_portal.errors import NotPermitted, ValidationFailed
 from allocation_portal.fields import ApiMonthField
 from allocation_portal.uploads import size_label
 from gpus.models import Provider
 
-from .services import sacct_receive
+from .services import may_send_usage, sacct_receive, telemetry_pull
 
 
 class MeteringFileField(serializers.FileField):
@@ -77,3 +79,44 @@ class SacctUploadView(APIView):
         }
         return Response(ReceivedSerializer(data).data,
                         status=status.HTTP_201_CREATED if received.changed else status.HTTP_200_OK)
+
+
+class TelemetryPullSerializer(serializers.Serializer):
+    provider = serializers.SlugField(max_length=40, help_text="The provider's code")
+    first_day = serializers.DateField(help_text="The first KST day, YYYY-MM-DD")
+    last_day = serializers.DateField(help_text="The last KST day, inclusive (yesterday at the latest)")
+
+
+class DeliverySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    day = serializers.DateField()
+    changed = serializers.BooleanField()
+    busy_gpu_hours = serializers.FloatField()
+    covered_gpu_hours = serializers.FloatField()
+
+
+class TelemetryPullView(APIView):
+    """Pull the provider's GPU telemetry for these days from its Prometheus — the address MSIT keeps
+    for the provider, never one given here — one delivery per KST day."""
+
+    permission_classes = [IsAuthenticated]
+    extra_error_codes = ["404"]
+
+    @extend_schema(request=TelemetryPullSerializer, responses={200: DeliverySerializer(many=True)})
+    def post(self, request):
+        body = TelemetryPullSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        provider = get_object_or_404(Provider, code=body.validated_data["provider"])
+        if not may_send_usage(request.user, provider):
+            raise NotPermitted(_("Only the provider's operators and MSIT admins send its measured usage."))
+        if not provider.prometheus_url:
+            raise ValidationFailed(_("No Prometheus address is kept for this provider."),
+                                   fields={"provider": [_("MSIT sets the provider's Prometheus address.")]})
+        received = telemetry_pull(actor=request.user, provider=provider, url=provider.prometheus_url,
+                                  first_day=body.validated_data["first_day"], last_day=body.validated_data["last_day"])
+        data = [{
+            "id": r.batch.public_id, "day": timezone.localtime(r.batch.period_start).date(), "changed": r.changed,
+            "busy_gpu_hours": round(r.batch.gpu_seconds / 3600, 2),
+            "covered_gpu_hours": round(sum(r.batch.details.get("covered_gpu_seconds_by_metric", {}).values()) / 3600, 2),
+        } for r in received]
+        return Response(DeliverySerializer(data, many=True).data)

@@ -9,3 +9,4 @@ from . import api
 
 def register() -> None:
     api_router.add_path(path("metering/sacct/", api.SacctUploadView.as_view(), name="metering-sacct"))
+    api_router.add_path(path("metering/telemetry/", api.TelemetryPullView.as_view(), name="metering-telemetry"))

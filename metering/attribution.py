@@ -136,6 +136,20 @@ class Timelines:
             for holder, share in segment.shares:
                 into[(server_id, None, day, holder)][0] += seconds * gpus * share
 
+    def holder_through(self, server_id: int, gpu_id: int, start: dt.datetime, end: dt.datetime) -> Holder | None:
+        """The GPU's one holder over all of [start, end), or None when it changed (or the span crosses
+        a KST day, which the caller must cut)."""
+        segments, starts = self.segments[server_id], self.starts[server_id]
+        i = max(bisect.bisect_right(starts, start) - 1, 0)
+        holder = None
+        while i < len(segments) and segments[i].start < end:
+            current = segments[i].holders.get(gpu_id, NOBODY)
+            if holder is not None and current != holder:
+                return None
+            holder = current
+            i += 1
+        return holder
+
     def attribute_gpu(self, server_id: int, gpu_id: int, start: dt.datetime, end: dt.datetime, busy: float,
                       into: Totals) -> None:
         """One GPU measured over [start, end), busy for the fraction `busy` of it: busy and covered

@@ -23,6 +23,7 @@ each from Slurm's own documentation and sources:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -188,7 +189,7 @@ def _run(row: dict[str, str], line: int, period_start: dt.datetime, period_end: 
     if node_list in UNSET or node_list == "None assigned":
         raise SacctError(line, "a run with GPUs but no nodes")
     try:
-        nodes = hostlist.expand_hostlist(node_list)
+        nodes = list(_expand(node_list))
     except hostlist.BadHostlist:
         raise SacctError(line, f"the node list cannot be read: {node_list[:60]!r}") from None
     if not nodes or len(nodes) > MAX_NODES:
@@ -203,6 +204,12 @@ def _run(row: dict[str, str], line: int, period_start: dt.datetime, period_end: 
     for month, a, b in split_by_month(lo, hi):
         run.pieces += [Piece(month=month, start=a, end=b, gpus=per_node) for _node in nodes]
     return run
+
+
+@functools.lru_cache(maxsize=65536)
+def _expand(node_list: str) -> tuple[str, ...]:
+    """A node list expanded (the same lists recur across a month of jobs: kept once)."""
+    return tuple(hostlist.expand_hostlist(node_list))
 
 
 def node_pieces(run: JobRun) -> Iterator[tuple[str, Piece]]:

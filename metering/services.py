@@ -5,13 +5,15 @@ figures for a period already received replace the earlier ones (audited, with bo
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import io
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -71,30 +73,29 @@ def sacct_receive(*, actor, provider: Provider, file, file_name: str = "", month
         raise ValidationFailed(_("That month has not begun."), fields={"month": [_("A month that has begun.")]})
     counted_until = min(period_end, now)  # a running job counts up to now, or the month's end
     servers = dict(Server.objects.filter(cluster__provider=provider).values_list("hostname", "id"))
-    runs, records, provisional = [], 0, 0
+    # Every server's holders over the month, read once; runs are then attributed as they are read.
+    timelines = Timelines(servers.values(), period_start, period_end)
+    measured = totals()
+    unknown: dict[str, float] = defaultdict(float)
+    records = provisional = 0
     try:
         for run in sacct.parse(_lines(file), period_start=period_start, period_end=counted_until,
                                max_rows=MAX_SACCT_ROWS):
-            runs.append(run)
+            records += 1
             provisional += run.running
+            for node, piece in sacct.node_pieces(run):
+                server_id = servers.get(node)
+                if server_id is None:
+                    unknown[node] += piece.gpu_seconds
+                else:
+                    timelines.attribute(server_id, piece.start, piece.end, piece.gpus, measured)
     except sacct.SacctError as exc:
         raise ValidationFailed(_("The sacct file cannot be read: %(error)s") % {"error": exc},
                                fields={"file": [str(exc)]}) from None
     except UnicodeDecodeError:
         raise ValidationFailed(_("The sacct file is not UTF-8 text."), fields={"file": [_("Not UTF-8 text.")]}) from None
-    records = len(runs)
-    timelines = Timelines((servers[n] for r in runs for n in r.nodes if n in servers), period_start, period_end)
-    measured = totals()
-    unknown: dict[str, float] = defaultdict(float)
-    for run in runs:
-        for node, piece in sacct.node_pieces(run):
-            server_id = servers.get(node)
-            if server_id is None:
-                unknown[node] += piece.gpu_seconds
-            else:
-                timelines.attribute(server_id, piece.start, piece.end, piece.gpus, measured)
     return store(actor=actor, provider=provider, source=Source.SCHEDULER, period=(period_start, period_end),
-                 measured=measured, unknown=unknown, file_name=file_name, records=records, runs=len(runs),
+                 measured=measured, unknown=unknown, file_name=file_name, records=records, runs=records,
                  provisional=provisional)
 
 
@@ -106,6 +107,23 @@ def _digest(measured: Totals, unknown: dict) -> str:
     for node, seconds in sorted(unknown.items()):
         h.update(f"?{node}|{round(seconds)}\n".encode())
     return h.hexdigest()
+
+
+COPY_SQL = ("COPY metering_measuredusage (batch_id, source, server_id, gpu_id, day, holder_kind, project_id, loan_id, "
+            "gpu_seconds, covered_seconds) FROM STDIN WITH (FORMAT csv, NULL '')")
+
+
+def _copy_rows(batch: UsageBatch, source: str, measured: Totals, *, telemetry_source: bool) -> None:
+    """The delivery's rows in one COPY (a national month is hundreds of thousands of rows)."""
+    buffer = io.StringIO()
+    out = csv.writer(buffer)
+    for (server_id, gpu_id, day, (kind, project_id, loan_id)), (seconds, covered) in measured.items():
+        if seconds > 0 or (telemetry_source and covered > 0):
+            out.writerow([batch.pk, source, server_id, gpu_id or "", day.isoformat(), kind, project_id or "",
+                          loan_id or "", repr(seconds), repr(covered) if telemetry_source else ""])
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.cursor.copy_expert(COPY_SQL, buffer)
 
 
 def store(*, actor, provider, source, period, measured: Totals, unknown: dict, file_name: str = "", records: int = 0,
@@ -135,14 +153,7 @@ def store(*, actor, provider, source, period, measured: Totals, unknown: dict, f
                            sorted(unknown.items(), key=lambda kv: -kv[1])[:UNKNOWN_NODES_KEPT]],
             received_by=actor if getattr(actor, "pk", None) else None, current=True, details=details or {},
         )
-        MeasuredUsage.objects.bulk_create(
-            (MeasuredUsage(batch=batch, source=source, server_id=server_id, gpu_id=gpu_id, day=day, holder_kind=kind,
-                           project_id=project_id, loan_id=loan_id, gpu_seconds=seconds,
-                           covered_seconds=covered if telemetry else None)
-             for (server_id, gpu_id, day, (kind, project_id, loan_id)), (seconds, covered) in measured.items()
-             if seconds > 0 or (telemetry and covered > 0)),
-            batch_size=5000,
-        )
+        _copy_rows(batch, source, measured, telemetry_source=telemetry)
         if current is not None:
             MeasuredUsage.objects.filter(batch=current).delete()
             current.superseded_by = batch
@@ -185,27 +196,52 @@ def telemetry_pull(*, actor, provider: Provider, url: str, first_day: dt.date, l
     day = first_day
     while day <= last_day:
         start = timezone.make_aware(dt.datetime.combine(day, dt.time.min), telemetry.KST)
-        end = start + dt.timedelta(days=1)
         try:
-            samples = list(telemetry.day_samples(url, start, end, step_s))
+            series = telemetry.day_series(url, start, start + dt.timedelta(days=1), step_s)
         except telemetry.PrometheusError as exc:
             raise ValidationFailed(_("Prometheus refused or did not answer: %(error)s") % {"error": exc},
                                    code="upstream", fields={"prometheus": [str(exc)]}) from None
-        timelines = Timelines({gpus[(s.host, s.gpu)][0] for s in samples if (s.host, s.gpu) in gpus}, start, end)
-        measured = totals()
-        unknown: dict[str, float] = defaultdict(float)
-        by_metric: dict[str, float] = defaultdict(float)
-        for sample in samples:
-            found = gpus.get((sample.host, sample.gpu))
-            if found is None:
-                unknown[f"{sample.host}/gpu{sample.gpu}"] += sample.busy * (sample.end - sample.start).total_seconds()
-                continue
-            timelines.attribute_gpu(found[0], found[1], sample.start, sample.end, sample.busy, measured)
-            by_metric[sample.metric] += (sample.end - sample.start).total_seconds()
-        received.append(store(
-            actor=actor, provider=provider, source=Source.TELEMETRY, period=(start, end), measured=measured,
-            unknown=unknown, file_name=url[:200], records=len(samples),
-            details={"step_s": step_s, "covered_gpu_seconds_by_metric": {k: round(v) for k, v in by_metric.items()}},
-        ))
+        received.append(telemetry_store_day(actor=actor, provider=provider, day_start=start, series=series,
+                                            step_s=step_s, source_name=url, gpus=gpus))
         day += dt.timedelta(days=1)
     return received
+
+
+def telemetry_store_day(*, actor, provider: Provider, day_start: dt.datetime, series: list[telemetry.Series], step_s: int,
+                        source_name: str = "", gpus: dict[tuple[str, int], tuple[int, int]] | None = None) -> Received:
+    """One KST day of a provider's telemetry: each GPU's busy and covered seconds to its holder. A GPU
+    whose holder did not change that day is summed at once; otherwise each step goes to its holder."""
+    if gpus is None:
+        gpus = {(host, index): (server_id, gpu_id) for gpu_id, index, server_id, host in
+                Gpu.objects.filter(server__cluster__provider=provider)
+                .values_list("id", "index", "server_id", "server__hostname")}
+    day_end = day_start + dt.timedelta(days=1)
+    timelines = Timelines({gpus[(s.host, s.gpu)][0] for s in series if (s.host, s.gpu) in gpus}, day_start, day_end)
+    measured = totals()
+    unknown: dict[str, float] = defaultdict(float)
+    by_metric: dict[str, float] = defaultdict(float)
+    step = dt.timedelta(seconds=step_s)
+    day = timezone.localtime(day_start, telemetry.KST).date()
+    points = 0
+    for one in series:
+        points += len(one.values)
+        found = gpus.get((one.host, one.gpu))
+        if found is None:
+            unknown[f"{one.host}/gpu{one.gpu}"] += sum(one.values) * step_s
+            continue
+        server_id, gpu_id = found
+        by_metric[one.metric] += len(one.values) * step_s
+        holder = timelines.holder_through(server_id, gpu_id, day_start, day_end)
+        if holder is not None:
+            cell = measured[(server_id, gpu_id, day, holder)]
+            cell[0] += sum(one.values) * step_s
+            cell[1] += len(one.values) * step_s
+            continue
+        for stamp, value in zip(one.ends, one.values, strict=True):
+            end = dt.datetime.fromtimestamp(stamp, tz=telemetry.KST)
+            timelines.attribute_gpu(server_id, gpu_id, end - step, end, value, measured)
+    return store(
+        actor=actor, provider=provider, source=Source.TELEMETRY, period=(day_start, day_end), measured=measured,
+        unknown=unknown, file_name=source_name[:200], records=points,
+        details={"step_s": step_s, "covered_gpu_seconds_by_metric": {k: round(v) for k, v in by_metric.items()}},
+    )

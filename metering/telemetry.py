@@ -81,13 +81,25 @@ def query_range(url: str, query: str, start: dt.datetime, end: dt.datetime, step
     return data.get("result") or []
 
 
-def _samples(result: list[dict], metric: str, step_s: int) -> Iterator[Sample]:
-    step = dt.timedelta(seconds=step_s)
+@dataclass
+class Series:
+    """One GPU's points over a day from one metric: `ends[i]` (Unix seconds) closes the step that
+    was busy for the fraction `values[i]`."""
+
+    host: str
+    gpu: int
+    metric: str
+    ends: list[float]
+    values: list[float]
+
+
+def _series(result: list[dict], metric: str) -> Iterator[Series]:
     for series in result:
         labels = series.get("metric") or {}
         host, gpu = labels.get("Hostname"), labels.get("gpu")
         if not host or gpu is None or not str(gpu).isdigit():
             continue
+        ends, values = [], []
         for stamp, raw in series.get("values") or []:
             try:
                 value = float(raw)
@@ -95,22 +107,33 @@ def _samples(result: list[dict], metric: str, step_s: int) -> Iterator[Sample]:
                 continue
             if math.isnan(value) or math.isinf(value):
                 continue
-            end = dt.datetime.fromtimestamp(float(stamp), tz=KST)
-            yield Sample(host=host, gpu=int(gpu), start=end - step, end=end, busy=min(max(value, 0.0), 1.0),
-                         metric=metric)
+            ends.append(float(stamp))
+            values.append(min(max(value, 0.0), 1.0))
+        if ends:
+            yield Series(host=host, gpu=int(gpu), metric=metric, ends=ends, values=values)
 
 
-def day_samples(url: str, day_start: dt.datetime, day_end: dt.datetime, step_s: int = 3600) -> Iterator[Sample]:
+def day_series(url: str, day_start: dt.datetime, day_end: dt.datetime, step_s: int = 3600) -> list[Series]:
     """Every GPU's busy fraction per step over [day_start, day_end): the primary metric, and the
     fallback for the (host, GPU, step) the primary does not cover."""
     window = f"{step_s}s"
     first, last = day_start + dt.timedelta(seconds=step_s), day_end
-    seen: set[tuple[str, int, dt.datetime]] = set()
-    for sample in _samples(query_range(url, QUERIES[PRIMARY].format(window=window), first, last, step_s), PRIMARY,
-                           step_s):
-        seen.add((sample.host, sample.gpu, sample.end))
-        yield sample
-    for sample in _samples(query_range(url, QUERIES[FALLBACK].format(window=window), first, last, step_s), FALLBACK,
-                           step_s):
-        if (sample.host, sample.gpu, sample.end) not in seen:
-            yield sample
+    found = list(_series(query_range(url, QUERIES[PRIMARY].format(window=window), first, last, step_s), PRIMARY))
+    seen: dict[tuple[str, int], set[float]] = {}
+    for series in found:
+        seen.setdefault((series.host, series.gpu), set()).update(series.ends)
+    for series in _series(query_range(url, QUERIES[FALLBACK].format(window=window), first, last, step_s), FALLBACK):
+        taken = seen.get((series.host, series.gpu), set())
+        kept = [(t, v) for t, v in zip(series.ends, series.values, strict=True) if t not in taken]
+        if kept:
+            found.append(Series(series.host, series.gpu, FALLBACK, [t for t, _v in kept], [v for _t, v in kept]))
+    return found
+
+
+def day_samples(url: str, day_start: dt.datetime, day_end: dt.datetime, step_s: int = 3600) -> Iterator[Sample]:
+    """The same points one by one (for reading them, not for storing)."""
+    step = dt.timedelta(seconds=step_s)
+    for series in day_series(url, day_start, day_end, step_s):
+        for stamp, value in zip(series.ends, series.values, strict=True):
+            end = dt.datetime.fromtimestamp(stamp, tz=KST)
+            yield Sample(host=series.host, gpu=series.gpu, start=end - step, end=end, busy=value, metric=series.metric)

@@ -173,14 +173,19 @@ def programme_capacity(at: dt.datetime | dt.date | None = None) -> CapacityRepor
 # --- The programme's capacity over time ----------------------------------------------------------
 
 CAPACITY_SERIES_SQL = """
-SELECT t.at, h.layer, a.holder_kind, COUNT(*), COUNT(*) FILTER (WHERE h.occupied @> t.at)
+WITH held AS MATERIALIZED (  -- the pool's held GPUs, one row per (layer, holder kind, period, use): a few thousand
+    SELECT h.layer, a.holder_kind, h.period, h.occupied, COUNT(*) AS n
+      FROM gpus_allocationgpu h
+      JOIN gpus_gpu g ON g.id = h.gpu_id
+      JOIN gpus_server s ON s.id = g.server_id AND s.pool_id = %(pool)s
+      JOIN gpus_allocation a ON a.id = h.allocation_id
+     GROUP BY 1, 2, 3, 4
+)
+SELECT t.at, held.layer, held.holder_kind, SUM(held.n)::int,
+       COALESCE(SUM(held.n) FILTER (WHERE held.occupied @> t.at), 0)::int
   FROM unnest(%(ats)s::timestamptz[]) AS t(at)
-  JOIN gpus_allocationgpu h ON h.period @> t.at
-  JOIN gpus_allocation a ON a.id = h.allocation_id
-  JOIN gpus_gpu g ON g.id = h.gpu_id
-  JOIN gpus_server s ON s.id = g.server_id
- WHERE s.pool_id = %(pool)s
- GROUP BY t.at, h.layer, a.holder_kind
+  JOIN held ON held.period @> t.at
+ GROUP BY t.at, held.layer, held.holder_kind
 """
 
 

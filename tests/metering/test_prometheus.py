@@ -204,3 +204,19 @@ def test_a_prometheus_that_refuses_or_is_not_there_is_a_clear_error(prometheus, 
         telemetry_pull(actor=holders["operator"], provider=holders["provider"], url=prometheus,
                        first_day=dt.date.today(), last_day=dt.date.today())
     assert not UsageBatch.objects.exists()
+
+
+def test_an_operator_asks_the_api_to_pull_the_providers_prometheus(prometheus, holders, api_for):
+    provider = holders["provider"]
+    client = api_for(holders["operator"])
+    body = {"provider": provider.code, "first_day": "2026-10-30", "last_day": "2026-10-30"}
+    refused = client.post("/api/v1/metering/telemetry/", body, format="json")
+    assert refused.status_code == 400 and "provider" in refused.json()["error"]["fields"]  # no address kept yet
+    provider.prometheus_url = prometheus
+    provider.save()
+    pulled = client.post("/api/v1/metering/telemetry/", body, format="json")
+    assert pulled.status_code == 200, pulled.content
+    (day,) = pulled.json()
+    assert day["changed"] and day["day"] == "2026-10-30" and day["covered_gpu_hours"] == 8 * 22 + 8 * 24 - 1
+    other = f.make_user(Role.PROVIDER, provider=f.make_cluster(servers=1).provider)
+    assert api_for(other).post("/api/v1/metering/telemetry/", body, format="json").status_code == 403
