@@ -20,8 +20,9 @@ BOARD_COLUMNS = [
     ("배분 GPU-시간", GPU_HOURS), ("계획 GPU-시간", GPU_HOURS), ("사용 GPU-시간", GPU_HOURS),
     ("이용률(사용/배분)", PERCENT), ("계획 대비 실적", PERCENT),
     ("누적 배분 GPU-시간", GPU_HOURS), ("누적 계획 GPU-시간", GPU_HOURS), ("누적 사용 GPU-시간", GPU_HOURS),
-    ("누적 계획 대비 실적", PERCENT), ("점검 표시", TEXT),
+    ("누적 계획 대비 실적", PERCENT), ("측정 GPU-시간", GPU_HOURS), ("측정 출처", TEXT), ("점검 표시", TEXT),
 ]
+MEASURED_SOURCES = {"sacct": "Slurm 회계 기록", "telemetry": "GPU 원격 측정"}
 BOARD_HEADERS = [header for header, _kind in BOARD_COLUMNS]
 XLSX_FORMATS = {
     INTEGER: spreadsheets.INTEGER, GPU_HOURS: spreadsheets.GPU_HOURS, PERCENT: spreadsheets.PERCENT,
@@ -68,7 +69,10 @@ def _board_row(board, row) -> list:
         float(m.monthly.allocated), float(m.monthly.planned), float(m.monthly.used),
         _share(m.monthly.utilisation), _share(m.monthly.plan_ratio),
         float(m.cumulative.allocated), float(m.cumulative.planned), float(m.cumulative.used),
-        _share(m.cumulative.plan_ratio), ", ".join(str(FLAG_LABELS.get(f, f)) for f in row.flags),
+        _share(m.cumulative.plan_ratio),
+        None if m.measured_figure[0] is None else float(m.measured_figure[0]),
+        MEASURED_SOURCES.get(m.measured_figure[1], "자료 불완전" if m.measured else ""),
+        ", ".join(str(FLAG_LABELS.get(f, f)) for f in row.flags),
     ]
 
 
@@ -83,7 +87,8 @@ def board_totals(rows) -> list:
         float(monthly.allocated), float(monthly.planned), float(monthly.used),
         _share(monthly.utilisation), _share(monthly.plan_ratio),
         float(cumulative.allocated), float(cumulative.planned), float(cumulative.used),
-        _share(cumulative.plan_ratio), "",
+        _share(cumulative.plan_ratio),
+        sum(float(r.month.measured_figure[0]) for r in rows if r.month.measured_figure[0] is not None), "", "",
     ]
 
 

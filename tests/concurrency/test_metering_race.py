@@ -18,7 +18,7 @@ from tests import factories as f
 from .test_award_race import race
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "telemetry" / "sacct.txt"
+SAMPLE = Path(__file__).resolve().parents[1] / "metering" / "data" / "sacct.txt"
 
 
 def test_two_deliveries_of_one_month_at_once_leave_one_current():

@@ -27,7 +27,7 @@ from metering.services import telemetry_pull
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
-PROM_SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "telemetry" / "dcgm_metrics.prom"
+PROM_SAMPLE = Path(__file__).resolve().parent / "data" / "dcgm_metrics.prom"
 DAY = dt.date(2026, 10, 30)
 START = dt.datetime(2026, 10, 30, tzinfo=KST)
 GAP = (dt.datetime(2026, 10, 30, 10, tzinfo=KST), dt.datetime(2026, 10, 30, 12, tzinfo=KST))  # w01's exporter down

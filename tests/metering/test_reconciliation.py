@@ -83,3 +83,16 @@ def test_a_loans_page_shows_the_borrowers_measured_use(ledger, client_for):
     member = loan.organisation.members.first()
     page = client_for(member, "en").get(f"/lending/loans/{loan.public_id}/").content.decode()
     assert 'data-testid="loan-measured"' in page and "Scheduled GPU-h (Slurm)" in page
+
+
+def test_the_board_export_carries_measured_use_with_its_source(ledger, client_for):
+    import io
+
+    from openpyxl import load_workbook
+
+    receive(ledger)
+    response = client_for(f.make_user(Role.ADMIN)).get("/monitoring/board/export.xlsx", {"month": "2026-10"})
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    headers = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[1] == ledger["started"].code)
+    assert row[headers.index("측정 GPU-시간")] == 5458.0 and row[headers.index("측정 출처")] == "Slurm 회계 기록"

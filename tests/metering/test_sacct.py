@@ -17,7 +17,7 @@ from metering.models import MeasuredUsage, UsageBatch
 from metering.services import sacct_receive
 from tests import factories as f
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "telemetry" / "sacct.txt"
+SAMPLE = Path(__file__).resolve().parent / "data" / "sacct.txt"
 OCTOBER = (dt.datetime(2026, 10, 1, tzinfo=sacct.KST), dt.datetime(2026, 11, 1, tzinfo=sacct.KST))
 AFTER_OCTOBER = dt.datetime(2026, 11, 2, 9, 0, tzinfo=sacct.KST)  # when the sample was taken
 

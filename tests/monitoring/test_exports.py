@@ -69,7 +69,7 @@ def test_xlsx_export_writes_numbers_with_formats_totals_filter_widths_and_a_froz
     assert totals[0].value == "합계"
     assert totals[col["사용 GPU-시간"]].value == sum(r[col["사용 GPU-시간"]].value for r in data)
     assert totals[col["배분 GPU"]].value == 24 + 8 + 8
-    assert sheet.auto_filter.ref == f"A1:R{len(data) + 1}"
+    assert sheet.auto_filter.ref == f"A1:T{len(data) + 1}"
     assert sheet.freeze_panes == "A2"
     assert sheet.column_dimensions["C"].width >= 14 and sheet.column_dimensions["A"].width >= 8
     assert all(c.font.bold for c in sheet[1])
