@@ -289,6 +289,9 @@ def loan_detail(request, loan_id, forms_=None, status=200):
     loan, can_change = get_loan_for_user(request.user, loan_id)
     forms_ = forms_ or {}
     servers = loan_servers(loan)
+    # Upper floors add to the page (metering: the borrower's measured use, which the report starts from).
+    extra = hooks.context(hooks.LOAN_PAGE, request=request, loan=loan)
+    gpu_hours = loan.end_report_gpu_hours if loan.end_report_gpu_hours is not None else extra.get("measured_gpu_hours")
     return render(
         request,
         "gpus/loan_detail.html",
@@ -299,11 +302,11 @@ def loan_detail(request, loan_id, forms_=None, status=200):
             "risk_projects": list({p.pk: p for s in servers for p in s.risks}.values()),
             "renewal_form": forms_.get("renew") or RenewalForm(),
             "report_form": forms_.get("report") or EndReportForm(initial={"text": loan.end_report,
-                                                                           "gpu_hours": loan.end_report_gpu_hours}),
+                                                                           "gpu_hours": gpu_hours}),
             "recall_form": forms_.get("recall") or ReasonForm(),
             "is_holder": request.user.is_applicant and request.user.organisation_id == loan.organisation_id,
             "RenewalState": RenewalState,
-            **hooks.context(hooks.LOAN_PAGE, request=request, loan=loan),
+            **extra,
         },
         status=status,
     )

@@ -9,4 +9,6 @@ from .selectors import measured_for_loan
 def loan_measured_context(*, request, loan) -> dict:
     measured = measured_for_loan(loan)
     found = measured.scheduled is not None or measured.busy is not None
-    return {"loan_measured": measured if found else None}
+    # What the end-of-loan report's GPU-hours start from (the scheduler's figure, else the GPUs').
+    figure = measured.scheduled if measured.scheduled is not None else measured.busy
+    return {"loan_measured": measured if found else None, "measured_gpu_hours": figure}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -83,6 +84,11 @@ def test_a_loans_page_shows_the_borrowers_measured_use(ledger, client_for):
     member = loan.organisation.members.first()
     page = client_for(member, "en").get(f"/lending/loans/{loan.public_id}/").content.decode()
     assert 'data-testid="loan-measured"' in page and "Scheduled GPU-h (Slurm)" in page
+    # the end-of-loan report starts from the measured GPU-hours (half of nb200-009's use: 4 of its 8 GPUs)
+    from metering.selectors import measured_for_loan
+
+    scheduled = measured_for_loan(loan).scheduled
+    assert scheduled == Decimal("37.7") and f'name="gpu_hours" value="{scheduled}"' in page
 
 
 def test_the_board_export_carries_measured_use_with_its_source(ledger, client_for):
