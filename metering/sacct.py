@@ -8,6 +8,8 @@ What the portal asks providers to run (../shared/telemetry/TELEMETRY.md §1.2):
 
 A file with a header line may order its columns in any way (and carry more of them). The rules,
 each from Slurm's own documentation and sources:
+- a run's GPU time is ElapsedRaw × gres/gpu: when ElapsedRaw is shorter than End − Start (the job
+  was suspended for a while), each part of the run counts in that proportion;
 - only allocation rows count: step rows (`123.batch`, `123.extern`, `123.0`) repeat the job's TRES;
 - GPUs are the `gres/gpu=N` item of AllocTRES, exactly (`gres/gpu:b200=N` is the same GPUs again);
 - every `--duplicates` record counts: a requeued job's earlier runs consumed GPUs too, so a run is
@@ -200,7 +202,10 @@ def _run(row: dict[str, str], line: int, period_start: dt.datetime, period_end: 
         start=start, end=end, elapsed_raw=elapsed, gpus=gpus, nodes=nodes,
     )
     lo, hi = max(start, period_start), min(end or period_end, period_end)
-    per_node = gpus / len(nodes)
+    # ElapsedRaw is the time the job ran: less than End - Start when it was suspended for a while.
+    wall = (end - start).total_seconds() if end is not None else 0
+    ran = elapsed / wall if end is not None and 0 < elapsed < wall else 1.0
+    per_node = gpus * ran / len(nodes)
     for month, a, b in split_by_month(lo, hi):
         run.pieces += [Piece(month=month, start=a, end=b, gpus=per_node) for _node in nodes]
     return run

@@ -61,6 +61,14 @@ def test_the_portal_format_without_a_header_and_month_edges():
     assert by_month == {dt.date(2026, 10, 1): 2 * 2 * 3600, dt.date(2026, 11, 1): 2 * 2 * 3600}
 
 
+def test_a_suspended_job_counts_the_time_it_ran():
+    # ran 2 of its 4 wall-clock hours (ElapsedRaw 7200): 8 GPUs x 2 h, not 8 x 4
+    line = ("8|8|c|acct|u|COMPLETED|2026-10-05T00:00:00|2026-10-05T00:00:00|2026-10-05T04:00:00|7200|"
+            "gres/gpu=8|n-1\n")
+    (run,) = sacct.parse([line], period_start=OCTOBER[0], period_end=OCTOBER[1])
+    assert run.gpu_seconds == 8 * 7200
+
+
 @pytest.mark.parametrize("bad, message", [
     ("1|1|c|a|u|COMPLETED|x|2026-13-01T00:00:00|Unknown|0|gres/gpu=1|n1\n", "Start is not a time"),
     ("1|1|c|a|u|COMPLETED|x|2026-10-02T00:00:00|2026-10-01T00:00:00|0|gres/gpu=1|n1\n", "ends before it starts"),
