@@ -252,6 +252,10 @@ def figures_json(f):
     return {key: None if value is None else str(value) for key, value in values.items()}
 
 
+def _text(value):
+    return None if value is None else str(value)
+
+
 def board_json(board):
     return {
         "month": months.label(board.month),
@@ -267,7 +271,10 @@ def board_json(board):
                 "report": str(row.month.report.public_id) if row.month.report else None,
                 "month": figures_json(row.month.monthly),
                 "cumulative": figures_json(row.month.cumulative),
-                "measured_gpu_hours": None if row.month.measured_figure[0] is None else str(row.month.measured_figure[0]),
+                "scheduled_gpu_hours": _text(row.month.measured.scheduled if row.month.measured else None),
+                "busy_gpu_hours": _text(row.month.measured.busy if row.month.measured else None),
+                "busy_coverage": _text(row.month.busy_coverage),
+                "measured_gpu_hours": _text(row.month.measured_figure[0]),
                 "measured_source": row.month.measured_figure[1],
                 "flags": row.flags,
             }

@@ -63,6 +63,7 @@ def test_the_board_shows_measured_use_and_flags_a_report_that_differs(ledger, ap
     board = api_for(admin).get("/api/v1/board/", {"month": "2026-10"}).json()
     row = next(r for r in board["projects"] if r["project"] == project.code)
     assert row["measured_gpu_hours"] == "5458.0" and row["measured_source"] == "sacct"
+    assert row["scheduled_gpu_hours"] == "5458.0" and row["busy_gpu_hours"] is None
     assert "differs_from_measured" in row["flags"]
     page = client_for(admin, "ko").get("/monitoring/board/", {"month": "2026-10"}).content.decode()
     assert "측정 사용량과의 차이" in page and "5,458.0" in page
@@ -102,3 +103,19 @@ def test_the_board_export_carries_measured_use_with_its_source(ledger, client_fo
     headers = [c.value for c in sheet[1]]
     row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[1] == ledger["started"].code)
     assert row[headers.index("측정 GPU-시간")] == 5458.0 and row[headers.index("측정 출처")] == "Slurm 회계 기록"
+
+
+def test_the_board_shows_scheduled_and_busy_side_by_side(ledger, client_for):
+    from metering.services import telemetry_store_day
+    from metering.telemetry import PRIMARY, Series
+
+    receive(ledger)
+    day = dt.datetime(2026, 10, 2, tzinfo=sacct.KST)
+    ends = [day.timestamp() + 3600 * (h + 1) for h in range(24)]
+    series = [Series(host="nb200-001", gpu=g, metric=PRIMARY, ends=ends, values=[0.5] * 24) for g in range(8)]
+    telemetry_store_day(actor=None, provider=ledger["provider"], day_start=day, series=series, step_s=3600)
+    admin = f.make_user(Role.ADMIN)
+    page = client_for(admin, "en").get("/monitoring/board/", {"month": "2026-10"}).content.decode()
+    cell = page[page.index('data-project="P-ON"'):]
+    cell = cell[cell.index('data-testid="measured-cell"'):cell.index("</td>", cell.index('data-testid="measured-cell"'))]
+    assert "5,458.0" in cell and "Slurm accounting" in cell and "96.0" in cell and "GPU telemetry" in cell
