@@ -102,6 +102,9 @@ def _evidence(project: Project, month: dt.date, since: dt.date | None = None, po
             "month": months.label(row.month), "allocated": str(row.monthly.allocated), "planned": str(row.monthly.planned),
             "used": str(used), "reported": str(row.monthly.used), "counted_from": counted_from,
             "measured": None if measured is None else str(measured), "measured_source": source,
+            "scheduled": None if not row.measured or row.measured.scheduled is None else str(row.measured.scheduled),
+            "busy": None if not row.measured or row.measured.busy is None else str(row.measured.busy),
+            "busy_coverage": None if row.busy_coverage is None else str(row.busy_coverage),
             "differs_from_measured": differs_from_measured(row.monthly.used if reported else None, measured, policy),
             "report": row.status,
             "missing_counted_as_zero": (not reported) and counted_from == "reported" and started is not None

@@ -34,7 +34,7 @@ def measured_months(world, project, share_of_plan: Decimal):
 
 
 @pytest.mark.parametrize("basis, opens", [("reported", False), ("measured", True), ("lower", True)])
-def test_the_policy_chooses_the_use_the_check_counts(world, started, clock, basis, opens):
+def test_the_policy_chooses_the_use_the_check_counts(world, started, clock, client_for, basis, opens):
     project = started("C-MEAS", used_share=Decimal("0.9"))  # reports 90% of plan
     measured_months(world, project, Decimal("0.1"))  # the scheduler saw 10%
     policy_update(actor=world.admin, reason="test", values={**policy_values(), "check_basis": basis})
@@ -45,7 +45,10 @@ def test_the_policy_chooses_the_use_the_check_counts(world, started, clock, basi
         august = case.evidence["months"][-1]
         assert case.evidence["basis"] == basis and august["counted_from"] == "sacct"
         assert august["differs_from_measured"] and Decimal(august["measured"]) < Decimal(august["reported"])
+        assert august["scheduled"] == august["measured"] and august["busy"] is None
         assert Decimal(case.evidence["ratio"]) == Decimal("0.1000")
+        page = client_for(world.admin, "ko").get(f"/monitoring/cases/{case.public_id}/").content.decode()
+        assert "Slurm 회계 기록" in page and 'data-testid="differs"' in page
 
 
 def test_the_lower_of_the_two_keeps_a_report_below_the_measured_use(world, started, clock):
