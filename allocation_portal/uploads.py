@@ -31,8 +31,8 @@ def size_label(size: int) -> str:
     return f"{size / (1024 * 1024):g} MB"
 
 
-def too_large_message() -> str:
-    return _("Uploads are limited to %(limit)s.") % {"limit": size_label(settings.PORTAL_UPLOAD_MAX_BYTES)}
+def too_large_message(limit: int | None = None) -> str:
+    return _("Uploads are limited to %(limit)s.") % {"limit": size_label(limit or settings.PORTAL_UPLOAD_MAX_BYTES)}
 
 
 def check_size(upload) -> None:
@@ -51,12 +51,18 @@ class UploadField(forms.FileField):
 
 
 class ApiUploadField(serializers.FileField):
-    """A file field (API) with the portal's size limit."""
+    """A file field (API) with the portal's size limit, or the setting named by `limit_setting` (a
+    provider's month of scheduler accounting is allowed more)."""
+
+    def __init__(self, *args, limit_setting: str = "PORTAL_UPLOAD_MAX_BYTES", **kwargs):
+        self.limit_setting = limit_setting
+        super().__init__(*args, **kwargs)
 
     def to_internal_value(self, data):
         upload = super().to_internal_value(data)
-        if upload.size is not None and upload.size > settings.PORTAL_UPLOAD_MAX_BYTES:
-            raise serializers.ValidationError(too_large_message(), code="too_large")
+        limit = getattr(settings, self.limit_setting)
+        if upload.size is not None and upload.size > limit:
+            raise serializers.ValidationError(too_large_message(limit), code="too_large")
         return upload
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,24 +14,15 @@ from rest_framework.views import APIView
 
 from allocation_portal.errors import NotPermitted, ValidationFailed
 from allocation_portal.fields import ApiMonthField
-from allocation_portal.uploads import size_label
+from allocation_portal.uploads import ApiUploadField
 from gpus.models import Provider
 
 from .services import may_send_usage, sacct_receive, telemetry_pull
 
 
-class MeteringFileField(serializers.FileField):
-    def to_internal_value(self, data):
-        upload = super().to_internal_value(data)
-        if upload.size is not None and upload.size > settings.PORTAL_METERING_MAX_BYTES:
-            raise serializers.ValidationError(
-                _("Uploads are limited to %(limit)s.") % {"limit": size_label(settings.PORTAL_METERING_MAX_BYTES)},
-                code="too_large")
-        return upload
-
-
 class SacctUploadSerializer(serializers.Serializer):
-    file = MeteringFileField(help_text="The output of sacct --parsable2 (see the README), UTF-8.")
+    file = ApiUploadField(limit_setting="PORTAL_METERING_MAX_BYTES",
+                          help_text="The output of sacct --parsable2 (see the README), UTF-8.")
     provider = serializers.SlugField(max_length=40, help_text="The provider's code")
     month = ApiMonthField(required=False, help_text="YYYY-MM (KST); default: the last month that has ended")
 

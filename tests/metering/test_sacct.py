@@ -177,3 +177,14 @@ def test_a_provider_operator_sends_a_month_through_the_api_and_the_command(ledge
     unknown = client.post("/api/v1/metering/sacct/", {"file": SimpleUploadedFile("s.txt", b"x"), "provider": "nope"},
                           format="multipart")
     assert unknown.status_code == 404
+
+
+def test_a_delivery_over_the_metering_limit_is_refused_with_the_limit(ledger, api_for, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.PORTAL_METERING_MAX_BYTES = 1024 * 1024 // 4  # 0.25 MB
+    big = SimpleUploadedFile("sacct.txt", b"x" * (1024 * 1024 // 2))
+    response = api_for(ledger["operator"]).post("/api/v1/metering/sacct/", {"file": big, "provider": ledger["provider"].code},
+                                                format="multipart")
+    assert response.status_code in (400, 413) and "0.25 MB" in response.content.decode()
+    assert not UsageBatch.objects.exists()
