@@ -85,8 +85,8 @@ def run(admin) -> dict:
     from django.utils import timezone
 
     from allocation_portal import months
-    from gpus.models import Gpu, Provider
-    from metering.services import sacct_receive, telemetry_store_day
+    from gpus.models import Provider
+    from metering.services import provider_gpus, sacct_receive, telemetry_store_day
     from monitoring.selectors import month_board
     from projects.models import Project
 
@@ -129,9 +129,7 @@ def run(admin) -> dict:
             started = time.perf_counter()
             points = 0
             for provider in Provider.objects.order_by("code"):
-                gpus_of = {(host, index): (server_id, gpu_id) for gpu_id, index, server_id, host in
-                           Gpu.objects.filter(server__cluster__provider=provider)
-                           .values_list("id", "index", "server_id", "server__hostname")}
+                gpus_of = provider_gpus(provider)
                 keys = sorted(gpus_of)
                 day = months.start_of(month)
                 while day < months.start_of(months.next_month(month)):

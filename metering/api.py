@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -12,12 +11,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from allocation_portal.errors import NotPermitted, ValidationFailed
 from allocation_portal.fields import ApiMonthField
 from allocation_portal.uploads import ApiUploadField
 from gpus.models import Provider
 
-from .services import may_send_usage, sacct_receive, telemetry_pull
+from .services import sacct_receive, telemetry_pull
 
 
 class SacctUploadSerializer(serializers.Serializer):
@@ -97,12 +95,7 @@ class TelemetryPullView(APIView):
         body = TelemetryPullSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         provider = get_object_or_404(Provider, code=body.validated_data["provider"])
-        if not may_send_usage(request.user, provider):
-            raise NotPermitted(_("Only the provider's operators and MSIT admins send its measured usage."))
-        if not provider.prometheus_url:
-            raise ValidationFailed(_("No Prometheus address is kept for this provider."),
-                                   fields={"provider": [_("MSIT sets the provider's Prometheus address.")]})
-        received = telemetry_pull(actor=request.user, provider=provider, url=provider.prometheus_url,
+        received = telemetry_pull(actor=request.user, provider=provider,
                                   first_day=body.validated_data["first_day"], last_day=body.validated_data["last_day"])
         data = [{
             "id": r.batch.public_id, "day": timezone.localtime(r.batch.period_start).date(), "changed": r.changed,

@@ -108,7 +108,7 @@ def measured_by_month(project_ids, first: dt.date, last: dt.date) -> dict[tuple[
 def measured_for_loan(loan) -> Measured:
     """What the borrower's use measured over the loan."""
     rows = (MeasuredUsage.objects.filter(loan=loan, batch__current=True).values("source")
-            .annotate(seconds=Sum("gpu_seconds"), covered=Sum("covered_seconds"), n=Count("id")))
+            .annotate(seconds=Sum("gpu_seconds"), covered=Sum("covered_seconds")))
     cell = Measured()
     for row in rows:
         if row["source"] == Source.SCHEDULER:

@@ -44,6 +44,18 @@ def may_send_usage(actor, provider: Provider) -> bool:
                                                                 and actor.provider_id == provider.pk)))
 
 
+def _check_may_send(actor, provider: Provider) -> None:
+    if not may_send_usage(actor, provider):
+        raise NotPermitted(_("Only the provider's operators and MSIT admins send its measured usage."))
+
+
+def provider_gpus(provider: Provider) -> dict[tuple[str, int], tuple[int, int]]:
+    """{(hostname, GPU index): (server id, GPU id)} of the provider's GPUs: how telemetry names a GPU."""
+    return {(host, index): (server_id, gpu_id) for gpu_id, index, server_id, host in
+            Gpu.objects.filter(server__cluster__provider=provider)
+            .values_list("id", "index", "server_id", "server__hostname")}
+
+
 def _period(month: dt.date | None, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """The month asked for, or the last month that has ended (sacct is run after the month ends)."""
     month = month or months.add_months(months.first_day(timezone.localdate(now)), -1)
@@ -65,8 +77,8 @@ def sacct_receive(*, actor, provider: Provider, file, file_name: str = "", month
     """Slurm accounting for one provider and one KST month: each job run's allocated GPU time on each
     node, attributed to the holders of that server's GPUs at that time. (`check_permission=False`:
     the command line, whose user runs the portal's own machine.)"""
-    if check_permission and not may_send_usage(actor, provider):
-        raise NotPermitted(_("Only the provider's operators and MSIT admins send its measured usage."))
+    if check_permission:
+        _check_may_send(actor, provider)
     now = now or timezone.now()
     period_start, period_end = _period(month, now)
     if period_start >= now:
@@ -113,8 +125,11 @@ COPY_SQL = ("COPY metering_measuredusage (batch_id, source, server_id, gpu_id, d
             "gpu_seconds, covered_seconds) FROM STDIN WITH (FORMAT csv, NULL '')")
 
 
-def _copy_rows(batch: UsageBatch, source: str, measured: Totals, *, telemetry_source: bool) -> None:
-    """The delivery's rows in one COPY (a national month is hundreds of thousands of rows)."""
+def _copy_rows(batch: UsageBatch, measured: Totals) -> None:
+    """The delivery's rows in one COPY (a national month is hundreds of thousands of rows). Covered
+    seconds exist for telemetry only."""
+    source = batch.source
+    telemetry_source = source == Source.TELEMETRY
     buffer = io.StringIO()
     out = csv.writer(buffer)
     for (server_id, gpu_id, day, (kind, project_id, loan_id)), (seconds, covered) in measured.items():
@@ -134,7 +149,6 @@ def store(*, actor, provider, source, period, measured: Totals, unknown: dict, f
     by_holder: dict[str, float] = defaultdict(float)
     for (_server, _gpu, _day, (kind, _p, _l)), (seconds, _covered) in measured.items():
         by_holder[kind] += seconds
-    telemetry = source == Source.TELEMETRY
     with transaction.atomic():
         # One delivery per provider at a time: two uploads of the same period never both become current.
         Provider.objects.select_for_update().get(pk=provider.pk)
@@ -153,7 +167,7 @@ def store(*, actor, provider, source, period, measured: Totals, unknown: dict, f
                            sorted(unknown.items(), key=lambda kv: -kv[1])[:UNKNOWN_NODES_KEPT]],
             received_by=actor if getattr(actor, "pk", None) else None, current=True, details=details or {},
         )
-        _copy_rows(batch, source, measured, telemetry_source=telemetry)
+        _copy_rows(batch, measured)
         if current is not None:
             MeasuredUsage.objects.filter(batch=current).delete()
             current.superseded_by = batch
@@ -172,13 +186,18 @@ def store(*, actor, provider, source, period, measured: Totals, unknown: dict, f
     return Received(batch=batch, changed=True, replaced=current, by_holder=dict(by_holder))
 
 
-def telemetry_pull(*, actor, provider: Provider, url: str, first_day: dt.date, last_day: dt.date,
+def telemetry_pull(*, actor, provider: Provider, first_day: dt.date, last_day: dt.date, url: str | None = None,
                    step_s: int = 3600, check_permission: bool = True) -> list[Received]:
-    """GPU telemetry from the provider's Prometheus for each KST day from `first_day` to `last_day`
-    (inclusive), one delivery per day: busy and covered GPU-seconds per GPU, attributed to the GPU's
-    holder at that time. A day pulled again with the same figures changes nothing."""
-    if check_permission and not may_send_usage(actor, provider):
-        raise NotPermitted(_("Only the provider's operators and MSIT admins send its measured usage."))
+    """GPU telemetry from the provider's Prometheus (`url`, or the address MSIT keeps for the provider)
+    for each KST day from `first_day` to `last_day` (inclusive), one delivery per day: busy and covered
+    GPU-seconds per GPU, attributed to the GPU's holder at that time. A day pulled again with the same
+    figures changes nothing."""
+    if check_permission:
+        _check_may_send(actor, provider)
+    url = url or provider.prometheus_url
+    if not url:
+        raise ValidationFailed(_("No Prometheus address is kept for this provider."),
+                               fields={"provider": [_("MSIT sets the provider's Prometheus address.")]})
     if last_day < first_day or (last_day - first_day).days > 366:
         raise ValidationFailed(_("Pull at most a year, from a day to a later day."),
                                fields={"to": [_("On or after the first day, within a year.")]})
@@ -187,11 +206,7 @@ def telemetry_pull(*, actor, provider: Provider, url: str, first_day: dt.date, l
     today = timezone.localdate()
     if last_day >= today:
         raise ValidationFailed(_("Only days that have ended can be pulled."), fields={"to": [_("Yesterday at the latest.")]})
-    gpus: dict[tuple[str, int], tuple[int, int]] = {
-        (host, index): (server_id, gpu_id)
-        for gpu_id, index, server_id, host in Gpu.objects.filter(server__cluster__provider=provider)
-        .values_list("id", "index", "server_id", "server__hostname")
-    }
+    gpus = provider_gpus(provider)
     received = []
     day = first_day
     while day <= last_day:
@@ -212,9 +227,7 @@ def telemetry_store_day(*, actor, provider: Provider, day_start: dt.datetime, se
     """One KST day of a provider's telemetry: each GPU's busy and covered seconds to its holder. A GPU
     whose holder did not change that day is summed at once; otherwise each step goes to its holder."""
     if gpus is None:
-        gpus = {(host, index): (server_id, gpu_id) for gpu_id, index, server_id, host in
-                Gpu.objects.filter(server__cluster__provider=provider)
-                .values_list("id", "index", "server_id", "server__hostname")}
+        gpus = provider_gpus(provider)
     day_end = day_start + dt.timedelta(days=1)
     timelines = Timelines({gpus[(s.host, s.gpu)][0] for s in series if (s.host, s.gpu) in gpus}, day_start, day_end)
     measured = totals()

@@ -25,8 +25,8 @@ def pull_telemetry(day: str | None = None) -> dict:
     done: dict[str, str] = {}
     for provider in Provider.objects.exclude(prometheus_url="").order_by("code"):
         try:
-            received = telemetry_pull(actor=None, provider=provider, url=provider.prometheus_url, first_day=chosen,
-                                      last_day=chosen, check_permission=False)
+            received = telemetry_pull(actor=None, provider=provider, first_day=chosen, last_day=chosen,
+                                      check_permission=False)
             done[provider.code] = "changed" if received[0].changed else "unchanged"
         except PortalError as exc:
             logger.warning("Telemetry of %s for %s not pulled: %s", provider.code, chosen, exc)

@@ -3,8 +3,6 @@ admins and auditors see every provider and the use nobody held."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -64,7 +62,7 @@ def metering(request):
                 messages.success(request, (
                     _("%(month)s received: %(runs)s job runs, %(hours)s GPU-hours.") if received.changed
                     else _("%(month)s: the same figures had been received already; nothing changed.")
-                ) % {"month": timezone_month(batch.period_start), "runs": batch.runs,
+                ) % {"month": months.label(timezone.localtime(batch.period_start).date()), "runs": batch.runs,
                      "hours": f"{batch.gpu_seconds / 3600:,.1f}"})
                 return redirect(f"{request.path}?provider={chosen.code}")
         status = 400
@@ -86,7 +84,3 @@ def metering(request):
         "can_send": chosen is not None and may_send_usage(request.user, chosen), "unattributed": unattributed,
         "total_servers": sum(row["n"] for row in servers),
     }, status=status)
-
-
-def timezone_month(moment: dt.datetime) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m")

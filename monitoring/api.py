@@ -225,20 +225,17 @@ class MeteredUsageView(APIView):
         month = MonthField().to_internal_value(raw) if raw else None
         rows = project_usage(project, until=month, since=month) if month else project_usage(project)
 
-        def text(value):
-            return None if value is None else str(value)
-
         data = []
         for row in rows:
             measured = row.measured
             figure, source = row.measured_figure
             data.append({
                 "month": months.label(row.month), "allocated_gpu_hours": str(row.monthly.allocated),
-                "scheduled_gpu_hours": text(measured.scheduled if measured else None),
+                "scheduled_gpu_hours": _text(measured.scheduled if measured else None),
                 "scheduled_complete": bool(measured and measured.scheduled_complete),
-                "busy_gpu_hours": text(measured.busy if measured else None), "busy_coverage": text(row.busy_coverage),
-                "reported_gpu_hours": text(row.report.gpu_hours_used) if row.counted else None,
-                "measured_gpu_hours": text(figure), "measured_source": source,
+                "busy_gpu_hours": _text(measured.busy if measured else None), "busy_coverage": _text(row.busy_coverage),
+                "reported_gpu_hours": _text(row.report.gpu_hours_used) if row.counted else None,
+                "measured_gpu_hours": _text(figure), "measured_source": source,
             })
         return Response(MeteredMonthSerializer(data, many=True).data)
 

@@ -114,8 +114,13 @@ def test_the_board_shows_scheduled_and_busy_side_by_side(ledger, client_for):
     ends = [day.timestamp() + 3600 * (h + 1) for h in range(24)]
     series = [Series(host="nb200-001", gpu=g, metric=PRIMARY, ends=ends, values=[0.5] * 24) for g in range(8)]
     telemetry_store_day(actor=None, provider=ledger["provider"], day_start=day, series=series, step_s=3600)
+    elsewhere = f.make_project(ledger["started"].ministry, started=True, code="P-ELSE", gpus=8)
+    f.award(elsewhere, [f.make_cluster(servers=1).servers.get()])  # a provider that sent nothing
     admin = f.make_user(Role.ADMIN)
     page = client_for(admin, "en").get("/monitoring/board/", {"month": "2026-10"}).content.decode()
     cell = page[page.index('data-project="P-ON"'):]
     cell = cell[cell.index('data-testid="measured-cell"'):cell.index("</td>", cell.index('data-testid="measured-cell"'))]
     assert "5,458.0" in cell and "Slurm accounting" in cell and "96.0" in cell and "GPU telemetry" in cell
+    waiting = page[page.index('data-project="P-ELSE"'):]
+    waiting = waiting[waiting.index('data-testid="measured-cell"'):waiting.index("</td>", waiting.index('data-testid="measured-cell"'))]
+    assert "–" in waiting and "Slurm" not in waiting and "telemetry" not in waiting

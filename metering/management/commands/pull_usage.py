@@ -33,12 +33,9 @@ class Command(BaseCommand):
             chosen = Provider.objects.get(code=provider)
         except Provider.DoesNotExist:
             raise CommandError(f"No provider with the code {provider!r}.") from None
-        url = prometheus or chosen.prometheus_url
-        if not url:
-            raise CommandError("No Prometheus address: give --prometheus or set the provider's.")
         try:
-            received = telemetry_pull(actor=None, provider=chosen, url=url, first_day=_day(first), last_day=_day(last),
-                                      step_s=step, check_permission=False)
+            received = telemetry_pull(actor=None, provider=chosen, url=prometheus, first_day=_day(first),
+                                      last_day=_day(last), step_s=step, check_permission=False)
         except PortalError as exc:
             raise CommandError(str(exc)) from None
         for r in received:
