@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import hostlist
+from django.utils.translation import gettext as _
 
 KST = ZoneInfo("Asia/Seoul")
 DEFAULT_COLUMNS = ["JobIDRaw", "JobID", "Cluster", "Account", "User", "State", "Submit", "Start", "End",
@@ -44,10 +45,10 @@ MAX_FIELD = 4096
 
 
 class SacctError(ValueError):
-    """A line of the file that cannot be read; `line` is 1-based."""
+    """A line of the file that cannot be read; `line` is 1-based. Its words are in the reader's language."""
 
     def __init__(self, line: int, message: str):
-        super().__init__(f"line {line}: {message}")
+        super().__init__(_("line %(line)s: %(problem)s") % {"line": line, "problem": message})
         self.line = line
         self.message = message
 
@@ -107,7 +108,7 @@ def _time(value: str, line: int, column: str) -> dt.datetime | None:
             return dt.datetime.fromtimestamp(int(value), tz=KST)
         moment = dt.datetime.fromisoformat(value)
     except (ValueError, OverflowError, OSError):
-        raise SacctError(line, f"{column} is not a time: {value[:40]!r}") from None
+        raise SacctError(line, _("%(column)s is not a time: %(value)r") % {"column": column, "value": value[:40]}) from None
     return moment.replace(tzinfo=KST) if moment.tzinfo is None else moment.astimezone(KST)
 
 
@@ -138,7 +139,7 @@ def parse(lines: Iterable[str], *, period_start: dt.datetime, period_end: dt.dat
           max_rows: int | None = None) -> Iterator[JobRun]:
     """The allocation records of sacct output as job runs, clipped to [period_start, period_end)."""
     if period_end <= period_start:
-        raise SacctError(0, "the period ends before it starts")
+        raise SacctError(0, _("the period ends before it starts"))
     columns: list[str] | None = None
     rows = 0
     for number, raw in enumerate(lines, start=1):
@@ -146,24 +147,24 @@ def parse(lines: Iterable[str], *, period_start: dt.datetime, period_end: dt.dat
         if not text.strip():
             continue
         if "\x00" in text:
-            raise SacctError(number, "a NUL byte")
+            raise SacctError(number, _("a NUL byte"))
         values = text.split("|")
         if columns is None:
             columns = _header(values)
             if columns is not None:
                 missing = NEEDED - set(columns)
                 if missing:
-                    raise SacctError(number, f"columns missing: {', '.join(sorted(missing))}")
+                    raise SacctError(number, _("columns missing: %(columns)s") % {"columns": ", ".join(sorted(missing))})
                 continue
             columns = DEFAULT_COLUMNS
         if len(values) != len(columns):
-            raise SacctError(number, f"{len(values)} fields where the format has {len(columns)}")
+            raise SacctError(number, _("%(n)s fields where the format has %(expected)s") % {"n": len(values), "expected": len(columns)})
         if any(len(v) > MAX_FIELD for v in values):
-            raise SacctError(number, "a field over 4096 characters")
+            raise SacctError(number, _("a field over %(n)s characters") % {"n": MAX_FIELD})
         row = dict(zip(columns, values, strict=True))
         rows += 1
         if max_rows is not None and rows > max_rows:
-            raise SacctError(number, f"more than {max_rows} rows")
+            raise SacctError(number, _("more than %(n)s rows") % {"n": max_rows})
         run = _run(row, number, period_start, period_end)
         if run is not None:
             yield run
@@ -184,18 +185,18 @@ def _run(row: dict[str, str], line: int, period_start: dt.datetime, period_end: 
     try:
         elapsed = int(row["ElapsedRaw"] or 0)
     except ValueError:
-        raise SacctError(line, f"ElapsedRaw is not a number: {row['ElapsedRaw'][:20]!r}") from None
+        raise SacctError(line, _("ElapsedRaw is not a number: %(value)r") % {"value": row["ElapsedRaw"][:20]}) from None
     if elapsed < 0 or (end is not None and end < start):
-        raise SacctError(line, "the run ends before it starts")
+        raise SacctError(line, _("the run ends before it starts"))
     node_list = row["NodeList"].strip()
     if node_list in UNSET or node_list == "None assigned":
-        raise SacctError(line, "a run with GPUs but no nodes")
+        raise SacctError(line, _("a run with GPUs but no nodes"))
     try:
         nodes = list(_expand(node_list))
     except hostlist.BadHostlist:
-        raise SacctError(line, f"the node list cannot be read: {node_list[:60]!r}") from None
+        raise SacctError(line, _("the node list cannot be read: %(value)r") % {"value": node_list[:60]}) from None
     if not nodes or len(nodes) > MAX_NODES:
-        raise SacctError(line, "a node list of no nodes, or of more than 4096")
+        raise SacctError(line, _("a node list of no nodes, or of more than %(n)s") % {"n": MAX_NODES})
     run = JobRun(
         line=line, job_id_raw=job_id_raw, job_id=job_id, cluster=row.get("Cluster", "").strip(),
         account=row["Account"].strip(), user=row.get("User", "").strip(), state=row["State"].split(" ")[0].strip(),
