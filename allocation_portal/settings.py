@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "lending",
     "metering",
     "monitoring",
+    "outcomes",
 ]
 
 MIDDLEWARE = [

@@ -42,6 +42,7 @@ urlpatterns = [
     path("", include("lending.urls")),
     path("", include("metering.urls")),
     path("", include("monitoring.urls")),
+    path("", include("outcomes.urls")),
     path("admin/", portal_admin.urls),
     path("api/v1/", include((api_urls(), "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
