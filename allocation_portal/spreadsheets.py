@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import unicodedata
+from dataclasses import dataclass
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -62,20 +63,45 @@ def _write(cell, value) -> None:
         cell.quotePrefix = True
 
 
+@dataclass
+class Sheet:
+    """One sheet of a workbook: a header row, the data rows, one Excel number format (or None) per
+    column, and an optional totals row."""
+
+    title: str
+    headers: list
+    rows: list
+    formats: list[str | None] | None = None
+    totals: list | None = None
+
+
 def xlsx_bytes(headers: list, rows, *, sheet_title: str, formats: list[str | None] | None = None,
-               totals: list | None = None) -> bytes:
-    """One sheet: a bold header row that stays in view, an autofilter over the data, columns wide
-    enough for their content, `formats` (one Excel number format or None per column) on the
-    data and the `totals` row under it (outside the filter, so sorting leaves it last)."""
+               totals: list | None = None, more: list[Sheet] | None = None) -> bytes:
+    """A workbook of one sheet (and the sheets in `more` after it)."""
+    return xlsx_book([Sheet(sheet_title, headers, list(rows), formats, totals), *(more or [])])
+
+
+def xlsx_book(sheets: list[Sheet]) -> bytes:
+    """Each sheet: a bold header row that stays in view, an autofilter over the data, columns wide
+    enough for their content, the formats on the data and the totals row under it (outside the
+    filter, so sorting leaves it last)."""
     from openpyxl import Workbook
+
+    book = Workbook()
+    for index, sheet in enumerate(sheets):
+        _write_sheet(book.active if index == 0 else book.create_sheet(), sheet)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _write_sheet(sheet, spec: Sheet) -> None:
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = sheet_title
-    rows = list(rows)
-    formats = formats or [None] * len(headers)
+    headers, rows, totals = spec.headers, spec.rows, spec.totals
+    sheet.title = spec.title
+    formats = spec.formats or [None] * len(headers)
     widths = [_display_width(h) for h in headers]
     header_fill = PatternFill("solid", fgColor="DFE7F1")
     wrap = Alignment(wrap_text=True, vertical="top")
@@ -111,6 +137,3 @@ def xlsx_bytes(headers: list, rows, *, sheet_title: str, formats: list[str | Non
         # Room for the filter button; long titles wrap in the cell rather than widen the sheet.
         sheet.column_dimensions[get_column_letter(column)].width = min(max(width + 3, 8), MAX_WIDTH)
     sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

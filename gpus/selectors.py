@@ -150,3 +150,113 @@ def suspended_periods(project, first: dt.datetime, last: dt.datetime) -> list[tu
         ).order_by("starts_at")
         if a.ends_at > a.starts_at
     ]
+
+
+# --- The programme pool's GPU-hours by what the ledger says of them -----------------------------
+
+# Every GPU-hour of a pool's ledger rows, split into what it was: of the award layer, used by a
+# started project (`held_started`), awarded to a project that was not using it yet (`idle`: not
+# started, or a loan still on it), `suspended`, or in the MSIT `reserve`; of the loan layer, `lent`,
+# and again as `lent_from_idle` or `lent_from_reserve` by the award-layer row under the loan's GPU
+# at that time (a loan on GPUs of nobody's award is lent but from neither). The GPUs of one entry
+# that share a period are one piece, so the month sums run over a few rows per entry.
+POOL_PIECES_CTE = """
+pool_rows AS MATERIALIZED (
+    SELECT h.allocation_id, h.gpu_id, h.layer, a.holder_kind, h.period, h.occupied
+      FROM gpus_allocationgpu h
+      JOIN gpus_allocation a ON a.id = h.allocation_id
+      JOIN gpus_gpu g ON g.id = h.gpu_id
+      JOIN gpus_server s ON s.id = g.server_id
+     WHERE s.pool_id = %(pool)s AND lower(h.period) < %(hi)s AND upper(h.period) > %(lo)s
+), pieces AS (
+    SELECT allocation_id, 'held_started' AS category, occupied AS span, COUNT(*) AS gpus
+      FROM pool_rows WHERE layer = 'award' AND holder_kind = 'project' AND occupied IS NOT NULL
+     GROUP BY 1, 3
+    UNION ALL
+    SELECT allocation_id, 'idle', CASE WHEN occupied IS NULL THEN period ELSE period - occupied END, COUNT(*)
+      FROM pool_rows WHERE layer = 'award' AND holder_kind = 'project'
+     GROUP BY 1, 3
+    UNION ALL
+    SELECT allocation_id, holder_kind, period, COUNT(*)
+      FROM pool_rows WHERE layer = 'award' AND holder_kind IN ('suspended', 'reserve')
+     GROUP BY 1, 2, 3
+    UNION ALL
+    SELECT allocation_id, 'lent', period, COUNT(*) FROM pool_rows WHERE layer = 'loan' GROUP BY 1, 3
+    UNION ALL
+    SELECT l.allocation_id, CASE WHEN aw.holder_kind = 'reserve' THEN 'lent_from_reserve' ELSE 'lent_from_idle' END,
+           l.period * aw.period, COUNT(*)
+      FROM pool_rows l JOIN pool_rows aw ON aw.gpu_id = l.gpu_id AND aw.layer = 'award' AND aw.period && l.period
+     WHERE l.layer = 'loan'
+     GROUP BY 1, 2, 3
+), month_pieces AS (
+    SELECT p.allocation_id, p.category, m.month,
+           p.gpus * EXTRACT(EPOCH FROM LEAST(upper(p.span), m.hi) - GREATEST(lower(p.span), m.lo)) AS seconds
+      FROM pieces p JOIN months m ON lower(p.span) < m.hi AND upper(p.span) > m.lo
+     WHERE NOT isempty(p.span) AND m.hi > m.lo
+)
+"""
+
+POOL_HOURS_SQL = MONTHS_CTE + ", " + POOL_PIECES_CTE + """
+SELECT category, month, SUM(seconds) / 3600.0 FROM month_pieces GROUP BY 1, 2
+"""
+
+POOL_HOURS_ROWS_SQL = MONTHS_CTE + ", " + POOL_PIECES_CTE + """
+SELECT allocation_id, month, SUM(seconds) / 3600.0 FROM month_pieces WHERE category = ANY(%(categories)s) GROUP BY 1, 2
+"""
+
+POOL_HOUR_CATEGORIES = ("held_started", "idle", "suspended", "reserve", "lent", "lent_from_idle", "lent_from_reserve")
+
+
+def _pool_hours_params(pool, first_month: dt.date, last_month: dt.date, now: dt.datetime | None) -> dict[str, Any]:
+    now = now or timezone.now()
+    lo = months.start_of(first_month)
+    return {
+        "tz": str(timezone.get_default_timezone()), "now": now, "pool": pool.pk,
+        "first": dt.datetime.combine(months.first_day(first_month), dt.time.min),
+        "last": dt.datetime.combine(months.first_day(last_month), dt.time.min),
+        "lo": lo, "hi": max(min(months.start_of(months.next_month(last_month)), now), lo),
+    }
+
+
+def pool_hours_by_month(pool, first_month: dt.date, last_month: dt.date, now: dt.datetime | None = None) -> dict:
+    """The pool's GPU-hours per month and category (POOL_HOUR_CATEGORIES), from the ledger, the
+    month under way up to now, in one query: {(category, month): Decimal}."""
+    with connection.cursor() as cursor:
+        cursor.execute(POOL_HOURS_SQL, _pool_hours_params(pool, first_month, last_month, now))
+        return {(category, month): Decimal(h).quantize(Decimal("0.1")) for category, month, h in cursor.fetchall()}
+
+
+def pool_hours_by_entry(pool, categories, first_month: dt.date, last_month: dt.date,
+                        now: dt.datetime | None = None) -> dict:
+    """The same GPU-hours per ledger entry and month, for the given categories (the rows a figure
+    counts): {(allocation_id, month): Decimal}. One query."""
+    params = {**_pool_hours_params(pool, first_month, last_month, now), "categories": list(categories)}
+    with connection.cursor() as cursor:
+        cursor.execute(POOL_HOURS_ROWS_SQL, params)
+        return {(aid, month): Decimal(h) for aid, month, h in cursor.fetchall()}
+
+
+FREED_BEFORE_SQL = """
+SELECT a.loan_id, MAX(prev.freed)
+  FROM gpus_allocation a
+  JOIN gpus_allocationgpu h ON h.allocation_id = a.id
+  CROSS JOIN LATERAL (
+      SELECT MAX(upper(o.occupied)) AS freed
+        FROM gpus_allocationgpu o JOIN gpus_allocation oa ON oa.id = o.allocation_id
+       WHERE o.gpu_id = h.gpu_id AND o.occupied IS NOT NULL AND NOT isempty(o.occupied)
+         AND o.occupied && tstzrange(NULL, lower(h.period), '[)') AND oa.loan_id IS DISTINCT FROM a.loan_id
+  ) prev
+ WHERE a.loan_id = ANY(%(ids)s) AND h.layer = 'loan'
+ GROUP BY a.loan_id
+"""
+
+
+def freed_before(loan_ids) -> dict[int, dt.datetime]:
+    """Per loan, when the last of its GPUs was freed by the holder that used it before the loan
+    began (a project, or another loan); loans whose GPUs nobody used before are left out. One query."""
+    ids = list(loan_ids)
+    if not ids:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(FREED_BEFORE_SQL, {"ids": ids})
+        return {loan_id: freed for loan_id, freed in cursor.fetchall() if freed is not None}

@@ -110,35 +110,43 @@ CAPACITY_LAYERS = ["held_started", "idle", "reserve", "suspended", "free"]
 CAP_WIDTH, CAP_HEIGHT, CAP_LEFT, CAP_RIGHT, CAP_TOP, CAP_BOTTOM = 760, 260, 56, 16, 16, 36
 
 
-def capacity_chart(series, *, current) -> dict | None:
-    """Stacked columns per month of the programme pool's GPUs: held by started projects, idle
-    (awarded, not started), MSIT reserve, suspended, free; the months ahead are drawn lighter
-    (what the ledger holds for them today)."""
-    if not series:
+def stacked_chart(columns: list[dict], layers: list[str]) -> dict | None:
+    """Stacked columns, bottom up in the order of `layers`. Each column is a dict with `label` (under
+    the column) and `values` ({layer: number}); its other keys are kept for the template. The scale
+    has four gridlines at a round step (1, 2, 2.5 or 5 times a power of ten) just above the tallest."""
+    if not columns:
         return None
-    top = max(cap.total for _at, cap in series) or 1
-    # Four gridlines at a round step (1, 2, 2.5 or 5 times a power of ten) just above the total.
+    top = max(sum(float(c["values"].get(layer) or 0) for layer in layers) for c in columns) or 1
     magnitude = 10 ** max(len(str(int(top / 4))) - 1, 0)
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude * 4 >= top)
     nice = float(step * 4)
     inner_w, inner_h = CAP_WIDTH - CAP_LEFT - CAP_RIGHT, CAP_HEIGHT - CAP_TOP - CAP_BOTTOM
-    slot = inner_w / len(series)
+    slot = inner_w / len(columns)
     bar = min(slot * 0.7, 48)
-    columns = []
-    for i, (at, cap) in enumerate(series):
+    drawn = []
+    for i, column in enumerate(columns):
         x = CAP_LEFT + i * slot + (slot - bar) / 2
         base = CAP_TOP + inner_h
         parts = []
-        for layer in CAPACITY_LAYERS:
-            value = getattr(cap, layer)
-            h = value / nice * inner_h
+        for layer in layers:
+            value = column["values"].get(layer) or 0
+            h = float(value) / nice * inner_h
             base -= h
             parts.append({"cls": layer, "y": round(base, 1), "h": round(h, 1), "value": value})
-        month = timezone.localtime(at).date().replace(day=1)
-        columns.append({"x": round(x, 1), "w": round(bar, 1), "parts": parts, "label": f"{month:%y.%m}",
-                        "lx": round(x + bar / 2, 1), "month": months.label(month), "cap": cap,
-                        "ahead": month > current})
+        drawn.append({**column, "x": round(x, 1), "w": round(bar, 1), "parts": parts, "lx": round(x + bar / 2, 1)})
     ticks = [{"y": round(CAP_TOP + inner_h - inner_h * k / 4, 1), "text": formatting.format_number(nice * k / 4)}
              for k in range(5)]
     return {"width": CAP_WIDTH, "height": CAP_HEIGHT, "left": CAP_LEFT, "right": CAP_WIDTH - CAP_RIGHT,
-            "columns": columns, "ticks": ticks, "label_y": CAP_HEIGHT - 14}
+            "columns": drawn, "ticks": ticks, "label_y": CAP_HEIGHT - 14}
+
+
+def capacity_chart(series, *, current) -> dict | None:
+    """Stacked columns per month of the programme pool's GPUs: held by started projects, idle
+    (awarded, not started), MSIT reserve, suspended, free; the months ahead are drawn lighter
+    (what the ledger holds for them today)."""
+    columns = []
+    for at, cap in series:
+        month = timezone.localtime(at).date().replace(day=1)
+        columns.append({"label": f"{month:%y.%m}", "month": months.label(month), "cap": cap, "ahead": month > current,
+                        "values": {layer: getattr(cap, layer) for layer in CAPACITY_LAYERS}})
+    return stacked_chart(columns, CAPACITY_LAYERS)

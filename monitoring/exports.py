@@ -7,7 +7,7 @@ from urllib.parse import quote
 from django.http import Http404, HttpResponse
 from django.utils import timezone, translation
 
-from allocation_portal import months, spreadsheets
+from allocation_portal import hooks, months, spreadsheets
 
 from .selectors import FLAG_LABELS, STATUS_LABELS, Figures
 
@@ -103,13 +103,14 @@ def _csv_value(value, kind):
 
 
 def _respond(fmt: str, headers: list[str], rows, filename: str, sheet_title: str, *, kinds: list[str] | None = None,
-             totals: list | None = None) -> HttpResponse:
+             totals: list | None = None, more=None) -> HttpResponse:
     kinds = kinds or [TEXT] * len(headers)
     if fmt == "csv":
         content = spreadsheets.csv_bytes(headers, [[_csv_value(v, k) for v, k in zip(row, kinds, strict=True)] for row in rows])
     elif fmt == "xlsx":
         content = spreadsheets.xlsx_bytes(headers, rows, sheet_title=sheet_title, totals=totals,
-                                          formats=[XLSX_FORMATS.get(kind) for kind in kinds])
+                                          formats=[XLSX_FORMATS.get(kind) for kind in kinds],
+                                          more=more() if more else None)
     else:
         raise Http404("Unknown format.")
     response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
@@ -122,6 +123,7 @@ def board_export(board, rows, fmt: str) -> HttpResponse:
         fmt, BOARD_HEADERS, board_rows(board, rows),
         f"GPU_사용현황_{months.label(board.month)}", f"{months.label(board.month)} 사용 현황",
         kinds=[kind for _header, kind in BOARD_COLUMNS], totals=board_totals(rows),
+        more=lambda: [sheet for sheets in hooks.run(hooks.BOARD_EXPORT_SHEETS, board=board) for sheet in sheets],
     )
 
 

@@ -1,5 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-app_name = "outcomes"
+from . import views
 
-urlpatterns: list = []
+urlpatterns = [
+    path("programme/outcomes/", views.dashboard, name="outcomes"),
+    path("programme/outcomes/rows/", views.figure_rows_view, name="outcome-rows"),
+]

@@ -1,0 +1,75 @@
+"""The outcome figures over the API (MSIT admins and auditors)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from allocation_portal.api import Pagination, ReadsEverything
+
+from .figures import FIGURES, programme_outcomes
+from .forecast import programme_forecast
+from .forms import OutcomesRangeForm
+
+RANGE = [
+    OpenApiParameter("from", OpenApiTypes.STR, description="YYYY-MM; default the programme's first month"),
+    OpenApiParameter("to", OpenApiTypes.STR, description="YYYY-MM; default this month"),
+]
+
+
+def _form(request, *, figure_required: bool = False) -> OutcomesRangeForm:
+    form = OutcomesRangeForm(request.query_params, figure_required=figure_required)
+    if not form.is_valid():
+        raise ValidationError({form.add_prefix(name): errors for name, errors in form.errors.items()})
+    return form
+
+
+class OutcomesView(APIView):
+    """The programme's outcome figures per month and over the range: GPU-hours awarded, held by
+    started projects, idle, in the reserve, suspended, used by owners (reported and measured), lent;
+    the shares used-or-lent and idle-recovered; lending speed; recalls; reclaimed servers; loans by
+    organisation type and region and the top five organisations' share."""
+
+    permission_classes = [ReadsEverything]
+
+    @extend_schema(parameters=RANGE, responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        form = _form(request)
+        return Response(programme_outcomes(form.cleaned_data["first"], form.cleaned_data["last"]).to_dict())
+
+
+class FigureRowSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    value = serializers.CharField(help_text="What the row adds to the figure, in the figure's unit")
+    url = serializers.CharField()
+    month = serializers.CharField(allow_null=True)
+    detail = serializers.CharField()
+
+
+class OutcomeRowsView(APIView):
+    """The rows one figure counts over the range (they add up to it), 50 to a page."""
+
+    permission_classes = [ReadsEverything]
+
+    @extend_schema(parameters=[*RANGE, OpenApiParameter("figure", OpenApiTypes.STR, enum=list(FIGURES), required=True)],
+                   responses=FigureRowSerializer(many=True))
+    def get(self, request):
+        form = _form(request, figure_required=True)
+        rows = FIGURES[form.cleaned_data["figure"]][2](form.scope) if form.scope else []
+        paginator = Pagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response([row.to_dict() for row in page])
+
+
+class ForecastView(APIView):
+    """The next three months: servers whose projects are expected to start and the loans on them
+    that will be recalled, idle GPUs not yet requested, requests waiting, the reserve, and what MSIT
+    can still lend."""
+
+    permission_classes = [ReadsEverything]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        return Response(programme_forecast().to_dict())
