@@ -2,14 +2,14 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from allocation_portal.api import Pagination, ReadsEverything
 
-from .figures import FIGURES, programme_outcomes
+from .figures import FIGURES, figure_rows, programme_outcomes
 from .forecast import programme_forecast
 from .forms import OutcomesRangeForm
 
@@ -37,30 +37,35 @@ class OutcomesView(APIView):
     @extend_schema(parameters=RANGE, responses=OpenApiTypes.OBJECT)
     def get(self, request):
         form = _form(request)
-        return Response(programme_outcomes(form.cleaned_data["first"], form.cleaned_data["last"]).to_dict())
+        return Response(programme_outcomes(scope=form.scope).to_dict())
 
 
 class FigureRowSerializer(serializers.Serializer):
     label = serializers.CharField()
     value = serializers.CharField(help_text="What the row adds to the figure, in the figure's unit")
     url = serializers.CharField()
-    month = serializers.CharField(allow_null=True)
+    month = serializers.CharField(allow_null=True, help_text="YYYY-MM, or null for a row of the whole range")
     detail = serializers.CharField()
 
+    def to_representation(self, instance):
+        return instance.to_dict()
 
-class OutcomeRowsView(APIView):
+
+class OutcomeRowsView(generics.ListAPIView):
     """The rows one figure counts over the range (they add up to it), 50 to a page."""
 
     permission_classes = [ReadsEverything]
+    serializer_class = FigureRowSerializer
+    pagination_class = Pagination
+    filter_backends: list = []
 
-    @extend_schema(parameters=[*RANGE, OpenApiParameter("figure", OpenApiTypes.STR, enum=list(FIGURES), required=True)],
-                   responses=FigureRowSerializer(many=True))
-    def get(self, request):
-        form = _form(request, figure_required=True)
-        rows = FIGURES[form.cleaned_data["figure"]][2](form.scope) if form.scope else []
-        paginator = Pagination()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response([row.to_dict() for row in page])
+    @extend_schema(parameters=[*RANGE, OpenApiParameter("figure", OpenApiTypes.STR, enum=list(FIGURES), required=True)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        form = _form(self.request, figure_required=True)
+        return figure_rows(form.cleaned_data["figure"], scope=form.scope) if form.scope else []
 
 
 class ForecastView(APIView):

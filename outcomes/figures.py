@@ -398,10 +398,11 @@ def where_now(hostnames, now) -> dict[str, str]:
 # --- The figures ---------------------------------------------------------------------------------
 
 def programme_outcomes(first: dt.date | None = None, last: dt.date | None = None, *,
-                       now: dt.datetime | None = None) -> Outcomes:
+                       now: dt.datetime | None = None, scope: Scope | None = None) -> Outcomes:
     """The outcome figures of the programme's pool for every month from `first` to `last`
-    (default: the programme's first month to this month) and over the whole range."""
-    scope = scope_for(first, last, now=now)
+    (default: the programme's first month to this month) and over the whole range; or of a `scope`
+    already checked (scope_for)."""
+    scope = scope or scope_for(first, last, now=now)
     if scope is None:
         current = months.first_day(timezone.localdate())
         return Outcomes(first=current, last=current, months=[], total=Period(month=None),
@@ -477,7 +478,7 @@ class FigureRow:
     detail: str = ""
 
     def to_dict(self) -> dict:
-        return {"label": self.label, "value": str(self.value), "url": self.url,
+        return {"label": self.label, "value": str(self.value.quantize(HOURS)), "url": self.url,
                 "month": months.label(self.month) if self.month else None, "detail": self.detail}
 
 
@@ -626,9 +627,9 @@ FIGURES = {
 
 
 def figure_rows(figure: str, first: dt.date | None = None, last: dt.date | None = None, *,
-                now: dt.datetime | None = None) -> list[FigureRow]:
+                now: dt.datetime | None = None, scope: Scope | None = None) -> list[FigureRow]:
     """The rows `figure` counts over the range; a few queries whatever their number."""
-    scope = scope_for(first, last, now=now)
+    scope = scope or scope_for(first, last, now=now)
     if scope is None:
         return []
     return FIGURES[figure][2](scope)

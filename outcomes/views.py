@@ -13,7 +13,7 @@ from allocation_portal.access import role_required
 from lending.models import OrganisationKind, Region
 from monitoring.charts import stacked_chart
 
-from .figures import FIGURES, Outcomes, programme_outcomes
+from .figures import FIGURES, Outcomes, figure_rows, programme_outcomes
 from .forecast import Forecast, programme_forecast
 from .forms import OutcomesRangeForm
 
@@ -69,8 +69,7 @@ def _range(request, *, figure_required: bool = False) -> OutcomesRangeForm:
 @role_required("reads_everything")
 def dashboard(request):
     form = _range(request)
-    first, last = (form.cleaned_data.get("first"), form.cleaned_data.get("last")) if form.scope else (None, None)
-    outcomes = programme_outcomes(first, last)
+    outcomes = programme_outcomes(scope=form.scope)
     forecast = programme_forecast()
     return render(request, "outcomes/dashboard.html", {
         "form": form, "outcomes": outcomes, "total": outcomes.total, "forecast": forecast,
@@ -85,7 +84,7 @@ def figure_rows_view(request):
     form = _range(request, figure_required=True)
     rows, figure = [], form.cleaned_data.get("figure") if form.is_bound else None
     if form.scope and figure:
-        rows = FIGURES[figure][2](form.scope)
+        rows = figure_rows(figure, scope=form.scope)
     page = Paginator(rows, ROWS_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
