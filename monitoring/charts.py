@@ -120,12 +120,14 @@ def stacked_chart(columns: list[dict], layers: list[str]) -> dict | None:
     magnitude = 10 ** max(len(str(int(top / 4))) - 1, 0)
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude * 4 >= top)
     nice = float(step * 4)
-    inner_w, inner_h = CAP_WIDTH - CAP_LEFT - CAP_RIGHT, CAP_HEIGHT - CAP_TOP - CAP_BOTTOM
+    ticks_text = [formatting.format_number(nice * k / 4) for k in range(5)]
+    left = max(CAP_LEFT, 7 * max(len(t) for t in ticks_text) + 12)  # room for the longest tick label
+    inner_w, inner_h = CAP_WIDTH - left - CAP_RIGHT, CAP_HEIGHT - CAP_TOP - CAP_BOTTOM
     slot = inner_w / len(columns)
     bar = min(slot * 0.7, 48)
     drawn = []
     for i, column in enumerate(columns):
-        x = CAP_LEFT + i * slot + (slot - bar) / 2
+        x = left + i * slot + (slot - bar) / 2
         base = CAP_TOP + inner_h
         parts = []
         for layer in layers:
@@ -134,9 +136,8 @@ def stacked_chart(columns: list[dict], layers: list[str]) -> dict | None:
             base -= h
             parts.append({"cls": layer, "y": round(base, 1), "h": round(h, 1), "value": value})
         drawn.append({**column, "x": round(x, 1), "w": round(bar, 1), "parts": parts, "lx": round(x + bar / 2, 1)})
-    ticks = [{"y": round(CAP_TOP + inner_h - inner_h * k / 4, 1), "text": formatting.format_number(nice * k / 4)}
-             for k in range(5)]
-    return {"width": CAP_WIDTH, "height": CAP_HEIGHT, "left": CAP_LEFT, "right": CAP_WIDTH - CAP_RIGHT,
+    ticks = [{"y": round(CAP_TOP + inner_h - inner_h * k / 4, 1), "text": text} for k, text in enumerate(ticks_text)]
+    return {"width": CAP_WIDTH, "height": CAP_HEIGHT, "left": left, "right": CAP_WIDTH - CAP_RIGHT,
             "columns": drawn, "ticks": ticks, "label_y": CAP_HEIGHT - 14}
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import time_machine
 from django.db import transaction
 from django.utils import timezone
 
 from allocation_portal import months
 from allocation_portal.models import Compliance, Role, User
+from gpus.availability import day_start
 from gpus.models import AllocationGpu
 from gpus.selectors import held_by_month
 from lending import services as lending
@@ -212,6 +214,77 @@ def load_demo_lending() -> int:
     lending.request_submit(actor=applicant, values=values(8, today + dt.timedelta(days=60), 80,
                                                           "H200 기반 추론 최적화 연구", model="H200"))
     return made + 3
+
+
+# The demo's lending before today, month by month: (days back it was submitted, organisation key,
+# GPUs, days to the first day asked for, days asked for, days until MSIT decided, what happened).
+HISTORY = [
+    (150, "nuri", 8, 4, 40, 2, "completed"), (142, "seoul", 2, 3, 30, 6, "completed"),
+    (128, "busan", 4, 5, 35, 1, "completed"), (115, "applicant", 1, 2, 20, 3, "rejected"),
+    (104, "nuri", 16, 6, 45, 4, "recalled"), (96, "seoul", 4, 3, 25, 2, "completed"),
+    (83, "busan", 8, 4, 40, 5, "recalled_short"), (70, "applicant", 2, 2, 30, 1, "completed"),
+    (58, "nuri", 4, 3, 30, 8, "completed"), (45, "seoul", 8, 5, 28, 3, "completed"),
+    (36, "applicant", 4, 2, 21, 2, "declined"), (30, "busan", 2, 2, 20, 4, "completed"),
+]
+HISTORY_PURPOSE = "지난 대여 이력 (예시 데이터)"
+
+
+def load_demo_lending_history() -> int:
+    """Loans of the months before today, made with the portal's own services on the days they
+    would have happened (the clock travels back for each step): submitted, decided days later,
+    accepted or declined, started and ended by the daily job, two recalled (one with its full
+    notice, one with 24 hours), one rejected. The outcomes dashboard has a history to count."""
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).first()
+    if admin is None or LoanRequest.objects.filter(purpose=HISTORY_PURPOSE).exists():
+        return 0
+    people = {key: User.objects.get(username=f"demo-{key}") for *_rest, key in DEMO_LENDING_ORGS}
+    people["applicant"] = User.objects.get(username="applicant")
+    now = timezone.now()
+    ticked = [timezone.localtime(now - dt.timedelta(days=HISTORY[0][0] + 1)).date()]
+
+    def at(moment):
+        """The clock at `moment`, after the daily job ran on every day before it (as beat would have)."""
+        while ticked[0] < timezone.localtime(moment).date():
+            ticked[0] += dt.timedelta(days=1)
+            with time_machine.travel(day_start(ticked[0]) + dt.timedelta(minutes=5), tick=False):
+                lending.loans_tick()
+        return time_machine.travel(moment, tick=False)
+
+    made = 0
+    for back, key, gpus, lead, days, decide_after, fate in HISTORY:
+        submitted = now - dt.timedelta(days=back)
+        start = timezone.localtime(submitted).date() + dt.timedelta(days=lead)
+        values = {"gpu_model": "B200", "gpu_count": gpus, "starts_on": start, "ends_on": start + dt.timedelta(days=days),
+                  "purpose": HISTORY_PURPOSE, "expected_results": "논문·공개 모델 (예시 데이터)",
+                  "personal_information": "na", "training_data_copyright": "yes", "ai_basic_act": "yes",
+                  "accepts_recall_terms": True}
+        with at(submitted):
+            request = lending.request_submit(actor=people[key], values=values)
+        decided = submitted + dt.timedelta(days=decide_after, hours=3)
+        with at(decided):
+            if fate == "rejected":
+                lending.request_reject(actor=admin, request=request, reason="신청 목적이 사업 취지와 맞지 않습니다 (예시).")
+                made += 1
+                continue
+            lending.request_score(actor=admin, request=request, score=70 + gpus % 20)
+            offered = propose("B200", gpus, *request_window(request)).gpu_ids
+            if len(offered) != gpus:
+                continue
+            offer = lending.request_approve(actor=admin, request=request, gpu_ids=offered)
+        with at(decided + dt.timedelta(hours=5)):
+            if fate == "declined":
+                lending.offer_decline(actor=people[key], loan=offer, reason="일정이 바뀌어 사용하지 않습니다 (예시).")
+                made += 1
+                continue
+            loan = lending.offer_accept(actor=people[key], loan=offer)
+        if fate.startswith("recalled"):
+            with at(loan.starts_at + dt.timedelta(days=days // 2)):
+                lending.loan_recall(actor=admin, loan=loan, reason="재배분 과제에 서버를 배정합니다 (예시).",
+                                    notice_hours=None if fate == "recalled" else 24)
+        made += 1
+    with at(now):
+        pass
+    return made
 
 
 def load_demo_reclamation() -> dict:

@@ -7,6 +7,7 @@ from django.utils import timezone
 from monitoring.demo import (
     DEMO_PASSWORD,
     load_demo_lending,
+    load_demo_lending_history,
     load_demo_reclamation,
     load_demo_reports,
     load_demo_users,
@@ -26,13 +27,15 @@ class Command(BaseCommand):
         users = load_demo_users()
         reports = load_demo_reports()
         lending = load_demo_lending()
+        history = load_demo_lending_history()
         # Replay the daily reminder job over the last three weeks, as beat would have run it.
         today = timezone.localdate()
         reminders = sum(
             sum(report_reminders_send(today=today - dt.timedelta(days=back)).values()) for back in range(21, -1, -1)
         )
         reclaim = load_demo_reclamation()
-        self.stdout.write(f"Demo reports created: {reports}; lending requests: {lending}; reminder notices: {reminders}.")
+        self.stdout.write(f"Demo reports created: {reports}; lending requests: {lending} (and {history} before today); "
+                          f"reminder notices: {reminders}.")
         self.stdout.write(f"Reclamation: {reclaim}.")
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD}):"))
         for user in users:
