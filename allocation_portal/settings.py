@@ -375,6 +375,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "metering.tasks.pull_telemetry",
         "schedule": crontab(hour=3, minute=30),
     },
+    "outcome-months": {
+        # Ended months whose figures changed (or the month that just ended) are computed and kept,
+        # before anyone opens the outcomes dashboard in the morning.
+        "task": "outcomes.tasks.keep_outcome_months",
+        "schedule": crontab(hour=4, minute=0),
+    },
     "loans-tick": {
         "task": "lending.tasks.tick_loans",
         "schedule": crontab(minute="*/15"),

@@ -9,8 +9,8 @@ from rest_framework.views import APIView
 
 from allocation_portal.api import Pagination, ReadsEverything
 
-from .figures import FIGURES, figure_rows, programme_outcomes
-from .forecast import programme_forecast
+from . import store
+from .figures import FIGURES, figure_rows
 from .forms import OutcomesRangeForm
 
 RANGE = [
@@ -37,7 +37,7 @@ class OutcomesView(APIView):
     @extend_schema(parameters=RANGE, responses=OpenApiTypes.OBJECT)
     def get(self, request):
         form = _form(request)
-        return Response(programme_outcomes(scope=form.scope).to_dict())
+        return Response(store.outcomes(scope=form.scope).to_dict())
 
 
 class FigureRowSerializer(serializers.Serializer):
@@ -77,4 +77,5 @@ class ForecastView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request):
-        return Response(programme_forecast().to_dict())
+        forecast, as_of = store.forecast()
+        return Response({**forecast.to_dict(), "as_of": as_of.isoformat()})

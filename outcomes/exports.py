@@ -7,7 +7,8 @@ from django.utils import translation
 
 from allocation_portal import months, spreadsheets
 
-from .figures import Period, RangeInvalid, programme_outcomes
+from . import store
+from .figures import Period, RangeInvalid
 
 G, P, D, N = spreadsheets.GPU_HOURS, spreadsheets.PERCENT, "0.0", spreadsheets.INTEGER
 OUTCOME_COLUMNS = [
@@ -35,7 +36,7 @@ def _row(label: str, p: Period) -> list:
 
 def outcome_sheets(*, board) -> list[spreadsheets.Sheet]:
     try:
-        outcomes = programme_outcomes(last=min(board.month, months.current()))
+        outcomes = store.outcomes(last=min(board.month, months.current()))
     except RangeInvalid:  # a board month before the programme's first
         return []
     with translation.override("ko"):

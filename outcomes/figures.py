@@ -158,6 +158,64 @@ class Period:
     by_region: Split = field(default_factory=Split)
     by_organisation: Split = field(default_factory=Split)
 
+    def add_lending(self, org, *, loans: int = 0, hours: Decimal = Decimal(0)) -> None:
+        self.by_kind.add(org.kind, loans, hours)
+        self.by_region.add(org.region, loans, hours)
+        self.by_organisation.add(str(org.pk), loans, hours)
+
+    @classmethod
+    def merged(cls, periods: list[Period]) -> Period:
+        """The figures of several months together (medians and percentiles over all their values)."""
+        total = cls(month=None)
+        for p in periods:
+            for name in LEDGER_FIGURES:
+                total.ledger[name] = total.figure(name) + p.figure(name)
+            total.used_reported += p.used_reported
+            total.used_measured += p.used_measured
+            total.measured_project_months += p.measured_project_months
+            total.decision.days += p.decision.days
+            total.idle_to_loan.days += p.idle_to_loan.days
+            total.recalls += p.recalls
+            total.recalls_full_notice += p.recalls_full_notice
+            total.notice_gpu_hours += p.notice_gpu_hours
+            total.cases_reclaimed += p.cases_reclaimed
+            total.servers_reclaimed += p.servers_reclaimed
+            total.loans_started += p.loans_started
+            for mine, theirs in ((total.by_kind, p.by_kind), (total.by_region, p.by_region),
+                                 (total.by_organisation, p.by_organisation)):
+                for key in theirs.loans.keys() | theirs.gpu_hours.keys():
+                    mine.add(key, theirs.loans.get(key, 0), theirs.gpu_hours.get(key, Decimal(0)))
+        return total
+
+    def state(self) -> dict:
+        """Everything the month's figures are made of, as JSON (the store keeps closed months so)."""
+        return {
+            "ledger": {k: str(v) for k, v in self.ledger.items()}, "used_reported": str(self.used_reported),
+            "used_measured": str(self.used_measured), "measured_project_months": self.measured_project_months,
+            "decision": [str(d) for d in self.decision.days], "idle_to_loan": [str(d) for d in self.idle_to_loan.days],
+            "recalls": [self.recalls, self.recalls_full_notice, str(self.notice_gpu_hours)],
+            "reclaimed": [self.cases_reclaimed, self.servers_reclaimed], "loans_started": self.loans_started,
+            "splits": {name: {"loans": split.loans, "gpu_hours": {k: str(v) for k, v in split.gpu_hours.items()}}
+                       for name, split in (("kind", self.by_kind), ("region", self.by_region),
+                                           ("organisation", self.by_organisation))},
+        }
+
+    @classmethod
+    def from_state(cls, month: dt.date, state: dict) -> Period:
+        p = cls(month=month, ledger={k: Decimal(v) for k, v in state["ledger"].items()},
+                used_reported=Decimal(state["used_reported"]), used_measured=Decimal(state["used_measured"]),
+                measured_project_months=state["measured_project_months"],
+                decision=Speed([Decimal(d) for d in state["decision"]]),
+                idle_to_loan=Speed([Decimal(d) for d in state["idle_to_loan"]]),
+                recalls=state["recalls"][0], recalls_full_notice=state["recalls"][1],
+                notice_gpu_hours=Decimal(state["recalls"][2]), cases_reclaimed=state["reclaimed"][0],
+                servers_reclaimed=state["reclaimed"][1], loans_started=state["loans_started"])
+        for name, split in (("kind", p.by_kind), ("region", p.by_region), ("organisation", p.by_organisation)):
+            kept = state["splits"][name]
+            split.loans = dict(kept["loans"])
+            split.gpu_hours = {k: Decimal(v) for k, v in kept["gpu_hours"].items()}
+        return p
+
     def figure(self, name: str) -> Decimal:
         return self.ledger.get(name, Decimal(0))
 
@@ -178,15 +236,10 @@ class Period:
         return ratio(self.figure("lent"), self.figure("idle") + self.figure("reserve"))
 
     @property
-    def top_organisations(self) -> list[tuple[str, Decimal]]:
-        hours = self.by_organisation.gpu_hours
-        return sorted(hours.items(), key=lambda item: (-item[1], item[0]))[:TOP_ORGANISATIONS]
-
-    @property
     def top_share(self) -> Decimal | None:
         """The share of lent GPU-hours that went to the five organisations that had the most."""
-        total = sum(self.by_organisation.gpu_hours.values(), Decimal(0))
-        return ratio(sum((h for _name, h in self.top_organisations), Decimal(0)), total)
+        hours = sorted(self.by_organisation.gpu_hours.values(), reverse=True)
+        return ratio(sum(hours[:TOP_ORGANISATIONS], Decimal(0)), sum(hours, Decimal(0)))
 
     def to_dict(self) -> dict:
         return {
@@ -216,11 +269,13 @@ class Outcomes:
     months: list[Period]
     total: Period
     reclaimed_servers: dict[str, int]  # where the servers reclaimed in the range are now
+    as_of: dt.datetime | None = None  # the month under way counts up to this moment
     nurion_reference: Decimal = Decimal("0.77")  # KISTI Nurion's average utilisation, for comparison
 
     def to_dict(self) -> dict:
         return {
             "from": months.label(self.first), "to": months.label(self.last),
+            "as_of": self.as_of.isoformat() if self.as_of else None,
             "months": [p.to_dict() for p in self.months],
             "cumulative": {**self.total.to_dict(), "reclaimed_servers_now": self.reclaimed_servers},
             "reference_utilisation": str(self.nurion_reference),
@@ -397,72 +452,70 @@ def where_now(hostnames, now) -> dict[str, str]:
 
 # --- The figures ---------------------------------------------------------------------------------
 
-def programme_outcomes(first: dt.date | None = None, last: dt.date | None = None, *,
-                       now: dt.datetime | None = None, scope: Scope | None = None) -> Outcomes:
-    """The outcome figures of the programme's pool for every month from `first` to `last`
-    (default: the programme's first month to this month) and over the whole range; or of a `scope`
-    already checked (scope_for)."""
-    scope = scope or scope_for(first, last, now=now)
-    if scope is None:
-        current = months.first_day(timezone.localdate())
-        return Outcomes(first=current, last=current, months=[], total=Period(month=None),
-                        reclaimed_servers=dict.fromkeys(WHERE_NOW, 0))
+def compute_months(scope: Scope) -> dict[dt.date, Period]:
+    """Every month of the scope computed from the data (the store keeps closed months: see
+    outcomes.store). A fixed number of queries."""
     periods = {m: Period(month=m) for m in months.months_between(scope.first, scope.last)}
-    total = Period(month=None)
-
-    def each(month: dt.date) -> tuple[Period, Period]:
-        return periods[month], total
-
     hours = pool_hours_by_month(scope.pool, scope.first, scope.last, scope.now)
-    for period in [*periods.values(), total]:
+    for period in periods.values():
         for name, categories in LEDGER_FIGURES.items():
-            period.ledger[name] = sum((hours.get((c, m), Decimal(0)) for c in categories
-                                       for m in ([period.month] if period.month else periods)), Decimal(0))
+            period.ledger[name] = sum((hours.get((c, period.month), Decimal(0)) for c in categories), Decimal(0))
     for row in counted_reports(scope).values("month").annotate(used=Sum("gpu_hours_used")).order_by():
-        for period in each(row["month"]):
-            period.used_reported += row["used"] or Decimal(0)
+        periods[row["month"]].used_reported += row["used"] or Decimal(0)
     for _pid, month, value, _source in measured_rows(scope):
-        for period in each(month):
-            period.used_measured += value
-            period.measured_project_months += 1
+        periods[month].used_measured += value
+        periods[month].measured_project_months += 1
     for request in decided_requests(scope):
-        for period in each(_month_of(request.reviewed_at)):
-            period.decision.days.append(_days(request.reviewed_at - request.submitted_at))
+        periods[_month_of(request.reviewed_at)].decision.days.append(_days(request.reviewed_at - request.submitted_at))
     loans = list(started_loans(scope))
     waits = idle_waits(loans, scope)
     for loan in loans:
-        org = loan.organisation
-        for period in each(_month_of(loan.starts_at)):
-            period.idle_to_loan.days.append(waits[loan.pk][1])
-            period.loans_started += 1
-            period.by_kind.add(org.kind, 1, Decimal(0))
-            period.by_region.add(org.region, 1, Decimal(0))
-            period.by_organisation.add(org.name, 1, Decimal(0))
+        org, period = loan.organisation, periods[_month_of(loan.starts_at)]
+        period.idle_to_loan.days.append(waits[loan.pk][1])
+        period.loans_started += 1
+        period.add_lending(org, loans=1)
     for _aid, month, org, h in lent_by_organisation(scope):
-        for period in each(month):
-            period.by_kind.add(org.kind, 0, h)
-            period.by_region.add(org.region, 0, h)
-            period.by_organisation.add(org.name, 0, h)
+        periods[month].add_lending(org, hours=h)
     recalled = list(recalled_loans(scope))
     notice_hours = programme_policy.current().recall_notice_hours
     planned = planned_ends(recalled)
     for loan in recalled:
         full, inside = recall_figures(loan, notice_hours, planned.get(loan.pk))
-        for period in each(_month_of(loan.recall_notice_at)):
-            period.recalls += 1
-            period.recalls_full_notice += int(full)
-            period.notice_gpu_hours += inside
-    hostnames: list[str] = []
+        period = periods[_month_of(loan.recall_notice_at)]
+        period.recalls += 1
+        period.recalls_full_notice += int(full)
+        period.notice_gpu_hours += inside
     for case in reclaimed_cases(scope):
-        for period in each(_month_of(case.decided_at)):
-            period.cases_reclaimed += 1
-            period.servers_reclaimed += case.decided_servers or 0
-        hostnames += list((case.outcome or {}).get("servers", []))
-    reclaimed = dict.fromkeys(WHERE_NOW, 0)
+        period = periods[_month_of(case.decided_at)]
+        period.cases_reclaimed += 1
+        period.servers_reclaimed += case.decided_servers or 0
+    return periods
+
+
+def reclaimed_now(scope: Scope) -> dict[str, int]:
+    """Where the servers reclaimed in the range are now (read live: it is about now)."""
+    hostnames = [h for case in reclaimed_cases(scope) for h in (case.outcome or {}).get("servers", [])]
+    counts = dict.fromkeys(WHERE_NOW, 0)
     for where in where_now(hostnames, scope.now).values():
-        reclaimed[where] += 1
-    return Outcomes(first=scope.first, last=scope.last, months=list(periods.values()), total=total,
-                    reclaimed_servers=reclaimed)
+        counts[where] += 1
+    return counts
+
+
+def programme_outcomes(first: dt.date | None = None, last: dt.date | None = None, *,
+                       now: dt.datetime | None = None, scope: Scope | None = None, months_of=None) -> Outcomes:
+    """The outcome figures of the programme's pool for every month from `first` to `last`
+    (default: the programme's first month to this month) and over the whole range; or of a `scope`
+    already checked (scope_for). `months_of(scope)` gives the months' figures (default: computed;
+    the store passes its own, which keeps closed months)."""
+    scope = scope or scope_for(first, last, now=now)
+    if scope is None:
+        current = months.first_day(timezone.localdate())
+        return Outcomes(first=current, last=current, months=[], total=Period(month=None),
+                        reclaimed_servers=dict.fromkeys(WHERE_NOW, 0))
+    periods = (months_of or compute_months)(scope)
+    ordered = [periods[m] for m in months.months_between(scope.first, scope.last)]
+    return Outcomes(first=scope.first, last=scope.last, months=ordered, total=Period.merged(ordered),
+                    reclaimed_servers=reclaimed_now(scope), as_of=scope.now)
 
 
 # --- The rows behind each figure (the drill-down) ------------------------------------------------

@@ -13,8 +13,9 @@ from allocation_portal.access import role_required
 from lending.models import OrganisationKind, Region
 from monitoring.charts import stacked_chart
 
-from .figures import FIGURES, Outcomes, figure_rows, programme_outcomes
-from .forecast import Forecast, programme_forecast
+from . import store
+from .figures import FIGURES, Outcomes, figure_rows
+from .forecast import Forecast
 from .forms import OutcomesRangeForm
 
 ROWS_PAGE_SIZE = 100
@@ -69,10 +70,10 @@ def _range(request, *, figure_required: bool = False) -> OutcomesRangeForm:
 @role_required("reads_everything")
 def dashboard(request):
     form = _range(request)
-    outcomes = programme_outcomes(scope=form.scope)
-    forecast = programme_forecast()
+    outcomes = store.outcomes(scope=form.scope)
+    forecast, forecast_as_of = store.forecast()
     return render(request, "outcomes/dashboard.html", {
-        "form": form, "outcomes": outcomes, "total": outcomes.total, "forecast": forecast,
+        "form": form, "outcomes": outcomes, "total": outcomes.total, "forecast": forecast, "forecast_as_of": forecast_as_of,
         "outcomes_chart": outcomes_chart(outcomes), "forecast_chart": forecast_chart(forecast),
         "hour_columns": [(name, FIGURES[name][0]) for name in HOUR_COLUMNS],
         "kind_labels": OrganisationKind.choices, "region_labels": Region.choices,

@@ -1,0 +1,129 @@
+"""Kept figures, so the dashboard and the API do not compute years of ledger on each request.
+
+- Ended months are computed once and kept (outcomes.models.OutcomeMonth). Triggers in the database
+  add one to a kept month's version whenever a row it was computed from changes, and a month's
+  figures are saved only for the version read before they were computed, so a change that commits
+  meanwhile leaves the month to be computed again.
+- The figures of now (the month under way, the forecast) are kept in the cache for at most
+  NOW_SECONDS, under the number the triggers' sequence had when they were computed: any write to
+  what they are computed from gives a new number, so they are computed again on the next read.
+  Between two writes they lag behind the clock by at most NOW_SECONDS (the page says as of when)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from allocation_portal import months
+
+from .figures import Period, Scope, compute_months, programme_outcomes, scope_for
+from .forecast import Forecast, programme_forecast
+from .models import OutcomeMonth
+
+NOW_SECONDS = 600
+
+
+def change_number() -> int:
+    """The triggers' sequence: it moves on with every write the figures could read."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT last_value FROM outcomes_change_seq")
+        return cursor.fetchone()[0]
+
+
+def _now_key(what: str, number: int) -> str:
+    # The database's name too: test workers and benchmarks share one Redis, each with its own sequence.
+    return f"outcomes:{connection.settings_dict['NAME']}:{what}:{number}"
+
+
+def _kept_now(what: str, now: dt.datetime, compute):
+    """(value, as of): what `compute()` gave at most NOW_SECONDS ago and before no write since."""
+    key = _now_key(what, change_number())
+    kept = cache.get(key)
+    if kept is not None and dt.timedelta(0) <= now - kept[1] < dt.timedelta(seconds=NOW_SECONDS):
+        return kept
+    value = (compute(), now)
+    cache.set(key, value, NOW_SECONDS)
+    return value
+
+
+def current_month(scope: Scope) -> tuple[Period, dt.datetime]:
+    """The month under way, as of at most NOW_SECONDS ago."""
+    month = _current(scope)
+
+    def compute():
+        return compute_months(Scope(pool=scope.pool, first=month, last=month, now=scope.now))[month].state()
+
+    state, as_of = _kept_now(f"month:{scope.pool.pk}:{month:%Y-%m}", scope.now, compute)
+    return Period.from_state(month, state), as_of
+
+
+def forecast(*, now: dt.datetime | None = None) -> tuple[Forecast, dt.datetime]:
+    """The three-month forecast, as of at most NOW_SECONDS ago."""
+    now = now or timezone.now()
+    return _kept_now(f"forecast:{months.first_day(timezone.localtime(now).date()):%Y-%m}", now,
+                     lambda: programme_forecast(now=now))
+
+
+def _current(scope: Scope) -> dt.date:
+    return months.first_day(timezone.localtime(scope.now).date())
+
+
+def kept_months(scope: Scope) -> tuple[dict[dt.date, Period], dt.datetime]:
+    """The scope's months: ended ones from the store where they are current, the rest computed
+    (the ended ones then kept); and the moment the month under way was computed at."""
+    current = _current(scope)
+    wanted = list(months.months_between(scope.first, scope.last))
+    ended = [m for m in wanted if m < current]
+    rows = {row.month: row for row in OutcomeMonth.objects.filter(month__in=ended)}
+    periods = {m: Period.from_state(m, row.figures) for m, row in rows.items()
+               if row.figures is not None and row.computed_version == row.version}
+    missing = [m for m in ended if m not in periods]
+    if missing and len(rows) < len(ended):
+        OutcomeMonth.objects.bulk_create([OutcomeMonth(month=m) for m in missing if m not in rows], ignore_conflicts=True)
+    versions = dict(OutcomeMonth.objects.filter(month__in=missing).values_list("month", "version")) if missing else {}
+    if missing:
+        computed = compute_months(Scope(pool=scope.pool, first=min(missing), last=max(missing), now=scope.now))
+        for month in missing:
+            periods[month] = computed[month]
+            OutcomeMonth.objects.filter(month=month, version=versions.get(month, 0)).update(
+                figures=computed[month].state(), computed_at=scope.now, computed_version=F("version"))
+    as_of = scope.now
+    if scope.last >= current:
+        periods[current], as_of = current_month(scope)
+    return periods, as_of
+
+
+def outcomes(first: dt.date | None = None, last: dt.date | None = None, *, now: dt.datetime | None = None,
+             scope: Scope | None = None):
+    """programme_outcomes with the kept figures: ended months from the store, the month under way as
+    of at most NOW_SECONDS ago (`as_of`)."""
+    as_of: list[dt.datetime] = []
+
+    def months_of(chosen: Scope) -> dict[dt.date, Period]:
+        periods, at = kept_months(chosen)
+        as_of.append(at)
+        return periods
+
+    result = programme_outcomes(first, last, now=now, scope=scope, months_of=months_of)
+    if as_of:
+        result.as_of = as_of[0]
+    return result
+
+
+def keep(*, now: dt.datetime | None = None) -> int:
+    """Compute and keep the programme's ended months that are missing or out of date (the daily
+    job). Returns how many ended months there are."""
+    scope = scope_for(now=now)
+    if scope is None:
+        return 0
+    return len([m for m in kept_months(scope)[0] if m < _current(scope)])
+
+
+def rebuild(*, now: dt.datetime | None = None) -> int:
+    """Compute every ended month again and keep it (`manage.py rebuild_outcomes`)."""
+    OutcomeMonth.objects.update(version=F("version") + 1)
+    return keep(now=now)
