@@ -4,50 +4,26 @@
   add one to a kept month's version whenever a row it was computed from changes, and a month's
   figures are saved only for the version read before they were computed, so a change that commits
   meanwhile leaves the month to be computed again.
-- The figures of now (the month under way, the forecast) are kept in the cache for at most
-  NOW_SECONDS, under the number the triggers' sequence had when they were computed: any write to
-  what they are computed from gives a new number, so they are computed again on the next read.
-  Between two writes they lag behind the clock by at most NOW_SECONDS (the page says as of when)."""
+- The figures of now (the month under way, the forecast) are kept for at most NOW_SECONDS under the
+  portal's change number (allocation_portal.kept): any write to what they are computed from moves
+  it on, so they are computed again on the next read. Between two writes they lag behind the clock
+  by at most NOW_SECONDS (the page says as of when)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.core.cache import cache
-from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
 from allocation_portal import months
+from allocation_portal.kept import kept
 
 from .figures import Period, Scope, compute_months, programme_outcomes, scope_for
 from .forecast import Forecast, programme_forecast
 from .models import OutcomeMonth
 
 NOW_SECONDS = 600
-
-
-def change_number() -> int:
-    """The triggers' sequence: it moves on with every write the figures could read."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT last_value FROM outcomes_change_seq")
-        return cursor.fetchone()[0]
-
-
-def _now_key(what: str, number: int) -> str:
-    # The database's name too: test workers and benchmarks share one Redis, each with its own sequence.
-    return f"outcomes:{connection.settings_dict['NAME']}:{what}:{number}"
-
-
-def _kept_now(what: str, now: dt.datetime, compute):
-    """(value, as of): what `compute()` gave at most NOW_SECONDS ago and before no write since."""
-    key = _now_key(what, change_number())
-    kept = cache.get(key)
-    if kept is not None and dt.timedelta(0) <= now - kept[1] < dt.timedelta(seconds=NOW_SECONDS):
-        return kept
-    value = (compute(), now)
-    cache.set(key, value, NOW_SECONDS)
-    return value
 
 
 def current_month(scope: Scope) -> tuple[Period, dt.datetime]:
@@ -57,15 +33,15 @@ def current_month(scope: Scope) -> tuple[Period, dt.datetime]:
     def compute():
         return compute_months(Scope(pool=scope.pool, first=month, last=month, now=scope.now))[month].state()
 
-    state, as_of = _kept_now(f"month:{scope.pool.pk}:{month:%Y-%m}", scope.now, compute)
+    state, as_of = kept(f"outcomes:month:{scope.pool.pk}:{month:%Y-%m}", compute, seconds=NOW_SECONDS, now=scope.now)
     return Period.from_state(month, state), as_of
 
 
 def forecast(*, now: dt.datetime | None = None) -> tuple[Forecast, dt.datetime]:
     """The three-month forecast, as of at most NOW_SECONDS ago."""
     now = now or timezone.now()
-    return _kept_now(f"forecast:{months.first_day(timezone.localtime(now).date()):%Y-%m}", now,
-                     lambda: programme_forecast(now=now))
+    return kept(f"outcomes:forecast:{months.first_day(timezone.localtime(now).date()):%Y-%m}",
+                lambda: programme_forecast(now=now), seconds=NOW_SECONDS, now=now)
 
 
 def _current(scope: Scope) -> dt.date:

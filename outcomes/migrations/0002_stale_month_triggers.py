@@ -15,10 +15,6 @@ from django.db import migrations
 TZ = "Asia/Seoul"
 
 FUNCTIONS = f"""
--- Any change at all: the figures of now (the month under way, the forecast) are kept only under the
--- number this sequence had when they were computed. A sequence never locks, so writers never wait.
-CREATE SEQUENCE IF NOT EXISTS outcomes_change_seq;
-
 CREATE OR REPLACE FUNCTION outcomes_mark_range(lo timestamptz, hi timestamptz) RETURNS void AS $$
 BEGIN
     IF lo IS NULL THEN RETURN; END IF;
@@ -42,7 +38,6 @@ END $$ LANGUAGE plpgsql;
 -- A held GPU (gpus_allocationgpu): its period and the moment its holder took it over.
 CREATE OR REPLACE FUNCTION outcomes_stale_held() RETURNS trigger AS $$
 BEGIN
-    PERFORM nextval('outcomes_change_seq');
     IF TG_OP = 'INSERT' THEN
         PERFORM outcomes_mark_range(lower(NEW.period), upper(NEW.period));
     ELSIF TG_OP = 'DELETE' THEN
@@ -64,7 +59,6 @@ END $$ LANGUAGE plpgsql;
 -- A monthly report: its month (old and new).
 CREATE OR REPLACE FUNCTION outcomes_stale_report() RETURNS trigger AS $$
 BEGIN
-    PERFORM nextval('outcomes_change_seq');
     IF TG_OP IN ('UPDATE', 'DELETE') THEN PERFORM outcomes_mark_moment(OLD.month::timestamp AT TIME ZONE '{TZ}'); END IF;
     IF TG_OP IN ('UPDATE', 'INSERT') THEN PERFORM outcomes_mark_moment(NEW.month::timestamp AT TIME ZONE '{TZ}'); END IF;
     RETURN NULL;
@@ -73,7 +67,6 @@ END $$ LANGUAGE plpgsql;
 -- A delivery of measured use: its period.
 CREATE OR REPLACE FUNCTION outcomes_stale_batch() RETURNS trigger AS $$
 BEGIN
-    PERFORM nextval('outcomes_change_seq');
     IF TG_OP IN ('UPDATE', 'DELETE') THEN PERFORM outcomes_mark_range(OLD.period_start, OLD.period_end); END IF;
     IF TG_OP IN ('UPDATE', 'INSERT') THEN PERFORM outcomes_mark_range(NEW.period_start, NEW.period_end); END IF;
     RETURN NULL;
@@ -82,7 +75,6 @@ END $$ LANGUAGE plpgsql;
 -- A request: the month it was decided in (old and new).
 CREATE OR REPLACE FUNCTION outcomes_stale_request() RETURNS trigger AS $$
 BEGIN
-    PERFORM nextval('outcomes_change_seq');
     IF TG_OP IN ('UPDATE', 'DELETE') THEN PERFORM outcomes_mark_moment(OLD.reviewed_at); END IF;
     IF TG_OP IN ('UPDATE', 'INSERT') THEN PERFORM outcomes_mark_moment(NEW.reviewed_at); END IF;
     RETURN NULL;
@@ -98,7 +90,6 @@ BEGIN
        AND NEW.organisation_id = OLD.organisation_id THEN
         RETURN NULL;
     END IF;
-    PERFORM nextval('outcomes_change_seq');
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         PERFORM outcomes_mark_moment(OLD.starts_at);
         PERFORM outcomes_mark_moment(OLD.recall_notice_at);
@@ -113,7 +104,6 @@ END $$ LANGUAGE plpgsql;
 -- A reclamation case: the month it was decided in (old and new).
 CREATE OR REPLACE FUNCTION outcomes_stale_case() RETURNS trigger AS $$
 BEGIN
-    PERFORM nextval('outcomes_change_seq');
     IF TG_OP IN ('UPDATE', 'DELETE') THEN PERFORM outcomes_mark_moment(OLD.decided_at); END IF;
     IF TG_OP IN ('UPDATE', 'INSERT') THEN PERFORM outcomes_mark_moment(NEW.decided_at); END IF;
     RETURN NULL;
@@ -121,15 +111,7 @@ END $$ LANGUAGE plpgsql;
 
 CREATE OR REPLACE FUNCTION outcomes_stale_all() RETURNS trigger AS $$
 BEGIN
-    PERFORM nextval('outcomes_change_seq');
     PERFORM outcomes_mark_all();
-    RETURN NULL;
-END $$ LANGUAGE plpgsql;
-
--- A change that no kept month reads but the forecast does (a project's expected start).
-CREATE OR REPLACE FUNCTION outcomes_changed() RETURNS trigger AS $$
-BEGIN
-    PERFORM nextval('outcomes_change_seq');
     RETURN NULL;
 END $$ LANGUAGE plpgsql;
 """
@@ -147,13 +129,6 @@ TRIGGERS = [
      "UPDATE WHEN (NEW.pool_id IS DISTINCT FROM OLD.pool_id OR NEW.actual_start IS DISTINCT FROM OLD.actual_start)"),
     ("gpus_server", "outcomes_stale_all", "UPDATE WHEN (NEW.pool_id IS DISTINCT FROM OLD.pool_id)"),
     ("monitoring_reclamationpolicy", "outcomes_stale_all", "INSERT OR UPDATE"),
-]
-# Triggers of the second kind (the figures of now only): their own name, beside outcomes_stale.
-NOW_TRIGGERS = [
-    ("projects_project", "outcomes_changed",
-     "INSERT OR DELETE OR UPDATE WHEN (NEW.expected_start IS DISTINCT FROM OLD.expected_start "
-     "OR NEW.planned_start IS DISTINCT FROM OLD.planned_start OR NEW.status IS DISTINCT FROM OLD.status)"),
-    ("gpus_server", "outcomes_changed", "INSERT OR DELETE OR UPDATE WHEN (NEW.status IS DISTINCT FROM OLD.status)"),
 ]
 
 
@@ -176,20 +151,17 @@ def _create():
     statements = [FUNCTIONS]
     for table, function, events in TRIGGERS:
         statements += _trigger("outcomes_stale", table, function, events)
-    for table, function, events in NOW_TRIGGERS:
-        statements += _trigger("outcomes_now", table, function, events)
     return "\n".join(statements)
 
 
 def _drop():
-    statements = [f"DROP TRIGGER IF EXISTS {name} ON {table};" for table, *_rest in TRIGGERS + NOW_TRIGGERS
-                  for name in ("outcomes_stale", "outcomes_stale_update", "outcomes_now", "outcomes_now_update")]
-    for name in ("outcomes_changed", "outcomes_stale_held", "outcomes_stale_report", "outcomes_stale_batch", "outcomes_stale_request",
+    statements = [f"DROP TRIGGER IF EXISTS {name} ON {table};" for table, *_rest in TRIGGERS
+                  for name in ("outcomes_stale", "outcomes_stale_update")]
+    for name in ("outcomes_stale_held", "outcomes_stale_report", "outcomes_stale_batch", "outcomes_stale_request",
                  "outcomes_stale_loan", "outcomes_stale_case", "outcomes_stale_all"):
         statements.append(f"DROP FUNCTION IF EXISTS {name}();")
     statements += ["DROP FUNCTION IF EXISTS outcomes_mark_all();", "DROP FUNCTION IF EXISTS outcomes_mark_moment(timestamptz);",
-                   "DROP FUNCTION IF EXISTS outcomes_mark_range(timestamptz, timestamptz);",
-                   "DROP SEQUENCE IF EXISTS outcomes_change_seq;"]
+                   "DROP FUNCTION IF EXISTS outcomes_mark_range(timestamptz, timestamptz);"]
     return "\n".join(statements)
 
 
