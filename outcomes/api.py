@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from allocation_portal.api import Pagination, ReadsEverything
 
-from . import store
+from . import store, tasks
 from .figures import FIGURES, figure_rows
 from .forms import OutcomesRangeForm
 
@@ -37,7 +37,9 @@ class OutcomesView(APIView):
     @extend_schema(parameters=RANGE, responses=OpenApiTypes.OBJECT)
     def get(self, request):
         form = _form(request)
-        return Response(store.outcomes(scope=form.scope).to_dict())
+        outcomes = store.outcomes(scope=form.scope)
+        tasks.keep_soon(outcomes)
+        return Response(outcomes.to_dict())
 
 
 class FigureRowSerializer(serializers.Serializer):

@@ -7,7 +7,7 @@ from django.utils import translation
 
 from allocation_portal import months, spreadsheets
 
-from . import store
+from . import store, tasks
 from .figures import Period, RangeInvalid
 
 G, P, D, N = spreadsheets.GPU_HOURS, spreadsheets.PERCENT, "0.0", spreadsheets.INTEGER
@@ -37,6 +37,7 @@ def _row(label: str, p: Period) -> list:
 def outcome_sheets(*, board) -> list[spreadsheets.Sheet]:
     try:
         outcomes = store.outcomes(last=min(board.month, months.current()))
+        tasks.keep_soon(outcomes)
     except RangeInvalid:  # a board month before the programme's first
         return []
     with translation.override("ko"):

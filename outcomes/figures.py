@@ -46,6 +46,7 @@ from lending.models import (
     Region,
     RequestState,
 )
+from metering.models import Source
 from metering.selectors import measured_by_month
 from monitoring.models import CaseState, ReclamationCase, ReportState, UsageReport
 from monitoring.selectors import ratio
@@ -270,6 +271,7 @@ class Outcomes:
     total: Period
     reclaimed_servers: dict[str, int]  # where the servers reclaimed in the range are now
     as_of: dt.datetime | None = None  # the month under way counts up to this moment
+    computed_live: list[dt.date] = field(default_factory=list)  # ended months not kept yet (outcomes.store)
     nurion_reference: Decimal = Decimal("0.77")  # KISTI Nurion's average utilisation, for comparison
 
     def to_dict(self) -> dict:
@@ -572,7 +574,8 @@ def _measured_rows(scope: Scope) -> list[FigureRow]:
     rows = measured_rows(scope)
     projects = Project.objects.in_bulk({pid for pid, *_rest in rows})
     return [
-        FigureRow(label=f"{projects[pid].code} {projects[pid].title}", value=value, month=month, detail=source,
+        FigureRow(label=f"{projects[pid].code} {projects[pid].title}", value=value, month=month,
+                  detail=str(Source(source).label),
                   url=reverse("project-detail", args=[projects[pid].code]))
         for pid, month, value, source in rows
     ]

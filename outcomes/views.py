@@ -13,7 +13,7 @@ from allocation_portal.access import role_required
 from lending.models import OrganisationKind, Region
 from monitoring.charts import stacked_chart
 
-from . import store
+from . import store, tasks
 from .figures import FIGURES, Outcomes, figure_rows
 from .forecast import Forecast
 from .forms import OutcomesRangeForm
@@ -71,6 +71,7 @@ def _range(request, *, figure_required: bool = False) -> OutcomesRangeForm:
 def dashboard(request):
     form = _range(request)
     outcomes = store.outcomes(scope=form.scope)
+    tasks.keep_soon(outcomes)
     forecast, forecast_as_of = store.forecast()
     return render(request, "outcomes/dashboard.html", {
         "form": form, "outcomes": outcomes, "total": outcomes.total, "forecast": forecast, "forecast_as_of": forecast_as_of,
