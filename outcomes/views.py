@@ -14,7 +14,7 @@ from lending.models import OrganisationKind, Region
 from monitoring.charts import stacked_chart
 
 from . import store, tasks
-from .figures import FIGURES, Outcomes, figure_rows
+from .figures import FIGURES, Outcomes, Speed, figure_rows
 from .forecast import Forecast
 from .forms import OutcomesRangeForm
 
@@ -94,5 +94,5 @@ def figure_rows_view(request):
     return render(request, "outcomes/rows.html", {
         "form": form, "figure": figure, "label": label, "unit": unit, "page": page, "rows": page,
         "total": sum((row.value for row in rows), Decimal(0)), "count": len(rows), "query": query.urlencode(),
-        "scope": form.scope,
+        "scope": form.scope, "speed": Speed([row.value for row in rows]) if unit == "days" else None,
     }, status=200 if form.is_valid() else 400)
