@@ -7,14 +7,17 @@ from decimal import Decimal
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from allocation_portal.access import role_required
+from allocation_portal.kept import kept
 from lending.models import OrganisationKind, Region
 from monitoring.charts import stacked_chart
 
 from . import store, tasks
-from .figures import FIGURES, Outcomes, Speed, figure_rows
+from .figures import FIGURES, Outcomes, Speed, figure_rows, scope_for
 from .forecast import Forecast
 from .forms import OutcomesRangeForm
 
@@ -67,18 +70,31 @@ def _range(request, *, figure_required: bool = False) -> OutcomesRangeForm:
     return form
 
 
-@role_required("reads_everything")
-def dashboard(request):
-    form = _range(request)
-    outcomes = store.outcomes(scope=form.scope)
+def _dashboard_body(scope) -> str:
+    outcomes = store.outcomes(scope=scope)
     tasks.keep_soon(outcomes)
     forecast, forecast_as_of = store.forecast()
-    return render(request, "outcomes/dashboard.html", {
-        "form": form, "outcomes": outcomes, "total": outcomes.total, "forecast": forecast, "forecast_as_of": forecast_as_of,
+    return render_to_string("outcomes/_dashboard_body.html", {
+        "outcomes": outcomes, "total": outcomes.total, "forecast": forecast, "forecast_as_of": forecast_as_of,
         "outcomes_chart": outcomes_chart(outcomes), "forecast_chart": forecast_chart(forecast),
         "hour_columns": [(name, FIGURES[name][0]) for name in HOUR_COLUMNS],
         "kind_labels": OrganisationKind.choices, "region_labels": Region.choices,
     })
+
+
+@role_required("reads_everything")
+def dashboard(request):
+    """The figures, their tables and charts are the same for every reader of a language: the page's
+    body is kept (allocation_portal.kept) under the change number, for the ten minutes the figures
+    of now are kept, so a second reader gets it without computing or rendering anything."""
+    form = _range(request)
+    scope = form.scope or scope_for()
+    body = ""
+    if scope is not None:
+        window = int(scope.now.timestamp() // store.NOW_SECONDS)
+        body, _at = kept(f"outcomes:page:{get_language()}:{scope.first:%Y-%m}:{scope.last:%Y-%m}:{window}",
+                         lambda: _dashboard_body(scope), seconds=store.NOW_SECONDS, now=scope.now)
+    return render(request, "outcomes/dashboard.html", {"form": form, "scope": scope, "body": body})
 
 
 @role_required("reads_everything")
