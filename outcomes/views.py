@@ -31,7 +31,7 @@ FORECAST_LAYERS = [("lent", _("On loan")), ("waiting", _("Asked for by waiting r
 
 # The monthly table's GPU-hour columns, in order (each a figure with its rows).
 HOUR_COLUMNS = ["awarded", "held_started", "idle", "reserve", "suspended", "used_reported", "used_measured",
-                "lent_from_idle", "lent_from_reserve"]
+                "lent_from_idle", "lent_from_reserve", "lent_from_free"]
 
 
 def _chart(columns, layers) -> dict | None:
