@@ -4,8 +4,10 @@ linked to the rows it counts, the charts, and the three-month forecast."""
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import get_language
@@ -15,11 +17,14 @@ from allocation_portal.access import role_required
 from allocation_portal.kept import kept
 from lending.models import OrganisationKind, Region
 from monitoring.charts import stacked_chart
+from monitoring.forms import BoardFilterForm
+from monitoring.views import default_report_month
 
 from . import store, tasks
 from .figures import FIGURES, Outcomes, Speed, figure_rows, scope_for
 from .forecast import Forecast
 from .forms import OutcomesRangeForm
+from .report import report_pdf
 
 ROWS_PAGE_SIZE = 100
 
@@ -112,3 +117,16 @@ def figure_rows_view(request):
         "total": sum((row.value for row in rows), Decimal(0)), "count": len(rows), "query": query.urlencode(),
         "scope": form.scope, "speed": Speed([row.value for row in rows]) if unit == "days" else None,
     }, status=200 if form.is_valid() else 400)
+
+
+@role_required("reads_everything")
+def board_report_pdf(request):
+    """The month's programme report as a PDF, in Korean (?month=YYYY-MM, default last month)."""
+    form = BoardFilterForm(request.GET)
+    if not form.is_valid():
+        return render(request, "outcomes/report_error.html", {"form": form}, status=400)
+    month = form.cleaned_data.get("month") or default_report_month()
+    response = HttpResponse(report_pdf(month), content_type="application/pdf")
+    name = f"국가AI사업_월간보고_{month:%Y-%m}.pdf"
+    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(name)}"
+    return response

@@ -228,6 +228,8 @@ ROUTES = {
     "board": (["board"], "get", lambda w: "/monitoring/board/", None, False, expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
     "board export": (["board-export"], "get", lambda w: "/monitoring/board/export.xlsx", None, False,
                      expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
+    "board report": (["board-report"], "get", lambda w: "/monitoring/board/report.pdf", None, False,
+                     expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
     "outcomes": (["outcomes"], "get", lambda w: "/programme/outcomes/", None, False, expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
     "outcome rows": (["outcome-rows"], "get", lambda w: "/programme/outcomes/rows/?figure=awarded", None, False,
                      expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
