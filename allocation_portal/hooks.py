@@ -1,6 +1,6 @@
 """Small in-process hooks, so that a lower floor can cause something above it without importing it.
 
-The floors are core <- gpus <- projects <- lending <- monitoring: a floor imports only the floors
+The floors are core <- gpus <- projects <- lending <- calls <- metering <- monitoring <- outcomes: a floor imports only the floors
 below it. When a change on a lower floor must have an effect above it in the same transaction (a
 project's start recalls the loans on its servers), or a page of a lower floor shows what an upper
 floor knows (a project's page shows its plan vs actual), the upper app registers a function here in
@@ -31,6 +31,9 @@ LOAN_APPROVAL_PREVIEW = "loan_approval_preview"
 # A short-term request was approved with these GPUs, in the approval's transaction: kwargs actor,
 # loan_request, gpu_ids (monitoring marks the proposals that counted on them as stale).
 LOAN_APPROVED = "loan_approved"
+# A short-term request was submitted, changed, withdrawn, reviewed or approved, in that transaction: kwargs loan_request (calls files
+# it as a proposal of the rolling call).
+LOAN_REQUEST_SAVED = "loan_request_saved"
 
 _registry: dict[str, list[Callable[..., Any]]] = defaultdict(list)
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "gpus",
     "projects",
     "lending",
+    "calls",
     "metering",
     "monitoring",
     "outcomes",

@@ -1,0 +1,9 @@
+"""Calls' API endpoints, registered on the core's router."""
+
+from allocation_portal import api_router
+
+from . import api
+
+
+def register() -> None:
+    api_router.register("calls", api.CallViewSet, "call")
