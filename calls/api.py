@@ -16,13 +16,13 @@ from .models import Call, Capacity, Criterion, Round
 from .selectors import call_list, get_call
 
 
-class RoundSerializer(ModelSerializer):
+class CallRoundSerializer(ModelSerializer):
     class Meta:
         model = Round
         fields = ["number", "opens_on", "closes_on"]
 
 
-class CriterionSerializer(ModelSerializer):
+class CallCriterionSerializer(ModelSerializer):
     name = serializers.CharField(read_only=True)
     rubric = serializers.JSONField(read_only=True)
 
@@ -31,7 +31,7 @@ class CriterionSerializer(ModelSerializer):
         fields = ["code", "name", "name_ko", "name_en", "weight", "rubric"]
 
 
-class CapacitySerializer(ModelSerializer):
+class CallCapacitySerializer(ModelSerializer):
     class Meta:
         model = Capacity
         fields = ["gpu_model", "gpus", "months"]
@@ -50,15 +50,15 @@ class CallSerializer(ModelSerializer):
 
 
 class CallDetailSerializer(CallSerializer):
-    rounds = RoundSerializer(many=True, read_only=True)
-    criteria = CriterionSerializer(many=True, read_only=True)
-    capacity = CapacitySerializer(many=True, read_only=True)
+    rounds = CallRoundSerializer(many=True, read_only=True)
+    criteria = CallCriterionSerializer(many=True, read_only=True)
+    capacity = CallCapacitySerializer(many=True, read_only=True)
 
     class Meta(CallSerializer.Meta):
         fields = [*CallSerializer.Meta.fields, "rounds", "criteria", "capacity"]
 
 
-class RoundInputSerializer(serializers.Serializer):
+class CallRoundInputSerializer(serializers.Serializer):
     opens_on = ApiDateField(required=False, allow_null=True)
     closes_on = ApiDateField()
 
@@ -79,13 +79,13 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_object(self):
         return get_call(self.kwargs["code"])
 
-    @extend_schema(request=RoundInputSerializer, responses={201: RoundSerializer})
+    @extend_schema(request=CallRoundInputSerializer, responses={201: CallRoundSerializer})
     @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
     def rounds(self, request, code=None):
         """Add a round with its cut-off (MSIT admins)."""
         call = self.get_object()
-        body = RoundInputSerializer(data=request.data)
+        body = CallRoundInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         created = services.call_add_round(actor=request.user, call=call, closes_on=body.validated_data["closes_on"],
                                           opens_on=body.validated_data.get("opens_on"))
-        return Response(RoundSerializer(created).data, status=status.HTTP_201_CREATED)
+        return Response(CallRoundSerializer(created).data, status=status.HTTP_201_CREATED)

@@ -137,6 +137,9 @@ class Capacity(models.Model):
         ordering = ["call", "gpu_model"]
         constraints = [models.UniqueConstraint(fields=["call", "gpu_model"], name="capacity_model_unique")]
 
+    def __str__(self):
+        return f"{self.gpu_model} ×{self.gpus} · {self.months}"
+
 
 class ProposalState(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")

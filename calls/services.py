@@ -114,6 +114,9 @@ def call_add_round(*, actor, call: Call, closes_on, opens_on=None) -> Round:
         raise ValidationFailed(error.message, fields={"closes_on": [error.message]}) from None
     with transaction.atomic():
         locked = Call.objects.select_for_update().get(pk=call.pk)
+        if locked.kind == CallKind.ROLLING:
+            raise StateConflict(_("The rolling call closes a round every %(n)s days by itself; rounds are added to "
+                                  "the other calls.") % {"n": locked.round_days})
         last = locked.rounds.order_by("-number").first()
         if last is not None and last.number >= MAX_ROUNDS:
             raise StateConflict(_("A call has at most %(n)s rounds.") % {"n": MAX_ROUNDS})

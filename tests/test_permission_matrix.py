@@ -315,6 +315,15 @@ ROUTES = {
                                {"expected_start": "2027-01-04", "reason": "delay"}, False,
                                expect(anonymous=LOGIN, admin=FOUND, official=FOUND, outsider=NOT_FOUND,
                                       applicant=FORBIDDEN, outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
+    "calls": (["calls"], "get", lambda w: "/calls/", None, False, expect(OK)),
+    "call": (["call"], "get", lambda w: "/calls/nat-2027/", None, False, expect(OK)),
+    "call round add": (["call-round-add"], "post", lambda w: "/calls/nat-2027/rounds/", {"closes_on": "2026-11-30"},
+                       False, expect(anonymous=LOGIN, admin=FOUND, **ADMIN_ONLY_WRITE, provider=FORBIDDEN)),
+    "api calls": (["v1:call-list"], "get", lambda w: "/api/v1/calls/", None, True, expect(OK)),
+    "api call": (["v1:call-detail"], "get", lambda w: "/api/v1/calls/nat-2027/", None, True, expect(OK)),
+    "api call rounds": (["v1:call-rounds"], "post", lambda w: "/api/v1/calls/nat-2027/rounds/",
+                        lambda w: {"closes_on": "2026-11-30"}, True,
+                        expect(anonymous=UNAUTH, admin=CREATED, **ADMIN_ONLY_WRITE, provider=FORBIDDEN)),
     "api lending calendar": (["v1:lending-calendar"], "get", lambda w: "/api/v1/lending/calendar/", None, True, expect(OK)),
     "api loan requests": (["v1:loan-request-list"], "get", lambda w: "/api/v1/loan-requests/", None, True,
                           expect(anonymous=UNAUTH, admin=OK, official=FORBIDDEN, outsider=FORBIDDEN, applicant=OK,
@@ -523,6 +532,10 @@ def matrix_world(world, clock):
     reclamation.off_purpose_open(actor=world.admin, project=world.project_a, month=dt.date(2026, 8, 1), note="matrix",
                                  evidence_file=SimpleUploadedFile("audit.pdf", b"%PDF-1.4"))
     redistribution.redistribution_propose(actor=world.admin)
+    from calls.models import Call
+
+    Call.objects.create(code="nat-2027", kind="national", name_ko="2027 국가 프로젝트 공모",
+                        name_en="2027 national project call", opens_on=dt.date(2026, 11, 2))
     for role in ROLES[1:]:
         Notification.objects.create(user=world.user(role), kind="general", title="t", body="b", dedup_key="matrix")
     return world

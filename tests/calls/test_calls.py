@@ -6,17 +6,18 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from allocation_portal.errors import NotPermitted, ValidationFailed
+from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
 from calls import services
 from calls.models import Call, CallKind, Proposal, Round
 from lending import services as lending
-from tests.lending.conftest import request_values, submit  # noqa: F401 (a fixture)
+from tests.lending.conftest import request_values
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def national(world):
+    services.rolling_call()  # made by a migration; a transactional test before this one may have emptied the table
     call = Call.objects.create(code="nat-2027", kind=CallKind.NATIONAL, name_ko="2027 국가 프로젝트 공모",
                                name_en="2027 national project call", opens_on=dt.date(2026, 11, 2),
                                eligible_kinds=["industry"], eligible_regions=["non_capital"], cap_gpu_months=1536,
@@ -96,6 +97,8 @@ def test_msit_adds_rounds_whose_cut_offs_move_forward(world, national):
     with pytest.raises(NotPermitted):
         services.call_add_round(actor=world.official, call=national, closes_on="2027-02-01")
     assert national.rounds.count() == 2
+    with pytest.raises(StateConflict):
+        services.call_add_round(actor=world.admin, call=services.rolling_call(), closes_on="2027-02-01")
 
 
 def test_the_pages_show_the_call(world, national, client_for, django_assert_num_queries):
