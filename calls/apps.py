@@ -5,6 +5,11 @@ from allocation_portal.labels import register_actions
 
 ACTION_LABELS = {
     "call.add_round": _("Round added to a call"),
+    "review.conflict_declare": _("Conflict of interest declared"),
+    "review.assign": _("Reviewer assigned"),
+    "review.submit": _("Review submitted"),
+    "review.ask_revision": _("Revision asked for"),
+    "review.decide": _("Committee decision recorded"),
 }
 
 

@@ -51,6 +51,9 @@ class Call(models.Model):
     limit_per_organisation = models.PositiveSmallIntegerField(_("proposals selected per organisation"),
                                                               null=True, blank=True)
     prefers_non_capital = models.BooleanField(_("prefers applicants outside the capital region"), default=False)
+    # Review.
+    min_reviews = models.PositiveSmallIntegerField(_("reviews needed per proposal"), default=3)
+    review_days = models.PositiveSmallIntegerField(_("days to review"), default=14)
     is_sample = models.BooleanField(_("sample data"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -61,6 +64,9 @@ class Call(models.Model):
         constraints = [
             models.CheckConstraint(name="call_rolling_has_period",
                                    condition=~Q(kind="rolling") | Q(round_days__gte=1)),
+            models.CheckConstraint(name="call_review_numbers",
+                                   condition=Q(min_reviews__gte=1, min_reviews__lte=20, review_days__gte=1,
+                                               review_days__lte=90)),
             models.CheckConstraint(name="call_round_days_range",
                                    condition=Q(round_days__isnull=True) | Q(round_days__gte=1, round_days__lte=366)),
         ]
@@ -173,6 +179,13 @@ class Proposal(models.Model):
     state = models.CharField(_("state"), max_length=20, choices=ProposalState.choices,
                              default=ProposalState.SUBMITTED)
     submitted_at = models.DateTimeField(_("submitted at"))
+    # The decision: the panel's rank and reason (a committee decision), or what to revise.
+    rank = models.PositiveSmallIntegerField(_("panel's rank"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason"), blank=True)
+    revision_note = models.TextField(_("what to revise"), blank=True)
+    decided_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     is_sample = models.BooleanField(_("sample data"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -191,3 +204,71 @@ class Proposal(models.Model):
     @property
     def gpu_months(self) -> int:
         return self.gpu_count * self.months
+
+
+class Conflict(models.Model):
+    """A reviewer's declared relationship with an organisation (advice, a joint project, family...):
+    they are never assigned its proposals. Their own organisation is a conflict without a declaration."""
+
+    reviewer = models.ForeignKey("allocation_portal.User", verbose_name=_("reviewer"), on_delete=models.CASCADE,
+                                 related_name="conflicts")
+    organisation = models.ForeignKey(Organisation, verbose_name=_("organisation"), on_delete=models.CASCADE,
+                                     related_name="+")
+    relationship = models.CharField(_("relationship"), max_length=300)
+    declared_at = models.DateTimeField(_("declared at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("conflict of interest")
+        verbose_name_plural = _("conflicts of interest")
+        ordering = ["reviewer", "organisation"]
+        constraints = [models.UniqueConstraint(fields=["reviewer", "organisation"], name="conflict_once")]
+
+    def __str__(self):
+        return f"{self.reviewer} · {self.organisation}"
+
+
+class Assignment(models.Model):
+    """A reviewer assigned to a proposal, with a deadline; their review is its scores."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    proposal = models.ForeignKey(Proposal, verbose_name=_("proposal"), on_delete=models.CASCADE,
+                                 related_name="assignments")
+    reviewer = models.ForeignKey("allocation_portal.User", verbose_name=_("reviewer"), on_delete=models.PROTECT,
+                                 related_name="review_assignments")
+    assigned_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, related_name="+")
+    assigned_at = models.DateTimeField(_("assigned at"), auto_now_add=True)
+    due_on = models.DateField(_("review due"))
+    reminded_on = models.DateField(_("last reminded"), null=True, blank=True)
+    submitted_at = models.DateTimeField(_("review submitted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("review assignment")
+        verbose_name_plural = _("review assignments")
+        ordering = ["due_on", "pk"]
+        constraints = [models.UniqueConstraint(fields=["proposal", "reviewer"], name="assignment_once")]
+        indexes = [models.Index(fields=["reviewer", "submitted_at"], name="assignment_reviewer_idx")]
+
+    def __str__(self):
+        return f"{self.reviewer} · {self.proposal}"
+
+
+class Score(models.Model):
+    """One criterion of one review: a rubric level and the reviewer's comment."""
+
+    assignment = models.ForeignKey(Assignment, verbose_name=_("review"), on_delete=models.CASCADE,
+                                   related_name="scores")
+    criterion = models.ForeignKey(Criterion, verbose_name=_("criterion"), on_delete=models.PROTECT, related_name="+")
+    score = models.PositiveSmallIntegerField(_("score"))
+    comment = models.TextField(_("comment"))
+
+    class Meta:
+        verbose_name = _("score")
+        verbose_name_plural = _("scores")
+        ordering = ["assignment", "criterion__position"]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "criterion"], name="score_once"),
+            models.CheckConstraint(name="score_range", condition=Q(score__gte=0, score__lte=100)),
+        ]
+
+    def __str__(self):
+        return f"{self.criterion}: {self.score}"

@@ -73,6 +73,8 @@ def proposal_file_request(*, loan_request: LoanRequest, **_kwargs) -> Proposal:
               "title": loan_request.purpose[:200], "submitted_at": loan_request.submitted_at, "state": state}
     existing = Proposal.objects.filter(loan_request=loan_request).first()
     if existing is not None:
+        if existing.state == ProposalState.IN_REVIEW and state == ProposalState.SUBMITTED:
+            values["state"] = ProposalState.IN_REVIEW  # a request still waiting is still in review
         Proposal.objects.filter(pk=existing.pk).update(**values)
         return existing
     day = timezone.localdate(loan_request.submitted_at)
