@@ -7,8 +7,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Prefetch
 from django.http import Http404
+from django.utils.translation import gettext as _
+
+from allocation_portal.formatting import format_number as num
 
 from .models import Assignment, Call, Criterion, Proposal, Round
+from .services import eligibility_reasons
 
 
 def call_list():
@@ -77,3 +81,64 @@ def proposal_score(proposal: Proposal, assignments: list[Assignment]) -> Proposa
     if not means:
         return ProposalScore(0, proposal.call.min_reviews, None, None)
     return ProposalScore(len(means), proposal.call.min_reviews, _q(sum(means) / len(means)), _q(max(means) - min(means)))
+
+
+@dataclass(frozen=True)
+class Ranked:
+    proposal: Proposal
+    figures: ProposalScore
+    selected: bool
+    reason: str  # why it is in or out, for people
+
+
+def ranked_list(call: Call, proposals: list[Proposal]) -> list[Ranked]:
+    """The call's reviewed proposals by score (at equal scores applicants outside the capital region
+    first when the call prefers them, then first come), each in or out by the portfolio rules, in
+    this order: eligibility, the cap per proposal, the limit per organisation, the capacity offered
+    for its GPU model (GPUs × months), and its organisation type's share of that capacity. Pass
+    `call_proposals(call)`'s list (figures attached); `call.capacity` is read once."""
+    capacity = {c.gpu_model: c.gpus * c.months for c in call.capacity.all()}
+    used: dict[str, int] = {}
+    used_by_kind: dict[tuple[str, str], int] = {}
+    chosen_by_org: dict[int, int] = {}
+    eligible_ministries = {m.pk for m in call.eligible_ministries.all()}
+    scored = [p for p in proposals if p.figures.score is not None and p.state not in ("withdrawn",)]
+
+    def key(p):
+        outside = bool(call.prefers_non_capital and p.organisation and p.organisation.region == "non_capital")
+        return (-p.figures.score, not outside, p.submitted_at)
+
+    out = []
+    for p in sorted(scored, key=key):
+        reasons = eligibility_reasons(call, organisation=p.organisation, ministry_id=p.ministry_id,
+                                      eligible_ministry_ids=eligible_ministries)
+        reason, selected = "", False
+        share = call.shares.get(p.organisation.kind) if p.organisation else None
+        total = capacity.get(p.gpu_model)
+        if reasons:
+            reason = _("Outside eligibility: %(why)s") % {"why": " ".join(reasons)}
+        elif call.cap_gpu_months and p.gpu_months > call.cap_gpu_months:
+            reason = _("Over the cap: %(n)s GPU-months asked, the cap is %(cap)s.") % {
+                "n": num(p.gpu_months), "cap": num(call.cap_gpu_months)}
+        elif (p.organisation_id and call.limit_per_organisation
+              and chosen_by_org.get(p.organisation_id, 0) >= call.limit_per_organisation):
+            reason = _("Organisation limit: %(n)s proposal(s) of this organisation are in already.") % {
+                "n": chosen_by_org[p.organisation_id]}
+        elif total is not None and used.get(p.gpu_model, 0) + p.gpu_months > total:
+            reason = _("Capacity full: %(left)s of %(total)s GPU-months left.") % {
+                "left": num(total - used.get(p.gpu_model, 0)), "total": num(total)}
+        elif (total is not None and share is not None
+              and used_by_kind.get((p.gpu_model, p.organisation.kind), 0) + p.gpu_months > total * share / 100):
+            reason = _("Share full: %(kind)s may have %(share)s%% (%(limit)s GPU-months); %(used)s are in.") % {
+                "kind": p.organisation.get_kind_display(), "share": num(share), "limit": num(total * share // 100),
+                "used": num(used_by_kind.get((p.gpu_model, p.organisation.kind), 0))}
+        else:
+            selected = True
+            reason = _("In: score %(score)s within every rule.") % {"score": num(p.figures.score, 2)}
+            used[p.gpu_model] = used.get(p.gpu_model, 0) + p.gpu_months
+            if p.organisation:
+                key_kind = (p.gpu_model, p.organisation.kind)
+                used_by_kind[key_kind] = used_by_kind.get(key_kind, 0) + p.gpu_months
+                chosen_by_org[p.organisation_id] = chosen_by_org.get(p.organisation_id, 0) + 1
+        out.append(Ranked(p, p.figures, selected, reason))
+    return out

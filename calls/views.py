@@ -18,7 +18,7 @@ from lending.models import Organisation, OrganisationKind, Region
 from . import services, services_review
 from .access import assignments_for_reviewer, get_assignment_for_reviewer, get_proposal_for_user
 from .forms import AssignForm, ConflictForm, DecideForm, ReviewForm, RevisionForm, RoundForm
-from .selectors import call_list, call_proposals, get_call, proposal_reviews
+from .selectors import call_list, call_proposals, get_call, proposal_reviews, ranked_list
 
 
 def call_list_page(request):
@@ -65,7 +65,9 @@ def call_round_add(request, code):
 @role_required("reads_everything")
 def proposal_list(request, code):
     call = get_call(code)
-    return render(request, "calls/proposal_list.html", {"call": call, "proposals": call_proposals(call)})
+    proposals = call_proposals(call)
+    return render(request, "calls/proposal_list.html", {"call": call, "proposals": proposals,
+                                                        "ranked": ranked_list(call, proposals)})
 
 
 def _proposal_page(request, code, proposal_id, forms_=None, status=200):

@@ -8,35 +8,16 @@ from decimal import Decimal
 import pytest
 
 from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
-from allocation_portal.models import Notification, Role
+from allocation_portal.models import Notification
 from calls import services_review as review
 from calls.models import Proposal
 from calls.selectors import weighted_mean
 from lending.models import Loan
-from tests import factories as f
 from tests.lending.conftest import request_values
 
+from .conftest import CODES
+
 pytestmark = pytest.mark.django_db
-
-# The rolling call's criteria (migration 0002): impact 40, ecosystem 30, readiness 30; levels 1-5.
-CODES = ("impact", "ecosystem", "readiness")
-
-
-@pytest.fixture
-def setup(world, clock, submit):
-    from calls.models import Criterion
-    from calls.services import rolling_call
-
-    call = rolling_call()
-    # A transactional test before this one may have emptied the table the migration filled.
-    if not call.criteria.exists():
-        for position, (code, weight) in enumerate(zip(CODES, (40, 30, 30), strict=True)):
-            Criterion.objects.create(call=call, code=code, position=position, name_ko=code, name_en=code,
-                                     weight=weight, rubric=[{"score": s, "ko": str(s), "en": str(s)} for s in (5, 4, 3, 2, 1)])
-    request = submit()
-    proposal = Proposal.objects.get(loan_request=request)
-    reviewers = [f.make_user(Role.REVIEWER, username=f"expert{i}") for i in range(3)]
-    return proposal, reviewers
 
 
 def scores(*levels):

@@ -9,6 +9,7 @@ from monitoring.demo import (
     load_demo_lending,
     load_demo_reclamation,
     load_demo_reports,
+    load_demo_review,
     load_demo_users,
 )
 from monitoring.services import report_reminders_send
@@ -26,13 +27,14 @@ class Command(BaseCommand):
         users = load_demo_users()
         reports = load_demo_reports()
         lending = load_demo_lending()
+        lending_reviews = load_demo_review()
         # Replay the daily reminder job over the last three weeks, as beat would have run it.
         today = timezone.localdate()
         reminders = sum(
             sum(report_reminders_send(today=today - dt.timedelta(days=back)).values()) for back in range(21, -1, -1)
         )
         reclaim = load_demo_reclamation()
-        self.stdout.write(f"Demo reports created: {reports}; lending requests: {lending}; reminder notices: {reminders}.")
+        self.stdout.write(f"Demo reports created: {reports}; lending requests: {lending}; review assignments: {lending_reviews}; reminder notices: {reminders}.")
         self.stdout.write(f"Reclamation: {reclaim}.")
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD}):"))
         for user in users:
