@@ -80,7 +80,8 @@ def proposal_score(proposal: Proposal, assignments: list[Assignment]) -> Proposa
              for a in assignments if a.submitted_at is not None and a.scores.all()]
     if not means:
         return ProposalScore(0, proposal.call.min_reviews, None, None)
-    return ProposalScore(len(means), proposal.call.min_reviews, _q(sum(means) / len(means)), _q(max(means) - min(means)))
+    mean = sum(means, Decimal(0)) / len(means)
+    return ProposalScore(len(means), proposal.call.min_reviews, _q(mean), _q(max(means) - min(means)))
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,10 @@ class Ranked:
     figures: ProposalScore
     selected: bool
     reason: str  # why it is in or out, for people
+
+
+def _figures(proposal: Proposal) -> ProposalScore:
+    return proposal.figures  # type: ignore[attr-defined]  # attached by call_proposals
 
 
 def ranked_list(call: Call, proposals: list[Proposal]) -> list[Ranked]:
@@ -102,43 +107,46 @@ def ranked_list(call: Call, proposals: list[Proposal]) -> list[Ranked]:
     used_by_kind: dict[tuple[str, str], int] = {}
     chosen_by_org: dict[int, int] = {}
     eligible_ministries = {m.pk for m in call.eligible_ministries.all()}
-    scored = [p for p in proposals if p.figures.score is not None and p.state not in ("withdrawn",)]
+    scored = [(p, _figures(p)) for p in proposals]
+    scored = [(p, fig) for p, fig in scored if fig.score is not None and p.state != "withdrawn"]
 
-    def key(p):
+    def key(pair):
+        p, fig = pair
         outside = bool(call.prefers_non_capital and p.organisation and p.organisation.region == "non_capital")
-        return (-p.figures.score, not outside, p.submitted_at)
+        return (-fig.score, not outside, p.submitted_at)
 
     out = []
-    for p in sorted(scored, key=key):
-        reasons = eligibility_reasons(call, organisation=p.organisation, ministry_id=p.ministry_id,
+    for p, fig in sorted(scored, key=key):
+        org = p.organisation
+        reasons = eligibility_reasons(call, organisation=org, ministry_id=p.ministry_id,
                                       eligible_ministry_ids=eligible_ministries)
         reason, selected = "", False
-        share = call.shares.get(p.organisation.kind) if p.organisation else None
+        share = call.shares.get(org.kind) if org is not None else None
         total = capacity.get(p.gpu_model)
+        taken = used.get(p.gpu_model, 0)
+        kind_taken = used_by_kind.get((p.gpu_model, org.kind), 0) if org is not None else 0
         if reasons:
             reason = _("Outside eligibility: %(why)s") % {"why": " ".join(reasons)}
         elif call.cap_gpu_months and p.gpu_months > call.cap_gpu_months:
             reason = _("Over the cap: %(n)s GPU-months asked, the cap is %(cap)s.") % {
                 "n": num(p.gpu_months), "cap": num(call.cap_gpu_months)}
-        elif (p.organisation_id and call.limit_per_organisation
-              and chosen_by_org.get(p.organisation_id, 0) >= call.limit_per_organisation):
+        elif (org is not None and call.limit_per_organisation
+              and chosen_by_org.get(org.pk, 0) >= call.limit_per_organisation):
             reason = _("Organisation limit: %(n)s proposal(s) of this organisation are in already.") % {
-                "n": chosen_by_org[p.organisation_id]}
-        elif total is not None and used.get(p.gpu_model, 0) + p.gpu_months > total:
+                "n": chosen_by_org[org.pk]}
+        elif total is not None and taken + p.gpu_months > total:
             reason = _("Capacity full: %(left)s of %(total)s GPU-months left.") % {
-                "left": num(total - used.get(p.gpu_model, 0)), "total": num(total)}
-        elif (total is not None and share is not None
-              and used_by_kind.get((p.gpu_model, p.organisation.kind), 0) + p.gpu_months > total * share / 100):
+                "left": num(total - taken), "total": num(total)}
+        elif org is not None and total is not None and share is not None and kind_taken + p.gpu_months > total * share / 100:
             reason = _("Share full: %(kind)s may have %(share)s%% (%(limit)s GPU-months); %(used)s are in.") % {
-                "kind": p.organisation.get_kind_display(), "share": num(share), "limit": num(total * share // 100),
-                "used": num(used_by_kind.get((p.gpu_model, p.organisation.kind), 0))}
+                "kind": org.get_kind_display(), "share": num(share), "limit": num(total * share // 100),
+                "used": num(kind_taken)}
         else:
             selected = True
-            reason = _("In: score %(score)s within every rule.") % {"score": num(p.figures.score, 2)}
-            used[p.gpu_model] = used.get(p.gpu_model, 0) + p.gpu_months
-            if p.organisation:
-                key_kind = (p.gpu_model, p.organisation.kind)
-                used_by_kind[key_kind] = used_by_kind.get(key_kind, 0) + p.gpu_months
-                chosen_by_org[p.organisation_id] = chosen_by_org.get(p.organisation_id, 0) + 1
-        out.append(Ranked(p, p.figures, selected, reason))
+            reason = _("In: score %(score)s within every rule.") % {"score": num(fig.score, 2)}
+            used[p.gpu_model] = taken + p.gpu_months
+            if org is not None:
+                used_by_kind[(p.gpu_model, org.kind)] = kind_taken + p.gpu_months
+                chosen_by_org[org.pk] = chosen_by_org.get(org.pk, 0) + 1
+        out.append(Ranked(p, fig, selected, reason))
     return out

@@ -38,7 +38,7 @@ def _msit(actor) -> None:
 
 def conflict_reasons(reviewer: User, proposal: Proposal) -> list[str]:
     """Why the reviewer may not review the proposal (empty: no conflict)."""
-    reasons = []
+    reasons: list[str] = []
     if proposal.organisation_id is None:
         return reasons
     if reviewer.organisation_id == proposal.organisation_id:
@@ -148,7 +148,7 @@ def proposal_ask_revision(*, actor, proposal: Proposal, note: str) -> Proposal:
     note = (note or "").strip()
     if not note or len(note) > REASON_MAX:
         raise ValidationFailed(_("Say what to revise."), fields={"note": [_("Say what to revise.")]})
-    if proposal.loan_request_id:
+    if proposal.loan_request is not None:
         lending.request_ask_changes(actor=actor, request=proposal.loan_request, note=note)
     with transaction.atomic():
         locked = Proposal.objects.select_for_update().get(pk=proposal.pk)
@@ -183,8 +183,8 @@ def proposal_decide(*, actor, proposal: Proposal, selected: bool, rank: int | No
         raise StateConflict(_("This proposal has been decided already."))
     with transaction.atomic():
         offer = None
-        if proposal.loan_request_id:
-            request = proposal.loan_request
+        request = proposal.loan_request
+        if request is not None:
             if selected:
                 found = propose(request.gpu_model, request.gpu_count, *request_window(request))
                 if not found.complete:

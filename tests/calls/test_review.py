@@ -131,6 +131,8 @@ def test_reminders_go_out_once_a_day_until_the_review_is_in(world, setup, clock,
     assert review.review_reminders_send(today=dt.date(2026, 9, 10)) == 0  # once a day
     assert Notification.objects.filter(user=one, kind="review_due").count() == 1
     assert review.review_reminders_send(today=dt.date(2026, 9, 13)) == 1  # overdue
-    assert Notification.objects.get(user=one, kind="review_due", title__contains="overdue").dedup_key.endswith("2026-09-13")
+    overdue = Notification.objects.get(user=one, kind="review_due", dedup_key__endswith="2026-09-13")
+    assert "2026-09-12" in overdue.title and overdue.title != Notification.objects.exclude(pk=overdue.pk).get(
+        user=one, kind="review_due").title  # "overdue since", not "due"
     review.review_submit(actor=one, assignment=first, scores=scores(3, 3, 3))
     assert review.review_reminders_send(today=dt.date(2026, 9, 14)) == 0
