@@ -313,6 +313,8 @@ SPECTACULAR_SETTINGS = {
         "LoanRequestStateEnum": "lending.models.RequestState",
         "LoanStateEnum": "lending.models.LoanState",
         "GpuRequestStateEnum": "projects.models.GpuRequestState",
+        "CallKindEnum": "calls.models.CallKind",
+        "CallProposalStateEnum": "calls.models.ProposalState",
     },
 }
 
