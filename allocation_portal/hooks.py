@@ -1,6 +1,6 @@
 """Small in-process hooks, so that a lower floor can cause something above it without importing it.
 
-The floors are core <- gpus <- projects <- lending <- metering <- monitoring <- outcomes: a floor imports only the floors
+The floors are core <- gpus <- projects <- lending <- calls <- metering <- monitoring <- outcomes: a floor imports only the floors
 below it. When a change on a lower floor must have an effect above it in the same transaction (a
 project's start recalls the loans on its servers), or a page of a lower floor shows what an upper
 floor knows (a project's page shows its plan vs actual), the upper app registers a function here in
@@ -34,6 +34,9 @@ LOAN_APPROVED = "loan_approved"
 # The status board's XLSX export: kwargs board. Each returns a list of spreadsheets.Sheet to add after
 # the board's own sheet (outcomes: the programme's outcome figures by month).
 BOARD_EXPORT_SHEETS = "board_export_sheets"
+# A short-term request was submitted, changed, withdrawn, reviewed or approved, in that transaction: kwargs loan_request (calls files
+# it as a proposal of the rolling call).
+LOAN_REQUEST_SAVED = "loan_request_saved"
 
 _registry: dict[str, list[Callable[..., Any]]] = defaultdict(list)
 

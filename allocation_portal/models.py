@@ -18,6 +18,9 @@ class Role(models.TextChoices):
     APPLICANT = "applicant", _("Applicant")
     AUDITOR = "auditor", _("Auditor")
     PROVIDER = "provider_operator", _("Provider operator")
+    # An external expert: sees only the proposals assigned to them (calls); their organisation, when
+    # set, is their affiliation (a conflict of interest with that organisation's proposals).
+    REVIEWER = "reviewer", _("Expert reviewer")
 
 
 class Compliance(models.TextChoices):
@@ -105,6 +108,10 @@ class User(AbstractUser):
     def is_provider_operator(self) -> bool:
         """A provider's operator: sees that provider's servers and what they measured, sends usage."""
         return self.is_active and self.role == Role.PROVIDER and self.provider_id is not None
+
+    @property
+    def is_reviewer(self) -> bool:
+        return self.is_active and self.role == Role.REVIEWER
 
     @property
     def sees_programme(self) -> bool:
@@ -215,6 +222,8 @@ class NotificationKind(models.TextChoices):
     LOAN_STARTED = "loan_started", _("Loan started")
     LOAN_ENDING = "loan_ending", _("Loan ending soon")
     LOAN_ENDED = "loan_ended", _("Loan ended")
+    REVIEW_ASSIGNED = "review_assigned", _("Proposal to review")
+    REVIEW_DUE = "review_due", _("Review due")
     LOAN_RECALLED = "loan_recalled", _("Loan recalled")
     LOAN_RENEWAL = "loan_renewal", _("Renewal")
     GENERAL = "general", _("Notice")

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "gpus",
     "projects",
     "lending",
+    "calls",
     "metering",
     "monitoring",
     "outcomes",
@@ -312,6 +313,8 @@ SPECTACULAR_SETTINGS = {
         "LoanRequestStateEnum": "lending.models.RequestState",
         "LoanStateEnum": "lending.models.LoanState",
         "GpuRequestStateEnum": "projects.models.GpuRequestState",
+        "CallKindEnum": "calls.models.CallKind",
+        "CallProposalStateEnum": "calls.models.ProposalState",
     },
 }
 
@@ -348,6 +351,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = os.environ.get(
 )
 # The schedule is declared once, here, in KST (CELERY_TIMEZONE).
 CELERY_BEAT_SCHEDULE: dict = {
+    "review-reminders": {
+        # Reviewers whose review is due within three days, or overdue, at 09:00 KST.
+        "task": "calls.tasks.send_review_reminders",
+        "schedule": crontab(hour=9, minute=5),
+    },
     "report-reminders": {
         "task": "monitoring.tasks.send_report_reminders",
         "schedule": crontab(hour=9, minute=0),

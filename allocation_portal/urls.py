@@ -40,6 +40,7 @@ urlpatterns = [
     # Each floor's pages (included by name: the core imports no app).
     path("", include("projects.urls")),
     path("", include("lending.urls")),
+    path("", include("calls.urls")),
     path("", include("metering.urls")),
     path("", include("monitoring.urls")),
     path("", include("outcomes.urls")),

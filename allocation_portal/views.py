@@ -29,6 +29,8 @@ def home(request):
         return redirect("lending-dashboard")
     if request.user.is_provider_operator:
         return redirect("metering")
+    if request.user.is_reviewer:
+        return redirect("reviews")
     return redirect("programme")
 
 

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from allocation_portal import months
 from allocation_portal.models import Compliance, Role, User
+from calls.models import Assignment, Proposal, ProposalState
+from calls.services_review import assignment_create
 from gpus.availability import day_start
 from gpus.models import AllocationGpu
 from gpus.selectors import held_by_month
@@ -34,6 +36,7 @@ DEMO_USERS = [
     {"username": "official2", "display_name": "보건복지부 담당자 (MOHW official)", "role": Role.OFFICIAL, "ministry": "mohw"},
     {"username": "applicant", "display_name": "한빛대학교 연구원 (applicant)", "role": Role.APPLICANT, "organisation": "demo-univ"},
     {"username": "auditor", "display_name": "점검관 (auditor)", "role": Role.AUDITOR},
+    {"username": "reviewer", "display_name": "외부 평가위원 (expert reviewer)", "role": Role.REVIEWER},
 ]
 
 DEMO_ORGANISATIONS = {
@@ -312,3 +315,18 @@ def load_demo_reclamation() -> dict:
     proposals = redistribution.redistribution_propose(actor=admin)
     return {"cases": run.cases_opened, "flagged": flagged, "proposals": len(proposals),
             "open_gpu_requests": ProjectGpuRequest.objects.filter(state=GpuRequestState.OPEN).count()}
+
+
+def load_demo_review() -> int:
+    """The demo reviewer is assigned one waiting short-term proposal of the rolling call (a queued
+    request of another organisation than theirs). Returns how many assignments were made."""
+    reviewer = User.objects.filter(username="reviewer", role=Role.REVIEWER).first()
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).first()
+    if reviewer is None or admin is None or Assignment.objects.filter(reviewer=reviewer).exists():
+        return 0
+    proposal = (Proposal.objects.filter(state__in=[ProposalState.SUBMITTED, ProposalState.IN_REVIEW],
+                                        loan_request__isnull=False).order_by("submitted_at").first())
+    if proposal is None:
+        return 0
+    assignment_create(actor=admin, proposal=proposal, reviewer=reviewer)
+    return 1

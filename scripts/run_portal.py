@@ -126,7 +126,7 @@ def main() -> int:
             children.append(subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True))
         say("")
         say(f"The portal runs at http://{host}:{port}/  (Ctrl-C stops everything)")
-        say("Demo logins (password demo-2026!): admin (MSIT), official (KMA), official2 (MOHW), applicant, auditor")
+        say("Demo logins (password demo-2026!): admin (MSIT), official (KMA), official2 (MOHW), applicant, auditor, reviewer")
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         say("a process stopped on its own; stopping the rest")

@@ -98,12 +98,13 @@ class World:
     outsider_applicant: object
     auditor: object
     provider: object  # the operator of the cluster's provider
+    reviewer: object  # an expert reviewer of calls (assigned nothing in the world itself)
 
     def user(self, role: str):
         return None if role == "anonymous" else getattr(self, role)
 
 
-ROLES = ["anonymous", "admin", "official", "outsider", "applicant", "outsider_applicant", "auditor", "provider"]
+ROLES = ["anonymous", "admin", "official", "outsider", "applicant", "outsider_applicant", "auditor", "provider", "reviewer"]
 
 
 @pytest.fixture
@@ -137,6 +138,7 @@ def world(db):
         outsider_applicant=f.make_user(Role.APPLICANT, username="outsider_applicant", organisation=org_b),
         auditor=f.make_user(Role.AUDITOR, username="auditor_user"),
         provider=f.make_user(Role.PROVIDER, username="provider_user", provider=cluster.provider),
+        reviewer=f.make_user(Role.REVIEWER, username="reviewer_user"),
     )
 
 

@@ -113,6 +113,11 @@ def test_todays_data_is_migrated_to_the_latest_schema():
     moved = NewLoan.objects.select_related("request__organisation").get()
     assert moved.request.organisation.name == "기관" and moved.allocations.get().gpu_rows.count() == 2
     assert moved.renewals == 1 and moved.request.pool.code == "nai-2026"
+    # The request is a proposal of the rolling call, in the round of its submission day (Seoul).
+    proposal = moved.request.proposal
+    assert proposal.call.code == "short-term-rolling" and proposal.state == "selected"
+    assert proposal.round.opens_on <= proposal.submitted_at.astimezone(KST).date() <= proposal.round.closes_on
+    assert (proposal.gpu_model, proposal.gpu_count, proposal.organisation_id) == ("B200", 2, moved.organisation_id)
     # The policy and the notices are the core's; the case keeps its policy.
     assert NewCase.objects.get().policy.version == 1 and Policy.objects.get(version=1).grace_days == 60
     assert CoreNotification.objects.get().dedup_key == "k"

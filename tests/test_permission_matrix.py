@@ -80,6 +80,21 @@ def request_body(w):
     return {**request_values(), "starts_on": "2026-12-01", "ends_on": "2026-12-31"}
 
 
+def call_proposal(w, mine=True):
+    """Organisation A's open request as a proposal of the rolling call (assigned to the matrix's
+    reviewer), or organisation B's (assigned to another reviewer)."""
+    from calls.models import Proposal
+
+    return Proposal.objects.get(loan_request__organisation=w.org_a if mine else w.org_b,
+                                loan_request__state="submitted")
+
+
+def assignment(w, mine=True):
+    from calls.models import Assignment
+
+    return Assignment.objects.get(proposal=call_proposal(w, mine))
+
+
 def outsider_token(w) -> str:
     from rest_framework.authtoken.models import Token
 
@@ -137,10 +152,19 @@ ORG_A_WRITE = dict(admin=FORBIDDEN, official=FORBIDDEN, outsider=FORBIDDEN, appl
                    auditor=FORBIDDEN)
 ADMIN_WRITE_ON_ORG_A = dict(admin=OK, official=FORBIDDEN, outsider=FORBIDDEN, applicant=FORBIDDEN,
                             outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)
-EVERYONE = dict(admin=OK, official=OK, outsider=OK, applicant=OK, outsider_applicant=OK, auditor=OK, provider=OK)
+EVERYONE = dict(admin=OK, official=OK, outsider=OK, applicant=OK, outsider_applicant=OK, auditor=OK, provider=OK,
+                reviewer=OK)
 
 # What a provider's operator may reach beyond the routes whose expectations name every role.
 PROVIDER_OPERATOR = {"api metering sacct": CREATED, "metering": OK}
+
+# What an expert reviewer may reach beyond the routes whose expectations name every role.
+REVIEWER_SEES = {"reviews": OK, "review": OK, "review other": NOT_FOUND, "review conflict": FOUND,
+                 "api call proposals": OK, "api call proposal": OK, "api call proposal unassigned": NOT_FOUND,
+                 "api reviews": OK, "api review": OK, "api review other": NOT_FOUND, "api review scores": OK,
+                 "api review conflicts": CREATED}
+NOBODY_ELSE = dict(admin=FORBIDDEN, official=FORBIDDEN, outsider=FORBIDDEN, applicant=FORBIDDEN,
+                   outsider_applicant=FORBIDDEN, auditor=FORBIDDEN, provider=FORBIDDEN)
 
 # name: (url name(s) covered, method, url(world), data(world) or None, api?, expected[, api format])
 ROUTES = {
@@ -151,7 +175,7 @@ ROUTES = {
     "login": (["login"], "get", lambda w: "/accounts/login/", None, False, expect(FOUND, anonymous=OK)),
     "logout": (["logout"], "post", lambda w: "/accounts/logout/", {}, False, expect(FOUND)),
     "programme": (["programme"], "get", lambda w: "/programme/", None, False,
-                  expect(OK, anonymous=LOGIN, provider=FORBIDDEN)),
+                  expect(OK, anonymous=LOGIN, provider=FORBIDDEN, reviewer=FORBIDDEN)),
     "project list": (["project-list"], "get", lambda w: "/projects/", None, False,
                      expect(anonymous=LOGIN, **PROGRAMME_READERS)),
     "project detail": (["project-detail"], "get", lambda w: f"/projects/{w.project_a.code}/", None, False,
@@ -326,6 +350,66 @@ ROUTES = {
                                {"expected_start": "2027-01-04", "reason": "delay"}, False,
                                expect(anonymous=LOGIN, admin=FOUND, official=FOUND, outsider=NOT_FOUND,
                                       applicant=FORBIDDEN, outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)),
+    "calls": (["calls"], "get", lambda w: "/calls/", None, False, expect(OK)),
+    "call": (["call"], "get", lambda w: "/calls/nat-2027/", None, False, expect(OK)),
+    "call round add": (["call-round-add"], "post", lambda w: "/calls/nat-2027/rounds/", {"closes_on": "2026-11-30"},
+                       False, expect(anonymous=LOGIN, admin=FOUND, **ADMIN_ONLY_WRITE, provider=FORBIDDEN)),
+    "api calls": (["v1:call-list"], "get", lambda w: "/api/v1/calls/", None, True, expect(OK)),
+    "api call": (["v1:call-detail"], "get", lambda w: "/api/v1/calls/nat-2027/", None, True, expect(OK)),
+    "api call rounds": (["v1:call-rounds"], "post", lambda w: "/api/v1/calls/nat-2027/rounds/",
+                        lambda w: {"closes_on": "2026-11-30"}, True,
+                        expect(anonymous=UNAUTH, admin=CREATED, **ADMIN_ONLY_WRITE, provider=FORBIDDEN)),
+    "call proposals": (["call-proposals"], "get", lambda w: "/calls/short-term-rolling/proposals/", None, False,
+                       expect(anonymous=LOGIN, **ADMIN_AUDITOR, provider=FORBIDDEN)),
+    "call proposal": (["call-proposal"], "get", lambda w: f"/calls/short-term-rolling/proposals/{call_proposal(w).public_id}/",
+                      None, False, expect(anonymous=LOGIN, **ADMIN_AUDITOR, provider=FORBIDDEN)),
+    "call proposal action": (["call-proposal-action"], "post",
+                             lambda w: f"/calls/short-term-rolling/proposals/{call_proposal(w).public_id}/assign/",
+                             {"reviewer": "expert_two"}, False,
+                             expect(anonymous=LOGIN, admin=FOUND, **ADMIN_ONLY_WRITE, provider=FORBIDDEN)),
+    "reviews": (["reviews"], "get", lambda w: "/reviews/", None, False, expect(anonymous=LOGIN, **NOBODY_ELSE)),
+    "review": (["review"], "get", lambda w: f"/reviews/{assignment(w).public_id}/", None, False,
+               expect(anonymous=LOGIN, **NOBODY_ELSE)),
+    "review other": (["review"], "get", lambda w: f"/reviews/{assignment(w, mine=False).public_id}/", None, False,
+                     expect(anonymous=LOGIN, **NOBODY_ELSE)),
+    "review conflict": (["review-conflict"], "post", lambda w: "/reviews/conflicts/",
+                        lambda w: {"registration_number": w.org_b.registration_number, "relationship": "matrix"},
+                        False, expect(anonymous=LOGIN, **NOBODY_ELSE)),
+    "api call proposals": (["v1:call-proposal-list"], "get", lambda w: "/api/v1/call-proposals/", None, True,
+                           expect(anonymous=UNAUTH, **ADMIN_AUDITOR, provider=FORBIDDEN)),
+    "api call proposal": (["v1:call-proposal-detail"], "get",
+                          lambda w: f"/api/v1/call-proposals/{call_proposal(w).public_id}/", None, True,
+                          expect(anonymous=UNAUTH, **ADMIN_AUDITOR, provider=FORBIDDEN)),
+    "api call proposal unassigned": (["v1:call-proposal-detail"], "get",
+                                     lambda w: f"/api/v1/call-proposals/{call_proposal(w, mine=False).public_id}/",
+                                     None, True, expect(anonymous=UNAUTH, **ADMIN_AUDITOR, provider=FORBIDDEN)),
+    "api call proposal assign": (["v1:call-proposal-assign"], "post",
+                                 lambda w: f"/api/v1/call-proposals/{call_proposal(w).public_id}/assign/",
+                                 lambda w: {"reviewer": "expert_two"}, True,
+                                 expect(anonymous=UNAUTH, admin=CREATED, **ADMIN_ONLY_WRITE, provider=FORBIDDEN)),
+    "api call proposal revise": (["v1:call-proposal-revise"], "post",
+                                 lambda w: f"/api/v1/call-proposals/{call_proposal(w).public_id}/revise/",
+                                 lambda w: {"note": "matrix"}, True,
+                                 expect(anonymous=UNAUTH, admin=OK, **ADMIN_ONLY_WRITE, provider=FORBIDDEN)),
+    # One review of the three needed is in: the decision is refused (409) for MSIT, forbidden to others.
+    "api call proposal decide": (["v1:call-proposal-decide"], "post",
+                                 lambda w: f"/api/v1/call-proposals/{call_proposal(w).public_id}/decide/",
+                                 lambda w: {"selected": True, "rank": 1, "reason": "matrix"}, True,
+                                 expect(anonymous=UNAUTH, admin=409, **ADMIN_ONLY_WRITE, provider=FORBIDDEN)),
+    "api reviews": (["v1:call-review-list"], "get", lambda w: "/api/v1/reviews/", None, True,
+                    expect(anonymous=UNAUTH, **NOBODY_ELSE)),
+    "api review": (["v1:call-review-detail"], "get", lambda w: f"/api/v1/reviews/{assignment(w).public_id}/", None,
+                   True, expect(anonymous=UNAUTH, **NOBODY_ELSE)),
+    "api review other": (["v1:call-review-detail"], "get",
+                         lambda w: f"/api/v1/reviews/{assignment(w, mine=False).public_id}/", None, True,
+                         expect(anonymous=UNAUTH, **NOBODY_ELSE)),
+    "api review scores": (["v1:call-review-scores"], "post", lambda w: f"/api/v1/reviews/{assignment(w).public_id}/scores/",
+                          lambda w: {"scores": [{"criterion": c, "score": 4, "comment": "matrix"}
+                                                for c in ("impact", "ecosystem", "readiness")]}, True,
+                          expect(anonymous=UNAUTH, **NOBODY_ELSE)),
+    "api review conflicts": (["v1:call-review-conflicts"], "post", lambda w: "/api/v1/reviews/conflicts/",
+                             lambda w: {"registration_number": w.org_b.registration_number, "relationship": "matrix"},
+                             True, expect(anonymous=UNAUTH, **NOBODY_ELSE)),
     "api lending calendar": (["v1:lending-calendar"], "get", lambda w: "/api/v1/lending/calendar/", None, True, expect(OK)),
     "api loan requests": (["v1:loan-request-list"], "get", lambda w: "/api/v1/loan-requests/", None, True,
                           expect(anonymous=UNAUTH, admin=OK, official=FORBIDDEN, outsider=FORBIDDEN, applicant=OK,
@@ -534,6 +618,24 @@ def matrix_world(world, clock):
     reclamation.off_purpose_open(actor=world.admin, project=world.project_a, month=dt.date(2026, 8, 1), note="matrix",
                                  evidence_file=SimpleUploadedFile("audit.pdf", b"%PDF-1.4"))
     redistribution.redistribution_propose(actor=world.admin)
+    from calls import services_review
+    from calls.models import Call, Criterion
+    from calls.services import rolling_call
+
+    rolling = rolling_call()
+    if not rolling.criteria.exists():  # a transactional test before this one may have emptied the table
+        for position, code in enumerate(("impact", "ecosystem", "readiness")):
+            Criterion.objects.create(call=rolling, code=code, position=position, name_ko=code, name_en=code, weight=30,
+                                     rubric=[{"score": s, "ko": str(s), "en": str(s)} for s in (5, 4, 3, 2, 1)])
+    lending.request_submit(actor=world.outsider_applicant, values=request_values(starts_on=dt.date(2026, 10, 1),
+                                                                                ends_on=dt.date(2026, 10, 31)))
+    experts = [world.reviewer, f.make_user("reviewer", username="expert_one"), f.make_user("reviewer", username="expert_two")]
+    services_review.assignment_create(actor=world.admin, proposal=call_proposal(world), reviewer=experts[0])
+    services_review.assignment_create(actor=world.admin, proposal=call_proposal(world, mine=False), reviewer=experts[1])
+    services_review.review_submit(actor=experts[1], assignment=assignment(world, mine=False),
+                                  scores=dict.fromkeys(("impact", "ecosystem", "readiness"), (4, "matrix")))
+    Call.objects.create(code="nat-2027", kind="national", name_ko="2027 국가 프로젝트 공모",
+                        name_en="2027 national project call", opens_on=dt.date(2026, 11, 2))
     for role in ROLES[1:]:
         Notification.objects.create(user=world.user(role), kind="general", title="t", body="b", dedup_key="matrix")
     return world
@@ -549,6 +651,10 @@ def test_permission_matrix(matrix_world, client_for, api_for, route, role):
     kwargs = {"format": rest[0] if rest else "json"} if is_api and method in ("post", "put", "patch") else {}
     response = getattr(client, method)(url(world), payload, **kwargs) if payload is not None else getattr(client, method)(url(world))
     want = expected[role]
+    if role == "reviewer" and want is None:
+        # An expert reviewer sees the proposals assigned to them, scores them, declares conflicts, and
+        # nothing else.
+        want = REVIEWER_SEES.get(route, FORBIDDEN)
     if role == "provider" and want is None:
         # A provider's operator sees its servers and their measured use, sends usage, and nothing else.
         want = PROVIDER_OPERATOR.get(route, FORBIDDEN)

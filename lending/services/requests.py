@@ -244,6 +244,8 @@ def request_submit(*, actor, values: dict) -> LoanRequest:
             **{name: values[name] for name in REQUEST_FIELDS},
         )
         audit.record(actor=actor, action="loan_request.submit", obj=request, after=request_snapshot(request))
+        # The calls floor files it as a proposal of the rolling call.
+        hooks.run(hooks.LOAN_REQUEST_SAVED, loan_request=request)
     return request
 
 
@@ -264,6 +266,7 @@ def request_update(*, actor, request: LoanRequest, values: dict) -> LoanRequest:
         locked.state = RequestState.SUBMITTED
         locked.save()
         audit.record(actor=actor, action="loan_request.update", obj=locked, before=before, after=request_snapshot(locked))
+        hooks.run(hooks.LOAN_REQUEST_SAVED, loan_request=locked)
     return locked
 
 
@@ -278,6 +281,7 @@ def request_withdraw(*, actor, request: LoanRequest, reason: str = "") -> LoanRe
         locked.state = RequestState.WITHDRAWN
         locked.save(update_fields=["state", "updated_at"])
         audit.record(actor=actor, action="loan_request.withdraw", obj=locked, before=before, after=request_snapshot(locked), reason=reason)
+        hooks.run(hooks.LOAN_REQUEST_SAVED, loan_request=locked)
     return locked
 
 
@@ -299,6 +303,7 @@ def _review(actor, request: LoanRequest, *, action: str, state=None, note: str =
         locked.reviewed_at = timezone.now()
         locked.save()
         audit.record(actor=actor, action=action, obj=locked, before=before, after=request_snapshot(locked), reason=note)
+        hooks.run(hooks.LOAN_REQUEST_SAVED, loan_request=locked)
         if notice is not None:
             kind, title = notice
             _notify_org(locked.organisation_id, kind=kind, title=title, body=note or title,
@@ -410,6 +415,7 @@ def request_approve(*, actor, request: LoanRequest, gpu_ids: list[int], note: st
             )
         audit.record(actor=actor, action="loan_request.approve", obj=locked, before=before, after=request_snapshot(locked), reason=note)
         hooks.run(hooks.LOAN_APPROVED, actor=actor, loan_request=locked, gpu_ids=gpu_ids)
+        hooks.run(hooks.LOAN_REQUEST_SAVED, loan_request=locked)
         audit.record(actor=actor, action="loan.create", obj=loan, after=loan_snapshot(loan))
         _notify_org(
             locked.organisation_id, kind=NotificationKind.REQUEST_DECIDED,

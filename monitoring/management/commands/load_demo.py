@@ -10,6 +10,7 @@ from monitoring.demo import (
     load_demo_lending_history,
     load_demo_reclamation,
     load_demo_reports,
+    load_demo_review,
     load_demo_users,
 )
 from monitoring.services import report_reminders_send
@@ -28,6 +29,7 @@ class Command(BaseCommand):
         reports = load_demo_reports()
         lending = load_demo_lending()
         history = load_demo_lending_history()
+        lending_reviews = load_demo_review()
         # Replay the daily reminder job over the last three weeks, as beat would have run it.
         today = timezone.localdate()
         reminders = sum(
@@ -35,7 +37,7 @@ class Command(BaseCommand):
         )
         reclaim = load_demo_reclamation()
         self.stdout.write(f"Demo reports created: {reports}; lending requests: {lending} (and {history} before today); "
-                          f"reminder notices: {reminders}.")
+                          f"review assignments: {lending_reviews}; reminder notices: {reminders}.")
         self.stdout.write(f"Reclamation: {reclaim}.")
         self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {DEMO_PASSWORD}):"))
         for user in users:

@@ -1,0 +1,176 @@
+"""Pages for calls: the list of calls and one call (rounds, eligibility, criteria and rubric,
+capacity, portfolio rules), public like the lending page; MSIT adds a round with its cut-off."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from allocation_portal.access import role_required
+from allocation_portal.errors import PortalError, ValidationFailed
+from allocation_portal.forms import add_portal_error
+from allocation_portal.models import User
+from lending.models import Organisation, OrganisationKind, Region
+
+from . import services, services_review
+from .access import assignments_for_reviewer, get_assignment_for_reviewer, get_proposal_for_user
+from .forms import AssignForm, ConflictForm, DecideForm, ReviewForm, RevisionForm, RoundForm
+from .selectors import call_list, call_proposals, get_call, proposal_reviews, ranked_list
+
+
+def call_list_page(request):
+    return render(request, "calls/call_list.html", {"calls": call_list()})
+
+
+def _labels(values, choices) -> list[str]:
+    names = dict(choices)
+    return [str(names.get(value, value)) for value in values]
+
+
+def call_detail(request, code, form=None, status=200):
+    call = get_call(code)
+    shares = [(str(dict(OrganisationKind.choices).get(kind, kind)), percent) for kind, percent in call.shares.items()]
+    return render(request, "calls/call_detail.html", {
+        "call": call,
+        "eligible_kinds": _labels(call.eligible_kinds, OrganisationKind.choices),
+        "eligible_regions": _labels(call.eligible_regions, Region.choices),
+        "shares": shares,
+        "round_form": form or RoundForm(),
+    }, status=status)
+
+
+@require_POST
+@role_required("is_msit_admin")
+def call_round_add(request, code):
+    call = get_call(code)
+    form = RoundForm(request.POST)
+    if form.is_valid():
+        try:
+            created = services.call_add_round(actor=request.user, call=call, closes_on=form.cleaned_data["closes_on"],
+                                              opens_on=form.cleaned_data["opens_on"])
+        except PortalError as exc:
+            add_portal_error(form, exc)
+        else:
+            messages.success(request, _("Round %(n)s added: cut-off %(day)s.")
+                             % {"n": created.number, "day": created.closes_on.isoformat()})
+            return redirect("call", code=call.code)
+    return call_detail(request, code, form=form, status=400)
+
+
+# Review: MSIT's proposal list and page (assign, revise, decide); the reviewer's own pages.
+
+@role_required("reads_everything")
+def proposal_list(request, code):
+    call = get_call(code)
+    proposals = call_proposals(call)
+    return render(request, "calls/proposal_list.html", {"call": call, "proposals": proposals,
+                                                        "ranked": ranked_list(call, proposals)})
+
+
+def _proposal_page(request, code, proposal_id, forms_=None, status=200):
+    proposal = get_proposal_for_user(request.user, proposal_id, call_code=code)
+    assignments, figures = proposal_reviews(proposal)
+    forms_ = forms_ or {}
+    return render(request, "calls/proposal_detail.html", {
+        "call": proposal.call, "proposal": proposal, "assignments": assignments, "figures": figures,
+        "criteria": list(proposal.call.criteria.order_by("position", "code")),
+        "assign_form": forms_.get("assign") or AssignForm(), "revision_form": forms_.get("revise") or RevisionForm(),
+        "decide_form": forms_.get("decide") or DecideForm(),
+    }, status=status)
+
+
+@role_required("reads_everything")
+def proposal_detail(request, code, proposal_id):
+    return _proposal_page(request, code, proposal_id)
+
+
+PROPOSAL_STEPS = {"assign": AssignForm, "revise": RevisionForm, "decide": DecideForm}
+
+
+@require_POST
+@role_required("is_msit_admin")
+def proposal_action(request, code, proposal_id, step):
+    proposal = get_proposal_for_user(request.user, proposal_id, call_code=code)
+    if step not in PROPOSAL_STEPS:
+        raise Http404("No such step.")
+    form = PROPOSAL_STEPS[step](request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if step == "assign":
+                reviewer = User.objects.filter(username=data["reviewer"]).first()
+                if reviewer is None:
+                    raise ValidationFailed(_("No user has this username."), fields={"reviewer": [_("No user has this username.")]})
+                services_review.assignment_create(actor=request.user, proposal=proposal, reviewer=reviewer,
+                                                  due_on=data["due_on"])
+                messages.success(request, _("%(reviewer)s is assigned.") % {"reviewer": reviewer})
+            elif step == "revise":
+                services_review.proposal_ask_revision(actor=request.user, proposal=proposal, note=data["note"])
+                messages.success(request, _("The proposal is sent back to revise and resubmit."))
+            else:
+                services_review.proposal_decide(actor=request.user, proposal=proposal, selected=data["selected"],
+                                                rank=data["rank"], reason=data["reason"])
+                messages.success(request, _("The committee's decision is recorded."))
+        except PortalError as exc:
+            add_portal_error(form, exc)
+        else:
+            return redirect("call-proposal", code=proposal.call.code, proposal_id=proposal.public_id)
+    return _proposal_page(request, code, proposal_id, forms_={step: form}, status=400)
+
+
+@role_required("is_reviewer")
+def review_list(request):
+    assignments = assignments_for_reviewer(request.user).select_related(
+        "proposal__call", "proposal__organisation").order_by("submitted_at", "due_on")
+    return render(request, "calls/review_list.html", {
+        "assignments": assignments, "conflicts": request.user.conflicts.select_related("organisation"),
+        "conflict_form": ConflictForm()})
+
+
+@role_required("is_reviewer")
+def review_detail(request, assignment_id):
+    assignment = get_assignment_for_reviewer(request.user, assignment_id)
+    criteria = list(assignment.proposal.call.criteria.order_by("position", "code"))
+    initial = {}
+    for score in assignment.scores.select_related("criterion"):
+        initial[f"score_{score.criterion.code}"] = score.score
+        initial[f"comment_{score.criterion.code}"] = score.comment
+    form = ReviewForm(request.POST or None, criteria=criteria, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services_review.review_submit(actor=request.user, assignment=assignment, scores=form.scores())
+            except PortalError as exc:
+                add_portal_error(form, exc)
+            else:
+                messages.success(request, _("Your review is saved."))
+                return redirect("reviews")
+        status = 400
+    return render(request, "calls/review_detail.html", {"assignment": assignment, "proposal": assignment.proposal,
+                                                        "form": form}, status=status)
+
+
+@require_POST
+@role_required("is_reviewer")
+def conflict_declare(request):
+    form = ConflictForm(request.POST)
+    if form.is_valid():
+        organisation = Organisation.objects.filter(registration_number=form.cleaned_data["registration_number"]).first()
+        try:
+            if organisation is None:
+                raise ValidationFailed(_("No organisation has this registration number."),
+                                       fields={"registration_number": [_("No organisation has this registration number.")]})
+            services_review.conflict_declare(actor=request.user, organisation=organisation,
+                                             relationship=form.cleaned_data["relationship"])
+        except PortalError as exc:
+            add_portal_error(form, exc)
+        else:
+            messages.success(request, _("Your conflict of interest is recorded."))
+            return redirect("reviews")
+    return render(request, "calls/review_list.html", {
+        "assignments": assignments_for_reviewer(request.user).select_related("proposal__call", "proposal__organisation"),
+        "conflicts": request.user.conflicts.select_related("organisation"), "conflict_form": form}, status=400)
