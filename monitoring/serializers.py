@@ -99,6 +99,8 @@ class BoardSerializer(serializers.Serializer):
     totals = FiguresSerializer()
     cumulative = FiguresSerializer()
     projects = BoardProjectSerializer(many=True)
+    as_of = serializers.DateTimeField(allow_null=True, help_text=(
+        "For a month under way or ahead: when its figures were computed (at most ten minutes ago); null for an ended month"))
 
 
 class UsageMonthSerializer(serializers.Serializer):
