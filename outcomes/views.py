@@ -3,13 +3,18 @@ linked to the rows it counts, the charts, and the three-month forecast."""
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from allocation_portal import months
 from allocation_portal.access import role_required
+from allocation_portal.kept import kept
 from lending.models import OrganisationKind, Region
 from monitoring.charts import stacked_chart
 
@@ -67,17 +72,36 @@ def _range(request, *, figure_required: bool = False) -> OutcomesRangeForm:
     return form
 
 
+# The query a kept dashboard may be of (anything else is rendered afresh), and its longest value.
+DASHBOARD_PARAMS = {"from", "to"}
+DASHBOARD_PARAM_LENGTH = 20
+
+
 @role_required("reads_everything")
 def dashboard(request):
+    """The figures come kept (outcomes.store); the body is kept as rendered from them
+    (allocation_portal.kept) for the query, the language and the moments the month under way and
+    the forecast are as of, so it is what a fresh rendering of the same figures shows."""
     form = _range(request)
     outcomes = store.outcomes(scope=form.scope)
     forecast, forecast_as_of = store.forecast()
-    return render(request, "outcomes/dashboard.html", {
-        "form": form, "outcomes": outcomes, "total": outcomes.total, "forecast": forecast, "forecast_as_of": forecast_as_of,
-        "outcomes_chart": outcomes_chart(outcomes), "forecast_chart": forecast_chart(forecast),
-        "hour_columns": [(name, FIGURES[name][0]) for name in HOUR_COLUMNS],
-        "kind_labels": OrganisationKind.choices, "region_labels": Region.choices,
-    })
+
+    def body():
+        return render_to_string("outcomes/_dashboard_body.html", {
+            "form": form, "outcomes": outcomes, "total": outcomes.total, "forecast": forecast,
+            "forecast_as_of": forecast_as_of, "outcomes_chart": outcomes_chart(outcomes),
+            "forecast_chart": forecast_chart(forecast), "hour_columns": [(name, FIGURES[name][0]) for name in HOUR_COLUMNS],
+            "kind_labels": OrganisationKind.choices, "region_labels": Region.choices,
+        }, request=request)
+
+    query = sorted(request.GET.lists())
+    # A range that ends before this month says its figures are as of now: nothing to keep.
+    if (outcomes.last < months.current() or not set(request.GET) <= DASHBOARD_PARAMS
+            or any(len(v) > DASHBOARD_PARAM_LENGTH for _k, values in query for v in values)):
+        return render(request, "outcomes/dashboard.html", {"body": body()})
+    name = (f"outcomes-page:{translation.get_language()}:{hashlib.sha256(repr(query).encode()).hexdigest()[:32]}:"
+            f"{outcomes.as_of.isoformat()}:{forecast_as_of.isoformat()}")
+    return render(request, "outcomes/dashboard.html", {"body": kept(name, body, seconds=store.NOW_SECONDS)[0]})
 
 
 @role_required("reads_everything")
