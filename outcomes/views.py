@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from allocation_portal import months
@@ -81,12 +81,13 @@ DASHBOARD_PARAM_LENGTH = 20
 def dashboard(request):
     """The figures come kept (outcomes.store); the body is kept as rendered from them
     (allocation_portal.kept) for the query, the language and the moments the month under way and
-    the forecast are as of, so it is what a fresh rendering of the same figures shows."""
+    the forecast are as of (both read from what the store keeps, before anything is computed), so
+    it is what a fresh rendering of the same figures shows."""
     form = _range(request)
-    outcomes = store.outcomes(scope=form.scope)
     forecast, forecast_as_of = store.forecast()
 
     def body():
+        outcomes = store.outcomes(scope=form.scope)
         return render_to_string("outcomes/_dashboard_body.html", {
             "form": form, "outcomes": outcomes, "total": outcomes.total, "forecast": forecast,
             "forecast_as_of": forecast_as_of, "outcomes_chart": outcomes_chart(outcomes),
@@ -95,12 +96,16 @@ def dashboard(request):
         }, request=request)
 
     query = sorted(request.GET.lists())
-    # A range that ends before this month says its figures are as of now: nothing to keep.
-    if (outcomes.last < months.current() or not set(request.GET) <= DASHBOARD_PARAMS
+    scope = form.scope
+    # Kept only for a valid range that holds this month: one that ends before says its figures are
+    # as of now.
+    if (scope is None or scope.last < months.first_day(timezone.localtime(scope.now).date())
+            or not set(request.GET) <= DASHBOARD_PARAMS
             or any(len(v) > DASHBOARD_PARAM_LENGTH for _k, values in query for v in values)):
         return render(request, "outcomes/dashboard.html", {"body": body()})
+    _month, as_of = store.current_month(scope)
     name = (f"outcomes-page:{translation.get_language()}:{hashlib.sha256(repr(query).encode()).hexdigest()[:32]}:"
-            f"{outcomes.as_of.isoformat()}:{forecast_as_of.isoformat()}")
+            f"{as_of.isoformat()}:{forecast_as_of.isoformat()}")
     return render(request, "outcomes/dashboard.html", {"body": kept(name, body, seconds=store.NOW_SECONDS)[0]})
 
 
