@@ -2,9 +2,9 @@
 bare view as the framework's floor, and the monthly check, the redistribution proposal and a
 500-row report upload. Prints one table and writes the figures as JSON.
 
-    bin/bench [--regenerate] [--requests 40] [--json benchmarks/results/latest.json]
+    bin/bench [--regenerate] [--requests 40] [--json benchmarks/results/latest.json] [--only "monthly status board"]
 
-Uses the database `allocation_portal_bench` (made and filled with `generate_scale_data` when it
+Uses the database `allocation_portal_bench` (or BENCH_DB) (made and filled with `generate_scale_data` when it
 is empty) on the PostgreSQL of DATABASE_URL's server, and Redis from REDIS_URL for the cache."""
 
 from __future__ import annotations
@@ -249,6 +249,8 @@ def main() -> int:
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "latest.json"))
     parser.add_argument("--skip-jobs", action="store_true")
     parser.add_argument("--skip-pages", action="store_true", help="only the jobs")
+    parser.add_argument("--only", action="append", metavar="PAGE",
+                        help="measure only this page (its name in the table; repeatable; the floor is always measured)")
     parser.add_argument("--metering", action="store_true",
                         help="also measured usage at national scale (benchmarks/metering.py: a few minutes)")
     args = parser.parse_args()
@@ -257,12 +259,12 @@ def main() -> int:
     ensure_database(env, args.regenerate)
     from rest_framework.authtoken.models import Token
 
+    from allocation_portal import months
     from allocation_portal.models import User
     from monitoring.models import ReclamationCase
     from projects.models import Project
 
     if not ReclamationCase.objects.exists():
-        from allocation_portal import months
         from monitoring.reclamation import monthly_check_run
 
         for back in (3, 2):  # some decided history for the case list
@@ -287,7 +289,15 @@ def main() -> int:
         ("API cases", "/api/v1/cases/", True),
         ("API reports", "/api/v1/reports/", True),
         ("API loans", "/api/v1/loans/", True),
+        ("outcomes dashboard", "/programme/outcomes/", False),
+        ("API outcomes, 36 months", f"/api/v1/programme/outcomes/?from={months.label(months.add_months(months.current(), -35))}", True),
+        ("API forecast", "/api/v1/programme/forecast/", True),
     ]
+    if args.only:
+        unknown = set(args.only) - {name for name, _path, _api in pages}
+        if unknown:
+            parser.error(f"no such page: {', '.join(sorted(unknown))}")
+        pages = [page for page in pages if page[0] in args.only or page[0] == "bare view (floor)"]
     results = {"pages": {}, "jobs": {}, "targets": {"p95_ms": TARGET_MS, "queries": TARGET_QUERIES,
                                                       "monthly_check_s": 5, "redistribution_s": 2, "upload_s": 3}}
     if not args.skip_pages:

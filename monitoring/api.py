@@ -1,5 +1,6 @@
 from django import forms
 from django.db.models import Prefetch
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -15,15 +16,15 @@ from allocation_portal import months
 from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, ProgrammeReader, ReadsEverything
 from allocation_portal.errors import StateConflict
 from allocation_portal.fields import MonthFilter
+from allocation_portal.kept import kept
 from allocation_portal.notifications import notification_mark_read
 from allocation_portal.parsers import JSONObjectParser
 from projects.access import get_project_for_user, projects_for_user
-from projects.models import Project
 
 from .access import get_report_for_user, reports_for_user
 from .forms import clean_evidence
 from .models import COMPLIANCE_ITEMS, Notification, ReportState, UsageReportVersion
-from .selectors import month_board, project_usage
+from .selectors import board_kept, programme_board, project_usage
 from .serializers import (
     BoardSerializer,
     MonthField,
@@ -172,8 +173,16 @@ class BoardView(APIView):
     def get(self, request):
         raw = request.query_params.get("month")
         month = MonthField().to_internal_value(raw) if raw else months.add_months(months.current(), -1)
-        board = month_board(Project.objects.all(), month)
-        return Response(board_json(board))
+        # The board's JSON is kept as the board is (programme_board): 500 projects' rows are not
+        # serialised again for each request.
+        now = timezone.now()
+        name, seconds, _ended = board_kept(months.first_day(month), now)
+
+        def compute():
+            board, as_of = programme_board(month, now=now)
+            return {**board_json(board), "as_of": as_of.isoformat() if as_of else None}
+
+        return Response(kept(f"board-json:{name}", compute, seconds=seconds, now=now)[0])
 
 
 class ProjectUsageView(APIView):

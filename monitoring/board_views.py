@@ -4,18 +4,30 @@ ministry page shows the same table for its own projects (`board_context`)."""
 
 from __future__ import annotations
 
+import hashlib
+
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 
 from allocation_portal import months
 from allocation_portal import policy as programme_policy
 from allocation_portal.access import role_required
+from allocation_portal.kept import kept
 from gpus.availability import programme_capacity_series
-from projects.models import Project
 
 from . import charts, exports
 from .forms import BoardFilterForm
-from .selectors import FLAG_LABELS, STATUS_LABELS, board_by_ministry, capacity_months, month_board
+from .selectors import (
+    FLAG_LABELS,
+    STATUS_LABELS,
+    board_by_ministry,
+    board_kept,
+    capacity_months,
+    month_board,
+    programme_board,
+)
 from .views import default_report_month
 
 BOARD_STATUSES = list(STATUS_LABELS)
@@ -51,10 +63,16 @@ def _sorted_rows(rows, key: str, descending: bool):
     return sorted(present, key=by, reverse=descending) + empty
 
 
-def board_context(request, projects):
+def board_context(request, projects=None, *, now=None):
+    """The board of `projects` (None: the programme's, kept; `as_of` says when a month under way's
+    was computed) for the month asked for, with its filters and sort."""
     form = BoardFilterForm(request.GET)
     month = (form.cleaned_data.get("month") if form.is_valid() else None) or default_report_month()
-    board = month_board(projects, month)
+    as_of = None
+    if projects is None:
+        board, as_of = programme_board(month, now=now)
+    else:
+        board = month_board(projects, month)
     status = request.GET.get("status", "")
     ministry = request.GET.get("ministry", "")
     flag = request.GET.get("flag", "")
@@ -74,7 +92,8 @@ def board_context(request, projects):
     ministries = sorted({r.project.ministry.code: r.project.ministry for r in board.rows}.values(), key=lambda m: str(m.name))
     return {"board": board, "rows": rows, "form": form, "month": month, "status": status, "ministry": ministry,
             "flag": flag, "flags": BOARD_FLAGS, "ministries": ministries, "sort": sort, "descending": descending,
-            "statuses": BOARD_STATUSES, "previous": months.add_months(month, -1), "next": months.add_months(month, 1)}
+            "statuses": BOARD_STATUSES, "previous": months.add_months(month, -1), "next": months.add_months(month, 1),
+            "as_of": as_of}
 
 
 def _sort_links(request, sort: str, descending: bool) -> dict[str, dict]:
@@ -110,25 +129,45 @@ def _board_charts(context) -> dict:
 
 @role_required("reads_everything")
 def board_export(request, fmt):
-    context = board_context(request, Project.objects.all())
+    context = board_context(request)
     return exports.board_export(context["board"], context["rows"], fmt)
 
 
 BOARD_PAGE_SIZE = 50
+# The query a kept page may be of (anything else is rendered afresh), and its longest value.
+BOARD_PARAMS = {"month", "status", "ministry", "flag", "sort", "dir", "page"}
+BOARD_PARAM_LENGTH = 40
 
 
-@role_required("reads_everything")
-def board(request):
-    """Every project for a month, 50 to a page (the counts, totals, charts and exports cover all
-    the rows the filters keep)."""
-    context = board_context(request, Project.objects.all())
+def _board_body(request, now=None) -> str:
+    context = board_context(request, now=now)
     page = Paginator(context["rows"], BOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     filters = query.copy()
     for name in ("month", "sort", "dir"):
         filters.pop(name, None)
-    return render(request, "monitoring/board.html", {
+    return render_to_string("monitoring/_board_body.html", {
         **context, **_board_charts(context), "rows": page, "page": page, "query": query.urlencode(),
         "filter_query": filters.urlencode(), "sort_links": _sort_links(request, context["sort"], context["descending"]),
-    })
+    }, request=request)
+
+
+@role_required("reads_everything")
+def board(request):
+    """Every project for a month, 50 to a page (the counts, totals, charts and exports cover all
+    the rows the filters keep). The page's body is kept as rendered (allocation_portal.kept) for
+    the board it was drawn from (programme_board's name), the query, the language and what of the
+    user it shows (their role and ministry: the report links)."""
+    query = sorted(request.GET.lists())
+    if not set(request.GET) <= BOARD_PARAMS or any(len(v) > BOARD_PARAM_LENGTH for _k, values in query for v in values):
+        return render(request, "monitoring/board.html", {"body": _board_body(request)})
+    form = BoardFilterForm(request.GET)
+    month = (form.cleaned_data.get("month") if form.is_valid() else None) or default_report_month()
+    now = timezone.now()
+    which, seconds, _ended = board_kept(months.first_day(month), now)
+    user = request.user
+    digest = hashlib.sha256(repr(query).encode()).hexdigest()[:32]
+    body, _at = kept(f"board-page:{which}:{translation.get_language()}:{user.role}-{user.ministry_id}:{digest}",
+                     lambda: _board_body(request, now), seconds=seconds, now=now)
+    return render(request, "monitoring/board.html", {"body": body})

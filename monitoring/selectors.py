@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from allocation_portal import months
 from allocation_portal import policy as programme_policy
+from allocation_portal.kept import kept
 from gpus.selectors import held_by_month, held_hours_to
 from metering.selectors import Measured, measured_by_month
 from projects.models import Ministry, Project, UsagePlan
@@ -226,11 +227,13 @@ class Board:
     counts: dict[str, int]
 
 
-def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Board:
+def month_board(projects, month: dt.date, *, today: dt.date | None = None, now: dt.datetime | None = None) -> Board:
     """Every project of `projects` for one month: report status, plan vs actual for the month and
     cumulative to it, and flags (under plan, off-purpose declared). Six queries, each an
-    aggregate per project, so the cost does not grow with the months behind it."""
-    today = today or timezone.localdate()
+    aggregate per project, so the cost does not grow with the months behind it. Allocated hours
+    of the month under way count to `now`."""
+    now = now or timezone.now()
+    today = today or timezone.localdate(now)
     month = months.first_day(month)
     projects = list(
         projects.select_related("ministry")
@@ -260,7 +263,7 @@ def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Bo
             "public_id", "project_id", "month", "state", "gpu_hours_used", "within_purpose", "submitted_at"
         )
     }
-    held = held_hours_to(ids, month)
+    held = held_hours_to(ids, month, now)
     measured = measured_by_month(ids, month, month)
     policy = programme_policy.current()
     rows, totals, cumulative = [], Figures(), Figures()
@@ -295,6 +298,39 @@ def month_board(projects, month: dt.date, *, today: dt.date | None = None) -> Bo
         cumulative.add(row.cumulative)
         counts[row.status] = counts.get(row.status, 0) + 1
     return Board(month=month, rows=rows, totals=totals, cumulative=cumulative, counts=counts)
+
+
+# How long the programme's board is kept: an ended month's figures change only with a write (the
+# change number) or a new day (a report falls due: today is in the name); a month under way's
+# allocated hours also grow with the clock, so its board is kept within ten minutes of the clock
+# (their start is in the name, so what is drawn from the board is never older) and shown "as of".
+BOARD_DAY_SECONDS = 24 * 3600
+BOARD_NOW_SECONDS = 600
+
+
+def board_kept(month: dt.date, now: dt.datetime) -> tuple[str, int, bool]:
+    """Which programme board a kept value is of: (name, seconds to keep it, whether the month has
+    ended). The name holds the month, today (KST), the policy version and, for a month under way
+    or ahead, the ten minutes of the clock it was computed in."""
+    today = timezone.localdate(now)
+    ended = months.first_day(month) < months.first_day(today)
+    name = f"{month:%Y-%m}:{today:%Y-%m-%d}:policy-{programme_policy.current().version}"
+    if not ended:
+        name += f":at-{int(now.timestamp()) // BOARD_NOW_SECONDS}"
+    return name, BOARD_DAY_SECONDS if ended else BOARD_NOW_SECONDS, ended
+
+
+def programme_board(month: dt.date, *, now: dt.datetime | None = None) -> tuple[Board, dt.datetime | None]:
+    """month_board of every project, kept (allocation_portal.kept): (board, as of), where as of is
+    None for an ended month (its board is what a fresh one would show) and the moment the board
+    was computed for the month under way or one ahead. One query when kept (the change number),
+    besides the policy's."""
+    now = now or timezone.now()
+    month = months.first_day(month)
+    name, seconds, ended = board_kept(month, now)
+    board, as_of = kept(f"board:{name}", lambda: month_board(Project.objects.all(), month, now=now),
+                        seconds=seconds, now=now)
+    return board, None if ended else as_of
 
 
 def board_by_ministry(rows: list[BoardRow]) -> list[tuple[Ministry, Figures]]:

@@ -1,8 +1,8 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from allocation_portal.fields import ApiDateTimeField, ModelSerializer
 from allocation_portal.fields import ApiMonthField as MonthField
-from allocation_portal.fields import ModelSerializer
 from allocation_portal.uploads import ApiUploadField
 
 from .models import COMPLIANCE_ITEMS, Compliance, Notification, UsageReport, UsageReportVersion
@@ -99,6 +99,8 @@ class BoardSerializer(serializers.Serializer):
     totals = FiguresSerializer()
     cumulative = FiguresSerializer()
     projects = BoardProjectSerializer(many=True)
+    as_of = ApiDateTimeField(allow_null=True, help_text=(
+        "For a month under way or ahead: when its figures were computed (at most ten minutes ago); null for an ended month"))
 
 
 class UsageMonthSerializer(serializers.Serializer):

@@ -47,7 +47,8 @@ PAGE_SIZE = 25
 def programme_overview(request):
     form = CapacityDateForm(request.GET)
     day = form.cleaned_data.get("date") if form.is_valid() else None
-    capacity = gpu_selectors.capacity_at(day or timezone.now())
+    # Kept (allocation_portal.kept): capacity now is at most ten minutes old, and the page says when it is of.
+    capacity = gpu_selectors.kept_capacity_at(day)
     pool = capacity.programme_pool
     return render(
         request,

@@ -23,6 +23,7 @@ from .capacity import (
     CapacityReport,
     ClusterCapacity,
     capacity_at,
+    kept_capacity_at,
     programme_capacity,
     programme_capacity_series,
 )
@@ -39,7 +40,7 @@ from .periods import FREE, IDLE, RESERVE, SOURCE_ORDER, day_start, period, progr
 
 __all__ = [
     "FREE", "IDLE", "RESERVE", "SOURCE_ORDER", "Capacity", "CapacityReport", "ClusterCapacity", "LendingIndex",
-    "ServerOffer", "capacity_at", "day_start", "lendable_servers", "period", "programme_capacity", "programme_capacity_series",
+    "ServerOffer", "capacity_at", "day_start", "kept_capacity_at", "lendable_servers", "period", "programme_capacity", "programme_capacity_series",
     "programme_pool",
     "servers_for_projects", "servers_free_for_award", "unavailable_by_week", "unlendable",
 ]

@@ -11,6 +11,8 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from allocation_portal.kept import kept
+
 from ..models import (
     AllocationGpu,
     Cluster,
@@ -160,6 +162,20 @@ def capacity_at(at: dt.datetime | dt.date | None = None) -> CapacityReport:
     for cluster_row in report.clusters:
         report.totals.add(cluster_row.capacity)
     return report
+
+
+# How long capacity now is kept: at most ten minutes behind the clock (a period may begin or end
+# without a write); its `at` says when it was computed. A day's capacity changes only with a write.
+CAPACITY_NOW_SECONDS = 600
+CAPACITY_DAY_SECONDS = 24 * 3600
+
+
+def kept_capacity_at(day: dt.date | None = None) -> CapacityReport:
+    """capacity_at the start of `day` (KST), or now, kept (allocation_portal.kept) under the change
+    number: one query when kept."""
+    if day is not None:
+        return kept(f"capacity:{day:%Y-%m-%d}", lambda: capacity_at(day), seconds=CAPACITY_DAY_SECONDS)[0]
+    return kept("capacity:now", capacity_at, seconds=CAPACITY_NOW_SECONDS)[0]
 
 
 def programme_capacity(at: dt.datetime | dt.date | None = None) -> CapacityReport:
