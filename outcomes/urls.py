@@ -5,4 +5,6 @@ from . import views
 urlpatterns = [
     path("programme/outcomes/", views.dashboard, name="outcomes"),
     path("programme/outcomes/rows/", views.figure_rows_view, name="outcome-rows"),
+    path("programme/outcomes/simulations/", views.simulations, name="outcome-simulations"),
+    path("programme/outcomes/simulations/<uuid:public_id>/", views.simulation_detail, name="outcome-simulation"),
 ]
