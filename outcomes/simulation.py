@@ -237,11 +237,12 @@ class Simulation:
         self.requests: dict[int, dict] = {}  # request -> when and how MSIT decides it
         self.answered: set[int] = set()  # offers whose answer is planned
         self.begin = day_start(self.first)
-        self.end = months.start_of(months.next_month(self.last)) - dt.timedelta(seconds=1)
+        # The figures are of the months as they closed: read at the first moment after the last.
+        self.end = months.start_of(months.next_month(self.last))
 
     # The event queue: everything happens at a moment, in order; ties in the order scheduled.
     def at(self, moment: dt.datetime, name: str, action) -> None:
-        if self.begin <= moment <= self.end:
+        if self.begin <= moment < self.end:
             self.seq += 1
             heapq.heappush(self.events, _Event(moment, self.seq, name, action))
 

@@ -138,7 +138,7 @@ def ensure_template() -> str:
 def run(*, first: str, months: int, seed: int, behaviour: dict, policy: dict, keep: bool = False,
         on_progress: Callable[[int], None] | None = None) -> dict:
     """Replay the months on a fresh copy of the programme; returns the subprocess's result
-    (outcomes.simulation.Result.to_dict(), with `database` when kept)."""
+    (outcomes.simulation.Result.to_dict(), with the `database` it ran on and whether it was `kept`)."""
     template = ensure_template()
     name = f"{PREFIX}{uuid.uuid4().hex[:12]}"
     conn = _admin()
@@ -158,8 +158,7 @@ def run(*, first: str, months: int, seed: int, behaviour: dict, policy: dict, ke
         process.wait(timeout=TIMEOUT_SECONDS)
         if process.returncode != 0 or result is None:
             raise SimulationFailed(err.strip()[-2000:] or _("The simulation stopped without figures."))
-        if keep:
-            result["database"] = name
+        result["database"], result["kept"] = name, keep
         return result
     finally:
         if not keep:

@@ -83,7 +83,7 @@ def test_the_same_seed_gives_the_same_figures_and_a_stricter_policy_reclaims_mor
 
 def test_its_figures_are_what_the_outcomes_api_shows_for_the_same_world(sim_world, api_for):
     result = run(seed=5)
-    end = dt.datetime(2026, 6, 30, 23, 59, 59, tzinfo=KST)
+    end = dt.datetime(2026, 7, 1, tzinfo=KST)  # the months as they closed
     with time_machine.travel(end, tick=False):
         admin = f.make_user(Role.ADMIN, username="sim-reader")
         body = api_for(admin).get("/api/v1/programme/outcomes/?from=2026-04&to=2026-06").json()

@@ -93,7 +93,7 @@ def render_table(result: dict) -> str:
     widths = [max(_width(row[c]) for row in turned) for c in range(len(turned[0]))]
     for row in turned:
         lines.append("  ".join(_pad(cell, widths[c], left=c == 0) for c, cell in enumerate(row)))
-    if "database" in result:
+    if result.get("kept"):
         lines.append(f"database: {result['database']}")
     return "\n".join(lines)
 
