@@ -52,7 +52,7 @@ class SimulationForm(forms.Form):
                               help_text=_("The same seed and behaviour give the same figures."))
     behaviour = forms.CharField(
         label=_("Behaviour (JSON)"), required=False, max_length=8000, widget=forms.Textarea(attrs={"rows": 4}),
-        help_text=_("Fields to change from the defaults, for example {\"requests_per_month\": 40}; empty for the defaults."))
+        help_text=_("A JSON object of the fields to change from the defaults listed below; empty for the defaults."))
 
     def clean_behaviour(self):
         text = (self.cleaned_data.get("behaviour") or "").strip()

@@ -114,8 +114,9 @@ def behaviour_from(data: dict | None) -> dict:
         value = out[name]
         if not (isinstance(value, list) and len(value) == 2 and all(_number(v) for v in value)
                 and (not whole or all(float(v).is_integer() for v in value)) and low <= value[0] <= value[1] <= high):
-            raise SimulationInvalid(name, _("Give [low, high] with %(low)s ≤ low ≤ high ≤ %(high)s%(whole)s.") % {
-                "low": low, "high": high, "whole": _(", whole numbers") if whole else ""})
+            text = (_("Give [low, high], whole numbers with %(low)s ≤ low ≤ high ≤ %(high)s.") if whole
+                    else _("Give [low, high] with %(low)s ≤ low ≤ high ≤ %(high)s."))
+            raise SimulationInvalid(name, text % {"low": low, "high": high})
         out[name] = [int(v) for v in value] if whole else [float(v) for v in value]
     for name in SHARES:
         if not (_number(out[name]) and 0 <= out[name] <= 1):
