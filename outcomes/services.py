@@ -26,7 +26,7 @@ ACTIVE = (SimulationState.QUEUED, SimulationState.RUNNING)
 
 
 def simulations_at_once() -> int:
-    return int(getattr(settings, "PORTAL_SIMULATIONS_AT_ONCE", 2))
+    return settings.PORTAL_SIMULATIONS_AT_ONCE
 
 
 def simulation_start(*, actor, first_month: dt.date, month_count: int, seed: int, behaviour: dict | None = None,
@@ -58,7 +58,8 @@ def simulation_start(*, actor, first_month: dt.date, month_count: int, seed: int
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [START_LOCK])
-        if SimulationRun.objects.filter(state__in=ACTIVE).count() >= simulations_at_once():
+        recent = timezone.now() - dt.timedelta(hours=settings.PORTAL_SIMULATION_STALE_HOURS)
+        if SimulationRun.objects.filter(state__in=ACTIVE, created_at__gte=recent).count() >= simulations_at_once():
             raise StateConflict(_("At most %(n)s simulations run at once: wait for one to finish.")
                                 % {"n": simulations_at_once()})
         run = SimulationRun.objects.create(
