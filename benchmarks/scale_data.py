@@ -251,6 +251,12 @@ def generate(params: Params, *, log=print) -> dict:
                 state=state, score=Decimal(rng.randint(40, 95)) if rng.random() < 0.8 else None, pool=programme,
                 submitted_at=timezone.make_aware(dt.datetime.combine(start - dt.timedelta(days=rng.randint(3, 20)), dt.time(9))),
             ))
+        # Decided some hours to ten days after submission (a random stream of its own, so every other
+        # figure stays what the seed gave before).
+        decide = random.Random(params.seed + 1)
+        for request in requests:
+            if request.state in (RequestState.APPROVED, RequestState.REJECTED):
+                request.reviewed_at = min(request.submitted_at + dt.timedelta(hours=decide.randint(4, 240)), now)
         _bulk(LoanRequest, requests)
         approved = list(LoanRequest.objects.filter(state=RequestState.APPROVED).order_by("starts_on", "id"))
         loans, loan_slots = [], []

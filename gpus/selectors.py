@@ -201,7 +201,8 @@ SELECT category, month, SUM(seconds) / 3600.0 FROM month_pieces GROUP BY 1, 2
 """
 
 POOL_HOURS_ROWS_SQL = MONTHS_CTE + ", " + POOL_PIECES_CTE + """
-SELECT allocation_id, month, SUM(seconds) / 3600.0 FROM month_pieces WHERE category = ANY(%(categories)s) GROUP BY 1, 2
+SELECT allocation_id, month, category, SUM(seconds) / 3600.0 FROM month_pieces WHERE category = ANY(%(categories)s)
+ GROUP BY 1, 2, 3
 """
 
 POOL_HOUR_CATEGORIES = ("held_started", "idle", "suspended", "reserve", "lent", "lent_from_idle", "lent_from_reserve")
@@ -228,12 +229,12 @@ def pool_hours_by_month(pool, first_month: dt.date, last_month: dt.date, now: dt
 
 def pool_hours_by_entry(pool, categories, first_month: dt.date, last_month: dt.date,
                         now: dt.datetime | None = None) -> dict:
-    """The same GPU-hours per ledger entry and month, for the given categories (the rows a figure
-    counts): {(allocation_id, month): Decimal}. One query."""
+    """The same GPU-hours per ledger entry, month and category, for the given categories (the rows a
+    figure counts): {(allocation_id, month, category): Decimal}. One query."""
     params = {**_pool_hours_params(pool, first_month, last_month, now), "categories": list(categories)}
     with connection.cursor() as cursor:
         cursor.execute(POOL_HOURS_ROWS_SQL, params)
-        return {(aid, month): Decimal(h) for aid, month, h in cursor.fetchall()}
+        return {(aid, month, category): Decimal(h) for aid, month, category, h in cursor.fetchall()}
 
 
 FREED_BEFORE_SQL = """

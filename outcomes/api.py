@@ -42,7 +42,9 @@ class OutcomesView(APIView):
     @extend_schema(parameters=RANGE, responses=OpenApiTypes.OBJECT)
     def get(self, request):
         form = _form(request)
-        return Response(store.outcomes(scope=form.scope).to_dict())
+        outcomes = store.outcomes(scope=form.scope)
+        tasks.keep_soon(outcomes)
+        return Response(outcomes.to_dict())
 
 
 class FigureRowSerializer(serializers.Serializer):

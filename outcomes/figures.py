@@ -46,6 +46,7 @@ from lending.models import (
     Region,
     RequestState,
 )
+from metering.models import Source
 from metering.selectors import measured_by_month
 from monitoring.models import CaseState, ReclamationCase, ReportState, UsageReport
 from monitoring.selectors import ratio
@@ -56,16 +57,19 @@ TOP_ORGANISATIONS = 5
 HOURS = Decimal("0.1")
 DAYS = Decimal("0.1")
 
-# The GPU-hour figures of the ledger, and the categories of gpus.selectors' pool hours they sum.
-LEDGER_FIGURES = {
-    "awarded": ("held_started", "idle", "reserve", "suspended"),
-    "held_started": ("held_started",),
-    "idle": ("idle",),
-    "reserve": ("reserve",),
-    "suspended": ("suspended",),
-    "lent": ("lent_from_idle", "lent_from_reserve"),
-    "lent_from_idle": ("lent_from_idle",),
-    "lent_from_reserve": ("lent_from_reserve",),
+# The GPU-hour figures of the ledger: the categories of gpus.selectors' pool hours each adds (+1) or
+# takes away (-1). Lent from free GPUs (the pool's, awarded to nobody) is lent but outside "awarded",
+# so it is in neither share.
+LEDGER_FIGURES: dict[str, dict[str, int]] = {
+    "awarded": {"held_started": 1, "idle": 1, "reserve": 1, "suspended": 1},
+    "held_started": {"held_started": 1},
+    "idle": {"idle": 1},
+    "reserve": {"reserve": 1},
+    "suspended": {"suspended": 1},
+    "lent": {"lent_from_idle": 1, "lent_from_reserve": 1},
+    "lent_from_idle": {"lent_from_idle": 1},
+    "lent_from_reserve": {"lent_from_reserve": 1},
+    "lent_from_free": {"lent": 1, "lent_from_idle": -1, "lent_from_reserve": -1},
 }
 # Requests that were decided: approved (then offered: accepted, declined or lapsed) or rejected.
 DECIDED_REQUEST_STATES = (RequestState.APPROVED, RequestState.REJECTED, RequestState.DECLINED, RequestState.LAPSED)
@@ -270,6 +274,7 @@ class Outcomes:
     total: Period
     reclaimed_servers: dict[str, int]  # where the servers reclaimed in the range are now
     as_of: dt.datetime | None = None  # the month under way counts up to this moment
+    computed_live: list[dt.date] = field(default_factory=list)  # ended months not kept yet (outcomes.store)
     nurion_reference: Decimal = Decimal("0.77")  # KISTI Nurion's average utilisation, for comparison
 
     def to_dict(self) -> dict:
@@ -419,10 +424,19 @@ def recall_figures(loan: Loan, notice_hours: int, planned_end: dt.datetime | Non
 
 def lent_by_organisation(scope: Scope) -> list[tuple[int, dt.date, Organisation, Decimal]]:
     """(ledger entry, month, organisation, lent GPU-hours) of every loan entry in the range."""
-    hours = pool_hours_by_entry(scope.pool, LEDGER_FIGURES["lent"], scope.first, scope.last, scope.now)
+    hours = entry_hours(scope, "lent")
     entries = dict(Allocation.objects.filter(pk__in={aid for aid, _m in hours}).values_list("pk", "loan__organisation_id"))
     organisations = Organisation.objects.in_bulk(set(entries.values()))
     return [(aid, month, organisations[entries[aid]], h) for (aid, month), h in sorted(hours.items())]
+
+
+def entry_hours(scope: Scope, figure: str) -> dict[tuple[int, dt.date], Decimal]:
+    """A ledger figure's GPU-hours per ledger entry and month (its rows)."""
+    signs = LEDGER_FIGURES[figure]
+    out: dict[tuple[int, dt.date], Decimal] = defaultdict(Decimal)
+    for (aid, month, category), h in pool_hours_by_entry(scope.pool, signs, scope.first, scope.last, scope.now).items():
+        out[(aid, month)] += signs[category] * h
+    return {key: h for key, h in out.items() if abs(h) >= Decimal("0.0001")}  # not the float residue of a difference
 
 
 WHERE_NOW = ("redistributed", "lent", "reserve", "released")
@@ -459,7 +473,8 @@ def compute_months(scope: Scope) -> dict[dt.date, Period]:
     hours = pool_hours_by_month(scope.pool, scope.first, scope.last, scope.now)
     for period in periods.values():
         for name, categories in LEDGER_FIGURES.items():
-            period.ledger[name] = sum((hours.get((c, period.month), Decimal(0)) for c in categories), Decimal(0))
+            period.ledger[name] = sum((sign * hours.get((c, period.month), Decimal(0)) for c, sign in categories.items()),
+                                      Decimal(0))
     for row in counted_reports(scope).values("month").annotate(used=Sum("gpu_hours_used")).order_by():
         periods[row["month"]].used_reported += row["used"] or Decimal(0)
     for _pid, month, value, _source in measured_rows(scope):
@@ -540,7 +555,7 @@ def _moment(value: dt.datetime | None) -> str:
 
 
 def _ledger_rows(scope: Scope, figure: str) -> list[FigureRow]:
-    hours = pool_hours_by_entry(scope.pool, LEDGER_FIGURES[figure], scope.first, scope.last, scope.now)
+    hours = entry_hours(scope, figure)
     per_entry: dict[int, Decimal] = defaultdict(Decimal)
     for (aid, _month), h in hours.items():
         per_entry[aid] += h
@@ -572,7 +587,8 @@ def _measured_rows(scope: Scope) -> list[FigureRow]:
     rows = measured_rows(scope)
     projects = Project.objects.in_bulk({pid for pid, *_rest in rows})
     return [
-        FigureRow(label=f"{projects[pid].code} {projects[pid].title}", value=value, month=month, detail=source,
+        FigureRow(label=f"{projects[pid].code} {projects[pid].title}", value=value, month=month,
+                  detail=str(Source(source).label),
                   url=reverse("project-detail", args=[projects[pid].code]))
         for pid, month, value, source in rows
     ]
@@ -668,6 +684,7 @@ FIGURES = {
     "lent": (gettext_lazy("Lent out of idle and reserve"), "gpu_hours", lambda s: _ledger_rows(s, "lent")),
     "lent_from_idle": (gettext_lazy("Lent out of idle"), "gpu_hours", lambda s: _ledger_rows(s, "lent_from_idle")),
     "lent_from_reserve": (gettext_lazy("Lent out of the reserve"), "gpu_hours", lambda s: _ledger_rows(s, "lent_from_reserve")),
+    "lent_from_free": (gettext_lazy("Lent out of free GPUs"), "gpu_hours", lambda s: _ledger_rows(s, "lent_from_free")),
     "used_reported": (gettext_lazy("Used by owners (reported)"), "gpu_hours", _report_rows),
     "used_measured": (gettext_lazy("Used by owners (measured)"), "gpu_hours", _measured_rows),
     "submission_to_decision": (gettext_lazy("Submission to decision"), "days", _decision_rows),

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db.models import F
 from django.utils import timezone
@@ -19,7 +20,7 @@ from django.utils import timezone
 from allocation_portal import months
 from allocation_portal.kept import kept
 
-from .figures import Period, Scope, compute_months, programme_outcomes, scope_for
+from .figures import Outcomes, Period, Scope, compute_months, programme_outcomes, scope_for
 from .forecast import Forecast, programme_forecast
 from .models import OutcomeMonth
 
@@ -48,9 +49,16 @@ def _current(scope: Scope) -> dt.date:
     return months.first_day(timezone.localtime(scope.now).date())
 
 
-def kept_months(scope: Scope) -> tuple[dict[dt.date, Period], dt.datetime]:
-    """The scope's months: ended ones from the store where they are current, the rest computed
-    (the ended ones then kept); and the moment the month under way was computed at."""
+@dataclass
+class Read:
+    periods: dict[dt.date, Period]
+    as_of: dt.datetime  # the moment the month under way was computed at
+    computed: list[dt.date]  # ended months that were not kept (or out of date) and were computed
+
+
+def kept_months(scope: Scope, *, keep: bool = False) -> Read:
+    """The scope's months: ended ones from the store where they are current, the rest computed; with
+    `keep` (the job, never a request: a GET writes nothing), the ended ones computed are kept."""
     current = _current(scope)
     wanted = list(months.months_between(scope.first, scope.last))
     ended = [m for m in wanted if m < current]
@@ -58,35 +66,37 @@ def kept_months(scope: Scope) -> tuple[dict[dt.date, Period], dt.datetime]:
     periods = {m: Period.from_state(m, row.figures) for m, row in rows.items()
                if row.figures is not None and row.computed_version == row.version}
     missing = [m for m in ended if m not in periods]
-    if missing and len(rows) < len(ended):
+    versions: dict[dt.date, int] = {}
+    if missing and keep:
         OutcomeMonth.objects.bulk_create([OutcomeMonth(month=m) for m in missing if m not in rows], ignore_conflicts=True)
-    versions = dict(OutcomeMonth.objects.filter(month__in=missing).values_list("month", "version")) if missing else {}
+        versions = dict(OutcomeMonth.objects.filter(month__in=missing).values_list("month", "version"))
     if missing:
         computed = compute_months(Scope(pool=scope.pool, first=min(missing), last=max(missing), now=scope.now))
         for month in missing:
             periods[month] = computed[month]
-            OutcomeMonth.objects.filter(month=month, version=versions.get(month, 0)).update(
-                figures=computed[month].state(), computed_at=scope.now, computed_version=F("version"))
+            if keep:
+                OutcomeMonth.objects.filter(month=month, version=versions[month]).update(
+                    figures=computed[month].state(), computed_at=scope.now, computed_version=F("version"))
     as_of = scope.now
     if scope.last >= current:
         periods[current], as_of = current_month(scope)
-    return periods, as_of
+    return Read(periods=periods, as_of=as_of, computed=missing)
 
 
 def outcomes(first: dt.date | None = None, last: dt.date | None = None, *, now: dt.datetime | None = None,
-             scope: Scope | None = None):
+             scope: Scope | None = None) -> Outcomes:
     """programme_outcomes with the kept figures: ended months from the store, the month under way as
-    of at most NOW_SECONDS ago (`as_of`)."""
-    as_of: list[dt.datetime] = []
+    of at most NOW_SECONDS ago (`as_of`). Ended months that were not kept yet are computed, and listed
+    in `computed_live` (the caller asks the job to keep them: keep_soon)."""
+    reads: list[Read] = []
 
     def months_of(chosen: Scope) -> dict[dt.date, Period]:
-        periods, at = kept_months(chosen)
-        as_of.append(at)
-        return periods
+        reads.append(kept_months(chosen))
+        return reads[-1].periods
 
     result = programme_outcomes(first, last, now=now, scope=scope, months_of=months_of)
-    if as_of:
-        result.as_of = as_of[0]
+    if reads:
+        result.as_of, result.computed_live = reads[0].as_of, reads[0].computed
     return result
 
 
@@ -96,7 +106,7 @@ def keep(*, now: dt.datetime | None = None) -> int:
     scope = scope_for(now=now)
     if scope is None:
         return 0
-    return len([m for m in kept_months(scope)[0] if m < _current(scope)])
+    return len([m for m in kept_months(scope, keep=True).periods if m < _current(scope)])
 
 
 def rebuild(*, now: dt.datetime | None = None) -> int:

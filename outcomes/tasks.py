@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.core.cache import cache
 from django.db import transaction
 
 from . import services, store
@@ -17,6 +18,22 @@ def keep_outcome_months() -> int:
     """Compute and keep the ended months that are missing or out of date (beat: daily at 04:00 KST).
     Returns how many months the programme has kept."""
     return store.keep()
+
+
+def keep_soon(result) -> None:
+    """After a request computed ended months that were not kept: ask the job to keep them (once a
+    minute at most, after the request's transaction; a request itself never writes). A broker that
+    does not answer is logged."""
+    if not getattr(result, "computed_live", None) or not cache.add("outcomes:keep-queued", 1, 60):
+        return
+    transaction.on_commit(_enqueue_keep)
+
+
+def _enqueue_keep() -> None:
+    try:
+        keep_outcome_months.delay()
+    except Exception:  # noqa: BLE001 - the page is served whatever the broker does
+        logger.warning("Could not ask the job to keep the outcome months", exc_info=True)
 
 
 @shared_task

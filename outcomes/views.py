@@ -8,17 +8,20 @@ from decimal import Decimal
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from allocation_portal import policy as programme_policy
 from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
+from allocation_portal.kept import kept
 from lending.models import OrganisationKind, Region
 from monitoring.charts import stacked_chart
 
 from . import services, simulation, store, tasks
-from .figures import FIGURES, Outcomes, figure_rows
+from .figures import FIGURES, Outcomes, Speed, figure_rows, scope_for
 from .forecast import Forecast
 from .forms import OutcomesRangeForm, PolicyBForm, SimulationForm
 from .models import SimulationRun, SimulationState
@@ -33,7 +36,7 @@ FORECAST_LAYERS = [("lent", _("On loan")), ("waiting", _("Asked for by waiting r
 
 # The monthly table's GPU-hour columns, in order (each a figure with its rows).
 HOUR_COLUMNS = ["awarded", "held_started", "idle", "reserve", "suspended", "used_reported", "used_measured",
-                "lent_from_idle", "lent_from_reserve"]
+                "lent_from_idle", "lent_from_reserve", "lent_from_free"]
 
 
 def _chart(columns, layers) -> dict | None:
@@ -72,17 +75,31 @@ def _range(request, *, figure_required: bool = False) -> OutcomesRangeForm:
     return form
 
 
-@role_required("reads_everything")
-def dashboard(request):
-    form = _range(request)
-    outcomes = store.outcomes(scope=form.scope)
+def _dashboard_body(scope) -> str:
+    outcomes = store.outcomes(scope=scope)
+    tasks.keep_soon(outcomes)
     forecast, forecast_as_of = store.forecast()
-    return render(request, "outcomes/dashboard.html", {
-        "form": form, "outcomes": outcomes, "total": outcomes.total, "forecast": forecast, "forecast_as_of": forecast_as_of,
+    return render_to_string("outcomes/_dashboard_body.html", {
+        "outcomes": outcomes, "total": outcomes.total, "forecast": forecast, "forecast_as_of": forecast_as_of,
         "outcomes_chart": outcomes_chart(outcomes), "forecast_chart": forecast_chart(forecast),
         "hour_columns": [(name, FIGURES[name][0]) for name in HOUR_COLUMNS],
         "kind_labels": OrganisationKind.choices, "region_labels": Region.choices,
     })
+
+
+@role_required("reads_everything")
+def dashboard(request):
+    """The figures, their tables and charts are the same for every reader of a language: the page's
+    body is kept (allocation_portal.kept) under the change number, for the ten minutes the figures
+    of now are kept, so a second reader gets it without computing or rendering anything."""
+    form = _range(request)
+    scope = form.scope or scope_for()
+    body = ""
+    if scope is not None:
+        window = int(scope.now.timestamp() // store.NOW_SECONDS)
+        body, _at = kept(f"outcomes:page:{get_language()}:{scope.first:%Y-%m}:{scope.last:%Y-%m}:{window}",
+                         lambda: _dashboard_body(scope), seconds=store.NOW_SECONDS, now=scope.now)
+    return render(request, "outcomes/dashboard.html", {"form": form, "scope": scope, "body": body})
 
 
 @role_required("reads_everything")
@@ -98,7 +115,7 @@ def figure_rows_view(request):
     return render(request, "outcomes/rows.html", {
         "form": form, "figure": figure, "label": label, "unit": unit, "page": page, "rows": page,
         "total": sum((row.value for row in rows), Decimal(0)), "count": len(rows), "query": query.urlencode(),
-        "scope": form.scope,
+        "scope": form.scope, "speed": Speed([row.value for row in rows]) if unit == "days" else None,
     }, status=200 if form.is_valid() else 400)
 
 

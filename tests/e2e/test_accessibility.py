@@ -42,14 +42,15 @@ def main_pages(role: str) -> list[str]:
         "admin": [*common, "/monitoring/board/", "/monitoring/cases/", f"/monitoring/cases/{case.public_id}/",
                   "/monitoring/checks/", "/monitoring/policy/", "/monitoring/redistribution/", "/lending/queue/",
                   f"/lending/requests/{request.public_id}/", "/lending/loans/", f"/lending/loans/{loan.public_id}/",
-                  "/reports/", f"/reports/{report.public_id}/", "/audit/", "/ministries/", "/metering/"],
+                  "/reports/", f"/reports/{report.public_id}/", "/audit/", "/ministries/", "/metering/",
+                  "/programme/outcomes/", "/programme/outcomes/rows/?figure=loans_started"],
         "official": [*common, "/reports/", "/reports/upload/", f"/reports/{report.public_id}/",
                      f"/projects/{project}/reports/new/", f"/projects/{project}/plan/",
                      "/monitoring/cases/"],
         "applicant": ["/lending/dashboard/", "/lending/organisation/", "/lending/requests/new/",
                       f"/lending/requests/{request.public_id}/", f"/lending/loans/{loan.public_id}/", "/notifications/"],
         "auditor": [*common, "/ministries/", "/monitoring/board/", "/monitoring/cases/", "/audit/", "/lending/queue/",
-                    "/lending/loans/", "/monitoring/policy/"],
+                    "/lending/loans/", "/monitoring/policy/", "/programme/outcomes/"],
     }
     return pages[role]
 

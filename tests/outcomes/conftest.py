@@ -77,7 +77,7 @@ def small_world(db):
     with time_machine.travel(at(6, 2), tick=False):
         sacct_receive(actor=admin, provider=cluster.provider, file=io.BytesIO(line.encode()), month=MAY)
     ReclamationCase.objects.create(
-        project=c, month=MAY, kind=CaseKind.UNDER_USE, state=CaseState.APPROVED, policy=programme_policy.current(),
+        project=c, month=MAY, kind=CaseKind.UNDER_USE, state=CaseState.APPROVED, policy=programme_policy.for_write(),
         servers_held=1, proposed_servers=1, decided_servers=1, response_due=dt.date(2026, 6, 13), decided_at=at(6, 20),
         outcome={"servers": [s3.hostname], "to": "msit_reserve"},
     )

@@ -1,5 +1,6 @@
-"""Kept months: ended months are read from the store, and any change to what they were computed from
-(however it is written) makes them computed again, also when it commits while they are computed."""
+"""Kept months: the job keeps ended months, requests read them (and never write), and any change to
+what they were computed from (however it is written) makes them computed again, also when it commits
+while they are computed."""
 
 import datetime as dt
 import threading
@@ -14,6 +15,7 @@ from monitoring.models import UsageReport
 from outcomes import store
 from outcomes.figures import programme_outcomes, scope_for
 from outcomes.models import OutcomeMonth
+from outcomes.tasks import keep_outcome_months
 from tests.monitoring.test_monthly_check import policy_values
 from tests.outcomes.conftest import APR, JUN, MAY
 
@@ -24,24 +26,26 @@ def same(a, b):
     return a.to_dict() == b.to_dict()
 
 
-def test_ended_months_are_kept_and_read_back(small_world, django_assert_num_queries):
+def test_ended_months_are_kept_by_the_job_and_read_back(small_world, django_assert_num_queries):
     first = store.outcomes(APR, JUN)
-    assert same(first, programme_outcomes(APR, JUN))
+    assert same(first, programme_outcomes(APR, JUN)) and first.computed_live == [APR, MAY, JUN]
+    assert not OutcomeMonth.objects.exists()  # a read computes, it does not keep
+    assert keep_outcome_months() == 3
     assert sorted(OutcomeMonth.objects.values_list("month", flat=True)) == [APR, MAY, JUN]
     assert all(m.computed_version == m.version for m in OutcomeMonth.objects.all())
     with django_assert_num_queries(4):  # pool, the kept months, reclaimed cases, where their servers are
         again = store.outcomes(APR, JUN)
-    assert same(again, first)
+    assert same(again, first) and again.computed_live == []
 
 
 def test_the_month_under_way_is_never_kept(small_world):
-    store.outcomes(APR, dt.date(2026, 7, 1))
+    store.keep()
     assert not OutcomeMonth.objects.filter(month=dt.date(2026, 7, 1)).exists()
 
 
 @pytest.mark.parametrize("change", ["report", "organisation", "policy", "ledger", "loan"])
 def test_a_change_to_an_ended_month_is_seen_however_it_is_written(small_world, change):
-    store.outcomes(APR, JUN)
+    store.keep()
     if change == "report":  # an UPDATE no service made: the trigger still sees it
         UsageReport.objects.filter(project=small_world["c"], month=MAY).update(state="submitted")
     elif change == "organisation":
@@ -60,9 +64,11 @@ def test_a_change_to_an_ended_month_is_seen_however_it_is_written(small_world, c
 
         Loan.objects.filter(organisation__name="산업체 X", starts_at__month=5).update(
             state="ended", end_reason="declined", ended_at=dt.datetime(2026, 5, 1, tzinfo=dt.UTC))
-    kept = store.outcomes(APR, JUN)
-    assert same(kept, programme_outcomes(APR, JUN))
+    read = store.outcomes(APR, JUN)
+    assert same(read, programme_outcomes(APR, JUN)) and read.computed_live
+    store.keep()
     assert all(m.computed_version == m.version for m in OutcomeMonth.objects.all())
+    assert same(store.outcomes(APR, JUN), programme_outcomes(APR, JUN))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -84,16 +90,17 @@ def test_a_change_committed_while_a_month_is_computed_leaves_it_to_be_computed_a
         return periods
 
     monkeypatch.setattr(store, "compute_months", compute_with_a_write_meanwhile)
-    before = store.outcomes(APR, JUN)
-    assert before.months[1].used_reported == Decimal(4000)
-    may = OutcomeMonth.objects.get(month=MAY)
-    assert may.computed_version != may.version  # saved for the version read before the write
+    store.keep()
+    may, april = OutcomeMonth.objects.get(month=MAY), OutcomeMonth.objects.get(month=APR)
+    assert may.computed_version != may.version  # computed before the write committed: not kept as current
+    assert april.computed_version == april.version  # the write did not touch April
     monkeypatch.setattr(store, "compute_months", computing)
-    assert store.outcomes(APR, JUN).months[1].used_reported == Decimal(6000)
+    read = store.outcomes(APR, JUN)
+    assert read.months[1].used_reported == Decimal(6000) and MAY in read.computed_live
 
 
 def test_rebuild_computes_every_ended_month_again(small_world):
-    store.outcomes(APR, JUN)
+    store.keep()
     versions = dict(OutcomeMonth.objects.values_list("month", "version"))
     assert store.rebuild() == 3 and scope_for().first == APR
     for month in OutcomeMonth.objects.all():
