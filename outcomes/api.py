@@ -10,13 +10,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from allocation_portal.api import IsMsitAdmin, Pagination, ReadsEverything
-from allocation_portal.messages import render
 from allocation_portal.fields import ApiMonthField as MonthField
+from allocation_portal.messages import render
 
 from . import services, simulation, store, tasks
-from .models import SimulationRun
 from .figures import FIGURES, figure_rows
 from .forms import OutcomesRangeForm
+from .models import SimulationRun
 
 RANGE = [
     OpenApiParameter("from", OpenApiTypes.STR, description="YYYY-MM; default the programme's first month"),

@@ -11,13 +11,16 @@ errors that name the field; the figures at the end are outcomes.figures.programm
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import heapq
 import math
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import time_machine
 from django.db import transaction
@@ -211,7 +214,7 @@ class _Event:
     at: dt.datetime
     seq: int
     name: str = field(compare=False)
-    action: object = field(compare=False)
+    action: Callable[[], Any] = field(compare=False)
 
 
 def _kst(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
@@ -247,7 +250,7 @@ class Simulation:
             self.seq += 1
             heapq.heappush(self.events, _Event(moment, self.seq, name, action))
 
-    def attempt(self, name: str, action) -> object | None:
+    def attempt(self, name: str, action: Callable[[], Any]) -> Any:
         """Do what a person or job does; a refusal by the portal (its one error type) is counted,
         as it would be shown to them, and the day goes on."""
         try:
@@ -358,6 +361,7 @@ class Simulation:
     def _plan_reports(self, project_id: int) -> None:
         b = self.behaviour
         project = Project.objects.get(pk=project_id)
+        assert project.actual_start is not None  # planned once its start is recorded
         under = self.rng.random() < b["under_use_share"]
         due_day = self.policy["report_due_day"]
         for month in months.months_between(months.first_day(project.actual_start), self.last):
@@ -461,14 +465,16 @@ class Simulation:
                                                    ).select_related("project").order_by("pk"):
             if not reclamation.decision_allowed(case, today) or case.state == CaseState.OPEN and today <= case.response_due:
                 continue
-            approve = self.decisions.get(case.pk, True)
-            self.attempt("case_decide", lambda case=case, approve=approve: reclamation.case_decide(
-                actor=self.admin, case=case, decision=CaseState.APPROVED if approve else CaseState.REJECTED,
-                servers=case.proposed_servers if approve else None,
-                reason="계획 대비 실적 미흡 (모의 실행) / Under plan (simulation)." if approve
-                else "소명을 받아들입니다 (모의 실행) / Explanation accepted (simulation)."))
+            self.attempt("case_decide", functools.partial(self._decide_case, case, self.decisions.get(case.pk, True)))
         for request in LoanRequest.objects.filter(pool=self.pool, state=RequestState.SUBMITTED).order_by("submitted_at", "pk"):
             self._decide(request, today)
+
+    def _decide_case(self, case: ReclamationCase, approve: bool) -> ReclamationCase:
+        return reclamation.case_decide(
+            actor=self.admin, case=case, decision=CaseState.APPROVED if approve else CaseState.REJECTED,
+            servers=case.proposed_servers if approve else None,
+            reason="계획 대비 실적 미흡 (모의 실행) / Under plan (simulation)." if approve
+            else "소명을 받아들입니다 (모의 실행) / Explanation accepted (simulation).")
 
     def _decide(self, request: LoanRequest, today: dt.date) -> None:
         plan = self.requests.get(request.pk)
@@ -570,11 +576,8 @@ def simulate(*, first: dt.date, month_count: int, seed: int, behaviour: dict | N
         raise SimulationInvalid("months", _("From 1 to %(n)s months.") % {"n": MOST_MONTHS})
     checked_behaviour = behaviour_from(behaviour)
     checked_policy = policy_from(policy)
-    sim = Simulation(first=first, month_count=month_count, seed=seed, behaviour=checked_behaviour,
-                     policy=checked_policy, progress=progress)
-    global LAST
-    LAST = sim
-    return sim.run()
+    return Simulation(first=first, month_count=month_count, seed=seed, behaviour=checked_behaviour,
+                      policy=checked_policy, progress=progress).run()
 
 
 # --- The figures a person reads: the command's table and the page's comparison -------------------
@@ -600,12 +603,13 @@ SUMMARY = [
 ]
 
 
-def _dig(data: dict, path: tuple):
+def _dig(data: dict, path: tuple) -> Any:
+    value: Any = data
     for key in path:
-        if data is None:
+        if value is None:
             return None
-        data = data.get(key)
-    return data
+        value = value.get(key)
+    return value
 
 
 def formatted(value, unit: str) -> str:
