@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -92,9 +93,9 @@ def _child_env(name: str) -> dict:
     return env
 
 
-def _manage(*args: str, name: str, **kwargs) -> subprocess.Popen:
+def _manage(*args: str, name: str, stderr=subprocess.PIPE) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), *args], env=_child_env(name),
-                            cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+                            cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=stderr, text=True)
 
 
 def _finish(process: subprocess.Popen, what: str) -> str:
@@ -104,33 +105,43 @@ def _finish(process: subprocess.Popen, what: str) -> str:
     return out
 
 
-def ensure_template() -> str:
-    """The template for today's migrations, built when missing (under a lock: a second run waits
-    for the first's build). Older templates are dropped."""
+def _template(cursor) -> str:
+    """The template for today's migrations, built when missing; older templates are dropped. The
+    caller holds BUILD_LOCK."""
     name = template_name()
+    if _exists(cursor, name):
+        return name
+    building = f"{PREFIX}building_{uuid.uuid4().hex[:8]}"
+    cursor.execute(f'CREATE DATABASE "{building}"')
+    try:
+        _finish(_manage("migrate", "--noinput", name=building), "migrate")
+        _finish(_manage("simulation_world", "prepare", name=building), "load_programme_2026")
+        cursor.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+    except BaseException:
+        _drop(cursor, building)
+        raise
+    cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s", [f"{TEMPLATE_PREFIX}%", name])
+    for (old,) in cursor.fetchall():
+        _drop(cursor, old)
+    return name
+
+
+def _locked(cursor, work: Callable[[], str]) -> str:
+    """`work` under BUILD_LOCK: a template is built once, and copied by one run at a time
+    (PostgreSQL refuses to copy a template another session is using)."""
+    cursor.execute("SELECT pg_advisory_lock(%s)", [BUILD_LOCK])
+    try:
+        return work()
+    finally:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [BUILD_LOCK])
+
+
+def ensure_template() -> str:
+    """The template for today's migrations, built when missing (a second caller waits for the first's build)."""
     conn = _admin()
     try:
         with conn.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [BUILD_LOCK])
-            try:
-                if _exists(cursor, name):
-                    return name
-                building = f"{PREFIX}building_{uuid.uuid4().hex[:8]}"
-                cursor.execute(f'CREATE DATABASE "{building}"')
-                try:
-                    _finish(_manage("migrate", "--noinput", name=building), "migrate")
-                    _finish(_manage("simulation_world", "prepare", name=building), "load_programme_2026")
-                    cursor.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
-                except BaseException:
-                    _drop(cursor, building)
-                    raise
-                cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s",
-                               [f"{TEMPLATE_PREFIX}%", name])
-                for (old,) in cursor.fetchall():
-                    _drop(cursor, old)
-                return name
-            finally:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [BUILD_LOCK])
+            return _locked(cursor, lambda: _template(cursor))
     finally:
         conn.close()
 
@@ -139,23 +150,29 @@ def run(*, first: str, months: int, seed: int, behaviour: dict, policy: dict, ke
         on_progress: Callable[[int], None] | None = None) -> dict:
     """Replay the months on a fresh copy of the programme; returns the subprocess's result
     (outcomes.simulation.Result.to_dict(), with the `database` it ran on and whether it was `kept`)."""
-    template = ensure_template()
     name = f"{PREFIX}{uuid.uuid4().hex[:12]}"
     conn = _admin()
     try:
         with conn.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            def copy() -> str:
+                cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_template(cursor)}"')
+                return name
+            _locked(cursor, copy)
         result = None
-        process = _manage("simulation_world", "run", "--from", first, "--months", str(months), "--seed", str(seed),
-                          "--behaviour-json", json.dumps(behaviour), "--policy-json", json.dumps(policy), name=name)
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith("PROGRESS ") and on_progress is not None:
-                on_progress(int(line.split()[1]))
-            elif line.startswith("RESULT "):
-                result = json.loads(line[len("RESULT "):])
-        err = process.stderr.read() if process.stderr else ""
-        process.wait(timeout=TIMEOUT_SECONDS)
+        # What the subprocess logs goes to a file: a full pipe nobody reads would stop it.
+        with tempfile.TemporaryFile("w+") as log:
+            process = _manage("simulation_world", "run", "--from", first, "--months", str(months), "--seed", str(seed),
+                              "--behaviour-json", json.dumps(behaviour), "--policy-json", json.dumps(policy), name=name,
+                              stderr=log)
+            assert process.stdout is not None
+            for line in process.stdout:
+                if line.startswith("PROGRESS ") and on_progress is not None:
+                    on_progress(int(line.split()[1]))
+                elif line.startswith("RESULT "):
+                    result = json.loads(line[len("RESULT "):])
+            process.wait(timeout=TIMEOUT_SECONDS)
+            log.seek(0)
+            err = log.read()
         if process.returncode != 0 or result is None:
             raise SimulationFailed(err.strip()[-2000:] or _("The simulation stopped without figures."))
         result["database"], result["kept"] = name, keep
