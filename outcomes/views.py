@@ -175,7 +175,10 @@ def simulation_detail(request, public_id):
     running = run.state in (SimulationState.QUEUED, SimulationState.RUNNING)
     policy_rows = [(name, run.policy_a.get(name), run.policy_b.get(name), name in run.policy_b_changes)
                    for name in programme_policy.FIELDS]
+    # Reloading by itself only when the reader asked for it (and can stop it): a page that refreshes
+    # on its own is a timing the reader does not control (WCAG 2.2.1, KWCAG).
     return render(request, "outcomes/simulation.html", {
         "run": run, "running": running, "refresh_seconds": REFRESH_SECONDS, "compare": comparison(run),
+        "auto_refresh": running and request.GET.get("refresh") == "1",
         "policy_rows": policy_rows,
     })

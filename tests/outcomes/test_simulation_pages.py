@@ -76,11 +76,15 @@ def test_auditors_and_others_cannot_start_runs(world, client_for):
     assert not SimulationRun.objects.exists()
 
 
-def test_a_running_run_shows_a_progress_bar_that_reloads_without_script(world, client_for):
+def test_a_running_run_shows_a_progress_bar_that_reloads_without_script_when_asked(world, client_for):
     run = make_run(world, state="running", progress=37)
-    page = client_for(world.auditor).get(f"/programme/outcomes/simulations/{run.public_id}/").content.decode()
-    assert '<meta http-equiv="refresh" content="5">' in page
+    url = f"/programme/outcomes/simulations/{run.public_id}/"
+    page = client_for(world.auditor).get(url).content.decode()
     assert '<progress id="simulation-progress" max="100" value="37"' in page
+    # The reader chooses to have it reload itself (and can stop it): no timing they did not ask for.
+    assert "http-equiv" not in page and 'href="?refresh=1"' in page
+    reloading = client_for(world.auditor).get(url + "?refresh=1").content.decode()
+    assert '<meta http-equiv="refresh" content="5;url=?refresh=1">' in reloading and 'href="?"' in reloading
 
 
 def test_a_finished_run_shows_both_results_and_their_differences(world, client_for):
