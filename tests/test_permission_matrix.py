@@ -63,7 +63,7 @@ def simulation_form(w):
 def simulation_run(w):
     from outcomes.models import SimulationRun
 
-    return SimulationRun.objects.create(requested_by=w.admin, first_month=dt.date(2026, 4, 1), months=1, seed=1)
+    return SimulationRun.objects.get(requested_by=w.admin)
 
 
 def loan_request(w):
@@ -560,6 +560,9 @@ def matrix_world(world, clock):
     redistribution.redistribution_propose(actor=world.admin)
     for role in ROLES[1:]:
         Notification.objects.create(user=world.user(role), kind="general", title="t", body="b", dedup_key="matrix")
+    from outcomes.models import SimulationRun
+
+    SimulationRun.objects.create(requested_by=world.admin, first_month=dt.date(2026, 4, 1), months=1, seed=1)
     return world
 
 
