@@ -337,6 +337,10 @@ else:
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 # A monthly check run that has made no progress for this long was left by a worker that died.
 CHECK_RUN_STALE_SECONDS = int(os.environ.get("CHECK_RUN_STALE_SECONDS", "300"))
+# What-if simulations (outcomes.simulation_runner) waiting or running at once; a run still "running"
+# this many hours after it was asked for was left by a worker that died and no longer counts.
+PORTAL_SIMULATIONS_AT_ONCE = int(os.environ.get("PORTAL_SIMULATIONS_AT_ONCE", "2"))
+PORTAL_SIMULATION_STALE_HOURS = int(os.environ.get("PORTAL_SIMULATION_STALE_HOURS", "3"))
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
 CELERY_TASK_SERIALIZER = "json"

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db import transaction
 
-from . import store
+from . import services, store
 
 logger = logging.getLogger(__name__)
 
@@ -34,3 +34,25 @@ def _enqueue_keep() -> None:
         keep_outcome_months.delay()
     except Exception:  # noqa: BLE001 - the page is served whatever the broker does
         logger.warning("Could not ask the job to keep the outcome months", exc_info=True)
+
+
+@shared_task
+def run_simulation(run_id: str) -> str | None:
+    """Carry out a queued what-if run (both policies); a second delivery of a run claimed already does nothing."""
+    run = services.simulation_execute(run_id=run_id)
+    return run.state if run else None
+
+
+def simulation_enqueue(run) -> None:
+    """Queue the run's task once the transaction that saved it has committed. A broker that cannot
+    be reached fails the run with that message (it is never left queued for nobody)."""
+    run_id = str(run.public_id)
+
+    def send() -> None:
+        try:
+            run_simulation.apply_async(args=[run_id], retry=False)
+        except Exception:  # noqa: BLE001 - the broker is down: the run says so
+            logger.warning("Could not queue simulation %s", run_id, exc_info=True)
+            services.simulation_not_queued(run_id=run_id)
+
+    transaction.on_commit(send)

@@ -6,24 +6,29 @@ from __future__ import annotations
 from decimal import Decimal
 from urllib.parse import quote
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from allocation_portal import policy as programme_policy
 from allocation_portal.access import role_required
+from allocation_portal.errors import PortalError
+from allocation_portal.forms import add_portal_error
 from allocation_portal.kept import kept
 from lending.models import OrganisationKind, Region
 from monitoring.charts import stacked_chart
 from monitoring.forms import BoardFilterForm
 from monitoring.views import default_report_month
 
-from . import store, tasks
+from . import services, simulation, store, tasks
 from .figures import FIGURES, Outcomes, Speed, figure_rows, scope_for
 from .forecast import Forecast
-from .forms import OutcomesRangeForm
+from .forms import OutcomesRangeForm, PolicyBForm, SimulationForm
+from .models import SimulationRun, SimulationState
 from .report import report_pdf
 
 ROWS_PAGE_SIZE = 100
@@ -130,3 +135,68 @@ def board_report_pdf(request):
     name = f"국가AI사업_월간보고_{month:%Y-%m}.pdf"
     response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(name)}"
     return response
+
+
+# --- What-if simulations ----------------------------------------------------------------------
+
+SIMULATIONS_LISTED = 20
+REFRESH_SECONDS = 5
+
+
+@role_required("reads_everything")
+def simulations(request):
+    """The runs asked for (auditors read them) and, for MSIT admins, the form that starts one."""
+    policy_a = simulation.policy_json(simulation.policy_from(None))
+    form = SimulationForm(request.POST or None)
+    policy_form = PolicyBForm(request.POST or None, initial=policy_a)
+    if request.method == "POST":
+        if not request.user.is_msit_admin:
+            raise PermissionDenied
+        if form.is_valid() and policy_form.is_valid():
+            try:
+                run = services.simulation_start(
+                    actor=request.user, first_month=form.cleaned_data["first_month"],
+                    month_count=form.cleaned_data["months"], seed=form.cleaned_data["seed"],
+                    behaviour=form.cleaned_data["behaviour"], policy_changes=policy_form.changes(policy_a))
+            except PortalError as exc:
+                add_portal_error(form, exc)
+            else:
+                tasks.simulation_enqueue(run)
+                return redirect("outcome-simulation", public_id=run.public_id)
+    runs = SimulationRun.objects.select_related("requested_by")[:SIMULATIONS_LISTED]
+    return render(request, "outcomes/simulations.html", {
+        "form": form, "policy_form": policy_form, "runs": runs, "behaviour_defaults": simulation.BEHAVIOUR_DEFAULTS,
+    }, status=400 if form.errors or policy_form.errors else 200)
+
+
+def comparison(run: SimulationRun) -> dict:
+    """The two results side by side: each summary figure per month and cumulative, under A and B,
+    and B's difference."""
+    if not (run.result_a and run.result_b):
+        return {}
+    a, b = run.result_a["figures"], run.result_b["figures"]
+    periods = [(p["month"], p, q) for p, q in zip(a["months"], b["months"], strict=True)]
+    periods.append((None, a["cumulative"], b["cumulative"]))
+    blocks = []
+    for month, pa, pb in periods:
+        va, vb = simulation.summary_values(pa), simulation.summary_values(pb)
+        blocks.append({"month": month, "rows": [
+            {"label": label, "a": simulation.formatted(va[key], unit), "b": simulation.formatted(vb[key], unit),
+             "difference": simulation.difference(va[key], vb[key], unit)}
+            for key, label, unit, _path in simulation.SUMMARY]})
+    return {"total": blocks[-1], "months": blocks[:-1]}
+
+
+@role_required("reads_everything")
+def simulation_detail(request, public_id):
+    run = get_object_or_404(SimulationRun.objects.select_related("requested_by"), public_id=public_id)
+    running = run.state in (SimulationState.QUEUED, SimulationState.RUNNING)
+    policy_rows = [(name, run.policy_a.get(name), run.policy_b.get(name), name in run.policy_b_changes)
+                   for name in programme_policy.FIELDS]
+    # Reloading by itself only when the reader asked for it (and can stop it): a page that refreshes
+    # on its own is a timing the reader does not control (WCAG 2.2.1, KWCAG).
+    return render(request, "outcomes/simulation.html", {
+        "run": run, "running": running, "refresh_seconds": REFRESH_SECONDS, "compare": comparison(run),
+        "auto_refresh": running and request.GET.get("refresh") == "1",
+        "policy_rows": policy_rows,
+    })

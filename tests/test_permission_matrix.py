@@ -52,6 +52,20 @@ MINISTRY_A_OBJECT = dict(admin=OK, official=OK, outsider=NOT_FOUND, applicant=FO
 ADMIN_ONLY_WRITE = dict(official=FORBIDDEN, outsider=FORBIDDEN, applicant=FORBIDDEN,
                         outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)
 
+def simulation_form(w):
+    from allocation_portal import policy as programme_policy
+
+    current = programme_policy.current()
+    return {"first_month": "2026-04", "months": "1", "seed": "1", "behaviour": "",
+            **{f"b-{name}": getattr(current, name) for name in programme_policy.FIELDS}}
+
+
+def simulation_run(w):
+    from outcomes.models import SimulationRun
+
+    return SimulationRun.objects.get(requested_by=w.admin)
+
+
 def loan_request(w):
     from lending.models import LoanRequest
 
@@ -261,6 +275,18 @@ ROUTES = {
                      expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
     "api outcome rows": (["v1:programme-outcome-rows"], "get", lambda w: "/api/v1/programme/outcomes/rows/?figure=idle",
                          None, True, expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
+    "outcome simulations": (["outcome-simulations"], "get", lambda w: "/programme/outcomes/simulations/", None, False,
+                            expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
+    "outcome simulation start": (["outcome-simulations"], "post", lambda w: "/programme/outcomes/simulations/",
+                                 simulation_form, False, expect(anonymous=LOGIN, admin=FOUND, **ADMIN_ONLY_WRITE)),
+    "outcome simulation": (["outcome-simulation"], "get",
+                           lambda w: f"/programme/outcomes/simulations/{simulation_run(w).public_id}/", None, False,
+                           expect(anonymous=LOGIN, **ADMIN_AUDITOR)),
+    "api simulation start": (["v1:programme-simulations"], "post", lambda w: "/api/v1/programme/simulations/",
+                             {"months": 1}, True, expect(anonymous=UNAUTH, admin=202, **ADMIN_ONLY_WRITE)),
+    "api simulation": (["v1:programme-simulation"], "get",
+                       lambda w: f"/api/v1/programme/simulations/{simulation_run(w).public_id}/", None, True,
+                       expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
     "api forecast": (["v1:programme-forecast"], "get", lambda w: "/api/v1/programme/forecast/", None, True,
                      expect(anonymous=UNAUTH, **ADMIN_AUDITOR)),
     "notifications": (["notification-list"], "get", lambda w: "/notifications/", None, False,
@@ -638,6 +664,9 @@ def matrix_world(world, clock):
                         name_en="2027 national project call", opens_on=dt.date(2026, 11, 2))
     for role in ROLES[1:]:
         Notification.objects.create(user=world.user(role), kind="general", title="t", body="b", dedup_key="matrix")
+    from outcomes.models import SimulationRun
+
+    SimulationRun.objects.create(requested_by=world.admin, first_month=dt.date(2026, 4, 1), months=1, seed=1)
     return world
 
 

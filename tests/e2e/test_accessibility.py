@@ -4,11 +4,13 @@ violation: forms labelled, tables with headers, colour contrast, names for every
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 
+from allocation_portal.models import User
 from lending.models import Loan, LoanRequest
 from monitoring.demo import (
     DEMO_PASSWORD,
@@ -18,6 +20,7 @@ from monitoring.demo import (
     load_demo_users,
 )
 from monitoring.models import ReclamationCase, UsageReport
+from outcomes.models import SimulationRun
 from projects.loader import programme_2026_load
 from projects.models import Ministry
 
@@ -35,6 +38,9 @@ def main_pages(role: str) -> list[str]:
     request = LoanRequest.objects.filter(organisation__name__startswith="한빛대학교").order_by("-submitted_at").first()
     case = ReclamationCase.objects.order_by("-opened_at").first()
     ministry = Ministry.objects.get(code="kma").code
+    simulation = SimulationRun.objects.first() or SimulationRun.objects.create(
+        requested_by=User.objects.get(username="admin"), first_month=dt.date(2026, 4, 1), months=1, seed=1,
+        state="running", progress=40)
     common = ["/programme/", "/projects/", f"/projects/{project}/", f"/ministries/{ministry}/",
               "/notifications/", "/accounts/password/"]
     pages = {
@@ -43,14 +49,15 @@ def main_pages(role: str) -> list[str]:
                   "/monitoring/checks/", "/monitoring/policy/", "/monitoring/redistribution/", "/lending/queue/",
                   f"/lending/requests/{request.public_id}/", "/lending/loans/", f"/lending/loans/{loan.public_id}/",
                   "/reports/", f"/reports/{report.public_id}/", "/audit/", "/ministries/", "/metering/",
-                  "/programme/outcomes/", "/programme/outcomes/rows/?figure=loans_started"],
+                  "/programme/outcomes/", "/programme/outcomes/rows/?figure=loans_started",
+                  "/programme/outcomes/simulations/", f"/programme/outcomes/simulations/{simulation.public_id}/"],
         "official": [*common, "/reports/", "/reports/upload/", f"/reports/{report.public_id}/",
                      f"/projects/{project}/reports/new/", f"/projects/{project}/plan/",
                      "/monitoring/cases/"],
         "applicant": ["/lending/dashboard/", "/lending/organisation/", "/lending/requests/new/",
                       f"/lending/requests/{request.public_id}/", f"/lending/loans/{loan.public_id}/", "/notifications/"],
         "auditor": [*common, "/ministries/", "/monitoring/board/", "/monitoring/cases/", "/audit/", "/lending/queue/",
-                    "/lending/loans/", "/monitoring/policy/", "/programme/outcomes/"],
+                    "/lending/loans/", "/monitoring/policy/", "/programme/outcomes/", "/programme/outcomes/simulations/"],
     }
     return pages[role]
 
