@@ -310,14 +310,6 @@ class Scope:
         return max(min(months.start_of(months.next_month(self.last)), self.now), self.lo)
 
 
-def default_range(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """From the programme's first month (the pool's opening) to this month."""
-    current = months.first_day(today or timezone.localdate())
-    pool = programme_pool()
-    first = months.first_day(pool.opens_on) if pool and pool.opens_on else current
-    return min(first, current), current
-
-
 def scope_for(first: dt.date | None = None, last: dt.date | None = None, *, now: dt.datetime | None = None) -> Scope | None:
     """The scope of a range (default: the programme's first month to this month); None without a
     programme pool. RangeInvalid when the range is reversed, in the future or too long."""

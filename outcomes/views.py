@@ -19,6 +19,7 @@ from allocation_portal.access import role_required
 from allocation_portal.errors import PortalError
 from allocation_portal.forms import add_portal_error
 from allocation_portal.kept import kept
+from gpus.models import GPUS_PER_SERVER
 from lending.models import OrganisationKind, Region
 from monitoring.charts import stacked_chart
 from monitoring.forms import BoardFilterForm
@@ -70,7 +71,7 @@ def forecast_chart(forecast: Forecast) -> dict | None:
         waiting = min(row.waiting_gpus, max(row.lendable_gpus - row.lent_gpus, 0))
         columns.append({"label": f"{row.month:%y.%m}", "month": f"{row.month:%Y-%m}", "ahead": True,
                         "values": {"lent": row.lent_gpus, "waiting": waiting, "can_lend": row.can_lend,
-                                   "starting": row.starting_servers * 8}})
+                                   "starting": row.starting_servers * GPUS_PER_SERVER}})
     return _chart(columns, FORECAST_LAYERS)
 
 
