@@ -89,8 +89,12 @@ def test_the_header_is_one_row_at_a_desk_and_a_menu_on_a_phone(page, login, port
     assert menu.locator("nav a").first.is_visible()
     assert menu.locator("text=" + ("Status board" if lang == "en" else "현황판")).is_visible()
     _shoot(page, f"menu-{lang}-390")
-    menu.locator("nav a[href='/monitoring/board/']").click()
-    assert page.url.endswith("/monitoring/board/") and _no_sideways_scroll(page)
+    # The click starts a navigation; measuring before the new document has loaded reads a page
+    # that is being replaced (documentElement is briefly null).
+    with page.expect_navigation(url="**/monitoring/board/"):
+        menu.locator("nav a[href='/monitoring/board/']").click()
+    page.wait_for_load_state("load")
+    assert _no_sideways_scroll(page)
     _shoot(page, f"board-{lang}-390")
 
 
