@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from allocation_portal import months
 
-from .availability import CapacityReport, capacity_at, day_start, kept_capacity_at  # noqa: F401 - the ledger's readers import them here
+from .availability import CAPACITY_DAY_SECONDS, CAPACITY_NOW_SECONDS, CapacityReport, capacity_at, day_start, kept_capacity_at  # noqa: F401 - the ledger's readers import them here
 from .models import Allocation, AllocationGpu, HolderKind, Layer, Server
 
 

@@ -6,8 +6,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -17,6 +18,7 @@ from allocation_portal.confirm import confirm_step, is_confirmed
 from allocation_portal.errors import PortalError
 from allocation_portal.formatting import GPU_HOURS_DECIMALS, format_number
 from allocation_portal.forms import add_portal_error
+from allocation_portal.kept import kept
 from gpus import selectors as gpu_selectors
 from gpus.models import GPUS_PER_SERVER, Allocation, HolderKind
 from gpus.services import allocation_release
@@ -43,27 +45,37 @@ from .services import (
 PAGE_SIZE = 25
 
 
-@role_required("sees_programme")
-def programme_overview(request):
-    form = CapacityDateForm(request.GET)
-    day = form.cleaned_data.get("date") if form.is_valid() else None
-    # Kept (allocation_portal.kept): capacity now is at most ten minutes old, and the page says when it is of.
+def _programme_body(request, form, day) -> str:
     capacity = gpu_selectors.kept_capacity_at(day)
     pool = capacity.programme_pool
-    return render(
-        request,
-        "projects/programme_overview.html",
-        {
-            "summary": programme_summary(),
-            "capacity": capacity,
-            "pool": pool,
-            "pool_capacity": capacity.only(pool).totals,
-            "programme": programme,
-            "named_projects": programme.NAMED_PROJECTS,
-            "named_gpus": sum(p["gpus"] for p in programme.NAMED_PROJECTS),
-            "date_form": form,
-        },
-    )
+    return render_to_string("projects/_programme_body.html", {
+        "summary": programme_summary(),
+        "capacity": capacity,
+        "pool": pool,
+        "pool_capacity": capacity.only(pool).totals,
+        "programme": programme,
+        "named_projects": programme.NAMED_PROJECTS,
+        "named_gpus": sum(p["gpus"] for p in programme.NAMED_PROJECTS),
+        "date_form": form,
+    }, request=request)
+
+
+@role_required("sees_programme")
+def programme_overview(request):
+    """The programme's headline figures and its capacity by pool, provider, cluster and model. The
+    page's body is the same for every reader of a language and day: it is kept as rendered
+    (allocation_portal.kept) under the change number, as long as the capacity it shows is kept, so
+    a second reader gets it without computing or rendering anything. A date that does not parse is
+    shown with its error, drawn afresh."""
+    form = CapacityDateForm(request.GET)
+    if request.GET and not form.is_valid():
+        return render(request, "projects/programme_overview.html", {"body": _programme_body(request, form, None)})
+    day = form.cleaned_data.get("date") if form.is_valid() else None
+    seconds = gpu_selectors.CAPACITY_DAY_SECONDS if day else gpu_selectors.CAPACITY_NOW_SECONDS
+    name = f"programme-page:{translation.get_language()}:{day:%Y-%m-%d}" if day else \
+        f"programme-page:{translation.get_language()}:now"
+    body, _at = kept(name, lambda: _programme_body(request, form, day), seconds=seconds)
+    return render(request, "projects/programme_overview.html", {"body": body})
 
 
 @role_required("reads_everything", "is_official")

@@ -19,6 +19,8 @@ Capacity, the lending pages, loan approvals and redistribution all ask here, so 
 written once, in SQL for one period and in an in-memory index for many periods at once."""
 
 from .capacity import (
+    CAPACITY_DAY_SECONDS,
+    CAPACITY_NOW_SECONDS,
     Capacity,
     CapacityReport,
     ClusterCapacity,
@@ -39,7 +41,7 @@ from .lendable import (
 from .periods import FREE, IDLE, RESERVE, SOURCE_ORDER, day_start, period, programme_pool
 
 __all__ = [
-    "FREE", "IDLE", "RESERVE", "SOURCE_ORDER", "Capacity", "CapacityReport", "ClusterCapacity", "LendingIndex",
+    "CAPACITY_DAY_SECONDS", "CAPACITY_NOW_SECONDS", "FREE", "IDLE", "RESERVE", "SOURCE_ORDER", "Capacity", "CapacityReport", "ClusterCapacity", "LendingIndex",
     "ServerOffer", "capacity_at", "day_start", "kept_capacity_at", "lendable_servers", "period", "programme_capacity", "programme_capacity_series",
     "programme_pool",
     "servers_for_projects", "servers_free_for_award", "unavailable_by_week", "unlendable",
