@@ -13,7 +13,14 @@ from django.utils import timezone
 
 from allocation_portal import months
 
-from .availability import CAPACITY_DAY_SECONDS, CAPACITY_NOW_SECONDS, CapacityReport, capacity_at, day_start, kept_capacity_at  # noqa: F401 - the ledger's readers import them here
+from .availability import (  # noqa: F401 - the ledger's readers import them here
+    CAPACITY_DAY_SECONDS,
+    CAPACITY_NOW_SECONDS,
+    CapacityReport,
+    capacity_at,
+    day_start,
+    kept_capacity_at,
+)
 from .models import Allocation, AllocationGpu, HolderKind, Layer, Server
 
 
