@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from email.header import Header
+from email.message import Message as PyMessage
 
 from celery import shared_task
 from django.conf import settings
@@ -29,13 +31,26 @@ logger = logging.getLogger(__name__)
 SUBJECT_PREFIX = "[AI GPU] "
 
 
+class PortalEmail(EmailMultiAlternatives):
+    """Django's message with the subject encoded knowing its header's name, so that a Korean subject
+    starts on the Subject line itself: Django's own encoding folds it onto a continuation line,
+    which readers decode with a leading space."""
+
+    def message(self, *args, **kwargs):
+        msg = super().message(*args, **kwargs)  # refuses a subject with a newline (BadHeaderError)
+        del msg["Subject"]
+        # email.message.Message's own setter: Django's would turn the Header back into a string.
+        PyMessage.__setitem__(msg, "Subject", Header(str(self.subject), "utf-8", header_name="Subject"))
+        return msg
+
+
 def email_message(*, to: str, subject: str, template: str, context: dict) -> EmailMultiAlternatives:
     """The one place the portal's e-mails are built (notices and invitations alike): the subject in
     Korean, a text/plain body (`emails/<template>.txt`) and the same as text/html
     (`emails/<template>.html`), both Korean first with English below. The caller renders the
     subject under translation.override("ko")."""
     context = {"base_url": settings.PORTAL_BASE_URL, **context}
-    message = EmailMultiAlternatives(
+    message = PortalEmail(
         subject=f"{SUBJECT_PREFIX}{subject}",
         body=render_to_string(f"emails/{template}.txt", context),
         to=[to],

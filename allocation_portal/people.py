@@ -76,8 +76,10 @@ def _open_invitations():
 def with_status(people: QuerySet[User]) -> QuerySet[User]:
     """Each person with the expiry of their open invitation (None when there is none), from which
     `status_of` tells active, invited or deactivated without another query."""
+    open_one = _open_invitations().filter(user=OuterRef("pk"))
     return people.annotate(
-        invitation_expires_at=Subquery(_open_invitations().filter(user=OuterRef("pk")).values("expires_at")[:1])
+        invitation_expires_at=Subquery(open_one.values("expires_at")[:1]),
+        invitation_emailed_at=Subquery(open_one.values("emailed_at")[:1]),
     )
 
 

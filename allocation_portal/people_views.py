@@ -3,6 +3,7 @@ them, and the invitation link's page that sets a first password. Thin: the servi
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -70,7 +71,8 @@ def people_invite(request):
         else:
             _invite_sent_message(request, invitation)
             return redirect("person-detail", person_id=invitation.user.public_id)
-    return render(request, "people/people_invite.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "people/people_invite.html", {"form": form, "invite_days": settings.PORTAL_INVITATION_DAYS},
+                  status=400 if form.errors else 200)
 
 
 def _detail(request, person, may_manage, *, change_form=None, reason_form=None, status=200):
