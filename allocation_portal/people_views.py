@@ -154,8 +154,9 @@ def person_action(request, person_id, step):
 
 
 def _private(response):
-    """The link's token is in the address: it must not leak to other sites or caches."""
-    response["Referrer-Policy"] = "no-referrer"
+    """The link's token is in the address: it must not leak to other sites or caches. (Not
+    "no-referrer": browsers then send the form's POST with `Origin: null`, which CSRF refuses.)"""
+    response["Referrer-Policy"] = "same-origin"
     response["Cache-Control"] = "no-store"
     return response
 

@@ -81,7 +81,7 @@ def test_it_invites_an_official_by_email_and_the_link_sets_a_password(world, cli
     visitor = client_for(None, lang="ko")
     page = visitor.get(f"/people/invitations/{token}/")
     assert page.status_code == 200 and "비밀번호 설정" in page.content.decode()
-    assert page["Referrer-Policy"] == "no-referrer" and "no-store" in page["Cache-Control"]
+    assert page["Referrer-Policy"] == "same-origin" and "no-store" in page["Cache-Control"]
     weak = visitor.post(f"/people/invitations/{token}/", {"new_password1": "1234", "new_password2": "1234"})
     assert weak.status_code == 400 and not User.objects.get(pk=invited.pk).is_active
     done = visitor.post(f"/people/invitations/{token}/", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
