@@ -169,6 +169,8 @@ class Invitation(models.Model):
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
     replaced_at = models.DateTimeField(_("replaced or withdrawn"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
+    # Not stored: whether this request's e-mail of the link went (None before the commit sent it).
+    email_sent: bool | None = None
 
     class Meta:
         verbose_name = _("invitation")

@@ -22,6 +22,7 @@ import hashlib
 import logging
 import secrets
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -73,7 +74,7 @@ def _open_invitations():
     return Invitation.objects.filter(used_at__isnull=True, replaced_at__isnull=True)
 
 
-def with_status(people: QuerySet[User]) -> QuerySet[User]:
+def with_status(people: QuerySet[User]) -> QuerySet[Any]:
     """Each person with the expiry of their open invitation (None when there is none), from which
     `status_of` tells active, invited or deactivated without another query."""
     open_one = _open_invitations().filter(user=OuterRef("pk"))
@@ -106,7 +107,7 @@ def people_for(actor) -> QuerySet[User]:
     return people.none()
 
 
-def people_list(actor, *, role: str = "", ministry: str = "", status: str = "", q: str = "") -> QuerySet[User]:
+def people_list(actor, *, role: str = "", ministry: str = "", status: str = "", q: str = "") -> QuerySet[Any]:
     """The People list: filtered by role, ministry (its code), status and a search of name,
     username and e-mail; with what the list shows fetched in the same query."""
     people = with_status(people_for(actor)).select_related("ministry", "organisation", "provider")
@@ -174,9 +175,9 @@ def scope_snapshot(user: User) -> dict:
     """Role and scope as the audit log keeps them (codes and names, never ids alone)."""
     return {
         "role": user.role,
-        "ministry": user.ministry.code if user.ministry_id else None,
-        "organisation": user.organisation.name if user.organisation_id else None,
-        "provider": user.provider.code if user.provider_id else None,
+        "ministry": user.ministry.code if user.ministry is not None else None,
+        "organisation": user.organisation.name if user.organisation is not None else None,
+        "provider": user.provider.code if user.provider is not None else None,
         "manages_members": user.manages_members,
     }
 
@@ -362,11 +363,10 @@ def invitation_for_token(token: str) -> Invitation:
     """The open invitation of this link, or InvitationInvalid saying why it does not work."""
     invitation = (Invitation.objects.select_related("user", "ministry", "organisation", "provider", "invited_by")
                   .filter(token_hash=token_hash(token or "")).first()) if token and len(token) <= 100 else None
-    _check(invitation)
-    return invitation
+    return _check(invitation)
 
 
-def _check(invitation: Invitation | None) -> None:
+def _check(invitation: Invitation | None) -> Invitation:
     if invitation is None:
         raise _invalid("unknown")
     if invitation.used_at is not None:
@@ -375,14 +375,14 @@ def _check(invitation: Invitation | None) -> None:
         raise _invalid("replaced")
     if invitation.expires_at <= timezone.now():
         raise _invalid("expired")
+    return invitation
 
 
 def invitation_accept(*, token: str, password: str) -> User:
     """The invited person sets their password (Django's validators), which activates the account;
     the link is used up."""
     with transaction.atomic():
-        invitation = Invitation.objects.select_for_update().filter(token_hash=token_hash(token or "")).first()
-        _check(invitation)
+        invitation = _check(Invitation.objects.select_for_update().filter(token_hash=token_hash(token or "")).first())
         user = User.objects.select_for_update().get(pk=invitation.user_id)
         try:
             validate_password(password, user)

@@ -31,9 +31,9 @@ class SeesPeople(permissions.BasePermission):
 class PersonSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     role_label = serializers.CharField(source="get_role_display", read_only=True)
-    ministry = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    organisation = serializers.SlugRelatedField(slug_field="public_id", read_only=True)
-    provider = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    ministry = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    organisation = serializers.SlugRelatedField(slug_field="public_id", read_only=True, allow_null=True)
+    provider = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     status = serializers.SerializerMethodField()
     # The open invitation's expiry (people.with_status), null when there is none.
     invitation_expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
