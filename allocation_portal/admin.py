@@ -11,9 +11,9 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from . import accounts, audit
+from . import accounts, audit, people
 from .fields import DateField
-from .models import AuditEvent, User
+from .models import AuditEvent, Invitation, User
 from .views import PasswordChangeView
 
 
@@ -108,7 +108,7 @@ class PortalUserAdmin(MsitAdmin, UserAdmin):
     list_display = ["username", "display_name", "role", "ministry", "organisation", "is_active", "api_token_expires"]
     list_select_related = ["ministry", "organisation", "auth_token"]
     list_filter = ["role", "is_active", "ministry"]
-    fieldsets = UserAdmin.fieldsets + ((_("Portal role"), {"fields": ("role", "display_name", "phone", "ministry", "organisation")}),)
+    fieldsets = UserAdmin.fieldsets + ((_("Portal role"), {"fields": ("role", "display_name", "phone", "ministry", "organisation", "provider", "manages_members")}),)
     add_fieldsets = UserAdmin.add_fieldsets + ((_("Portal role"), {"fields": ("role", "ministry", "organisation")}),)
     search_fields = ["username", "display_name", "email"]
 
@@ -118,12 +118,16 @@ class PortalUserAdmin(MsitAdmin, UserAdmin):
             fields = ["username", "role", "ministry", "organisation", "is_active", "email", "display_name"]
             before = audit.snapshot(User.objects.get(pk=obj.pk), fields) if change else None
             admin.ModelAdmin.save_model(self, request, obj, form, change)
+            after = audit.snapshot(obj, fields)
+            if change and before["is_active"] and not obj.is_active:
+                # Deactivated here as on the People page: their sessions and API token end now.
+                after.update(people.end_access(obj))
             audit.record(
                 actor=request.user,
                 action=f"admin.{'change' if change else 'add'}",
                 obj=obj,
                 before=before,
-                after=audit.snapshot(obj, fields),
+                after=after,
                 reason=str(_("Edited in the Django admin.")),
             )
 
@@ -157,6 +161,21 @@ class PortalUserAdmin(MsitAdmin, UserAdmin):
     def revoke_api_tokens(self, request, queryset):
         revoked = sum(accounts.token_revoke(actor=request.user, user=user) for user in queryset)
         self.message_user(request, _("%(n)s API tokens were revoked.") % {"n": revoked}, messages.SUCCESS)
+
+
+@admin.register(Invitation, site=portal_admin)
+class InvitationAdmin(ReadOnlyAdmin):
+    """Invitations, read-only (People invites and withdraws them); the token's hash is not shown."""
+
+    list_display = ["email", "role", "ministry", "organisation", "provider", "invited_by", "created_at", "expires_at",
+                    "used_at", "replaced_at", "emailed_at"]
+    list_select_related = ["ministry", "organisation", "provider", "invited_by"]
+    list_filter = ["role", "created_at"]
+    search_fields = ["email"]
+    exclude = ["token_hash"]
+
+    def get_actions(self, request):
+        return {}
 
 
 @admin.register(AccessAttempt, site=portal_admin)

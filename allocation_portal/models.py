@@ -2,6 +2,7 @@ import uuid
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
@@ -66,6 +67,12 @@ class User(AbstractUser):
         blank=True,
         related_name="operators",
     )
+    # An applicant organisation's managing member (its first member, and whom they name): invites,
+    # deactivates and reactivates the organisation's members (allocation_portal.people).
+    manages_members = models.BooleanField(
+        _("manages the organisation's members"), default=False,
+        help_text=_("Invites the organisation's colleagues and deactivates them (applicants only)."),
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -82,6 +89,10 @@ class User(AbstractUser):
             models.CheckConstraint(
                 name="user_applicant_has_organisation",
                 condition=~Q(role="applicant") | Q(organisation__isnull=False) | Q(is_superuser=True),
+            ),
+            models.CheckConstraint(
+                name="user_manages_members_is_applicant",
+                condition=Q(manages_members=False) | Q(role="applicant"),
             ),
         ]
 
@@ -122,6 +133,73 @@ class User(AbstractUser):
     def reads_everything(self) -> bool:
         """MSIT admins and auditors see the whole programme; auditors change nothing."""
         return self.is_msit_admin or self.is_auditor
+
+    @property
+    def sees_people(self) -> bool:
+        """The People area (allocation_portal.people): MSIT admins and auditors see everyone,
+        officials their ministry's officials, applicants their organisation's members."""
+        return self.reads_everything or self.is_official or self.is_applicant
+
+    @property
+    def manages_organisation_members(self) -> bool:
+        return self.is_applicant and self.manages_members
+
+
+class Invitation(models.Model):
+    """An e-mailed link that lets an invited person set their password, which activates their
+    account (made, inactive, with the role and scope below, when they were invited). Only the
+    SHA-256 of the link's token is kept. A new invitation for the same person replaces the open one
+    (`replaced_at`); at most one is open per person."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(User, verbose_name=_("person"), on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("e-mail"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    ministry = models.ForeignKey("projects.Ministry", verbose_name=_("ministry"), on_delete=models.PROTECT,
+                                 null=True, blank=True, related_name="+")
+    organisation = models.ForeignKey("lending.Organisation", verbose_name=_("organisation"),
+                                     on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    provider = models.ForeignKey("gpus.Provider", verbose_name=_("provider"), on_delete=models.PROTECT,
+                                 null=True, blank=True, related_name="+")
+    invited_by = models.ForeignKey(User, verbose_name=_("invited by"), on_delete=models.PROTECT, null=True,
+                                   blank=True, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("invited"))
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    replaced_at = models.DateTimeField(_("replaced or withdrawn"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("e-mailed"), null=True, blank=True)
+    # Not stored: whether this request's e-mail of the link went (None before the commit sent it).
+    email_sent: bool | None = None
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user"], condition=Q(used_at__isnull=True, replaced_at__isnull=True),
+                                    name="invitation_one_open_per_user"),
+            models.CheckConstraint(name="invitation_expires_after_created", condition=Q(expires_at__gt=F("created_at"))),
+        ]
+
+    def __str__(self):
+        return self.email
+
+
+class PortalSession(AbstractBaseSession):
+    """A login session (Django's database sessions) that knows whose it is, so deactivating a
+    person ends all their sessions at once (allocation_portal.sessions keeps `user` up to date)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+
+    class Meta(AbstractBaseSession.Meta):
+        db_table = "portal_session"
+
+    @classmethod
+    def get_session_store_class(cls):
+        from .sessions import SessionStore
+
+        return SessionStore
 
 
 class AuditEventQuerySet(models.QuerySet):

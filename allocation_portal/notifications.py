@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from email.header import Header
+from email.message import Message as PyMessage
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -24,6 +26,37 @@ from .messages import Message, is_message, plain, render
 from .models import Notification, Role, User
 
 logger = logging.getLogger(__name__)
+
+
+SUBJECT_PREFIX = "[AI GPU] "
+
+
+class PortalEmail(EmailMultiAlternatives):
+    """Django's message with the subject encoded knowing its header's name, so that a Korean subject
+    starts on the Subject line itself: Django's own encoding folds it onto a continuation line,
+    which readers decode with a leading space."""
+
+    def message(self, *args, **kwargs):
+        msg = super().message(*args, **kwargs)  # refuses a subject with a newline (BadHeaderError)
+        del msg["Subject"]
+        # email.message.Message's own setter: Django's would turn the Header back into a string.
+        PyMessage.__setitem__(msg, "Subject", Header(str(self.subject), "utf-8", header_name="Subject"))
+        return msg
+
+
+def email_message(*, to: str, subject: str, template: str, context: dict) -> EmailMultiAlternatives:
+    """The one place the portal's e-mails are built (notices and invitations alike): the subject in
+    Korean, a text/plain body (`emails/<template>.txt`) and the same as text/html
+    (`emails/<template>.html`), both Korean first with English below. The caller renders the
+    subject under translation.override("ko")."""
+    context = {"base_url": settings.PORTAL_BASE_URL, **context}
+    message = PortalEmail(
+        subject=f"{SUBJECT_PREFIX}{subject}",
+        body=render_to_string(f"emails/{template}.txt", context),
+        to=[to],
+    )
+    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+    return message
 
 
 def ministry_officials(ministry_id) -> list[User]:
@@ -108,18 +141,13 @@ def _send_one(user_id: int, limit: int) -> bool:
                 subject = (render(notices[0].title_msg) if notices[0].title_msg else notices[0].title) if len(notices) == 1 \
                     else _("%(n)s notices from the GPU allocation portal") % {"n": len(notices)}
             context = {
-                "user": user, "base_url": settings.PORTAL_BASE_URL,
+                "user": user,
                 "notices": [{"url": n.url, "ko": (render(n.title_msg, "ko") if n.title_msg else n.title,
                                                    render(n.body_msg, "ko") if n.body_msg else n.body),
                              "en": (render(n.title_msg, "en") if n.title_msg else "",
                                     render(n.body_msg, "en") if n.body_msg else "")} for n in notices],
             }
-            send_mail(
-                subject=f"[AI GPU] {subject}",
-                message=render_to_string("emails/notifications.txt", context),
-                from_email=None,
-                recipient_list=[user.email],
-            )
+            email_message(to=user.email, subject=subject, template="notifications", context=context).send()
         # Marked only now, in the transaction that sent them: a failure above rolls this back.
         Notification.objects.filter(pk__in=[n.pk for n in notices]).update(emailed_at=now)
         return bool(user.email)

@@ -226,6 +226,10 @@ CONTENT_SECURITY_POLICY = {
 # Features no page of the portal uses, switched off (allocation_portal.middleware).
 PERMISSIONS_POLICY = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
 SESSION_COOKIE_AGE = 60 * 60 * 12
+# Database sessions that know their user: deactivating a person deletes their sessions at once.
+SESSION_ENGINE = "allocation_portal.sessions"
+# An invitation's e-mailed link to set a first password works for this many days.
+PORTAL_INVITATION_DAYS = int(os.environ.get("PORTAL_INVITATION_DAYS", "7"))
 
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND",

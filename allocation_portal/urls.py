@@ -3,9 +3,10 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import api_router, views
+from . import api_router, people_views, views
 from .admin import portal_admin
 from .api_views import AuditEventViewSet, OwnTokenView, TokenViewSet
+from .people_api import PeopleViewSet
 
 
 def api_urls():
@@ -18,6 +19,7 @@ def api_urls():
 
 api_router.register("audit-events", AuditEventViewSet, "audit-event")
 api_router.register("tokens", TokenViewSet, "token")
+api_router.register("people", PeopleViewSet, "person")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -37,6 +39,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("audit/", views.audit_log, name="audit-log"),
+    path("people/", people_views.people_list, name="people-list"),
+    path("people/invite/", people_views.people_invite, name="people-invite"),
+    path("people/invitations/<str:token>/", people_views.invitation_accept, name="invitation-accept"),
+    path("people/<uuid:person_id>/", people_views.person_detail, name="person-detail"),
+    path("people/<uuid:person_id>/<slug:step>/", people_views.person_action, name="person-action"),
     # Each floor's pages (included by name: the core imports no app).
     path("", include("projects.urls")),
     path("", include("lending.urls")),

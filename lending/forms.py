@@ -43,14 +43,6 @@ class SignupForm(forms.Form):
         return data
 
 
-class MemberForm(forms.Form):
-    display_name = forms.CharField(label=_("Name"), max_length=100)
-    username = forms.CharField(label=_("Username"), max_length=150)
-    email = forms.EmailField(label=_("E-mail"))
-    password = forms.CharField(label=_("First password"), widget=forms.PasswordInput,
-                               help_text=_("Give it to your colleague; they change it after logging in, on the Password page (/accounts/password/)."))
-
-
 def terms_text(policy) -> str:
     """The terms an applicant accepts, with the policy's numbers."""
     return _(

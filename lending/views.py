@@ -30,7 +30,6 @@ from .access import get_loan_for_user, get_request_for_user, loans_for_user, req
 from .forms import (
     EndReportForm,
     LoanRequestForm,
-    MemberForm,
     NoteForm,
     ReasonForm,
     RenewalForm,
@@ -105,18 +104,9 @@ def dashboard(request):
 
 @role_required("is_applicant")
 def organisation(request):
-    form = MemberForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            lending.organisation_add_member(actor=request.user, **form.cleaned_data)
-        except PortalError as exc:
-            add_portal_error(form, exc)
-        else:
-            messages.success(request, _("Your colleague can log in now."))
-            return redirect("lending-organisation")
-    members = request.user.organisation.members.order_by("username")
-    return render(request, "gpus/organisation.html", {"form": form, "members": members},
-                  status=400 if form.errors else 200)
+    """The organisation's people are managed in People (allocation_portal.people): invitations by
+    e-mail from the managing member. This address stays for old links."""
+    return redirect("people-list")
 
 
 def _request_form_page(request, form, loan_request=None, status=200):

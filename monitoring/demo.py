@@ -67,6 +67,7 @@ def load_demo_users() -> list[User]:
             user.email = f"{spec['username']}@demo.gpu-portal.example.kr"
             user.ministry = Ministry.objects.get(code=spec["ministry"]) if spec.get("ministry") else None
             user.organisation = orgs[spec["organisation"]] if spec.get("organisation") else None
+            user.manages_members = spec["role"] == Role.APPLICANT  # the organisation's first member
             user.is_staff = spec["role"] == Role.ADMIN
             user.save()
             users.append(user)
@@ -170,7 +171,7 @@ def load_demo_lending() -> int:
         user = User.objects.filter(username=f"demo-{key}").first()
         if user is None:
             user = User(username=f"demo-{key}", role=Role.APPLICANT, organisation=org, display_name=name,
-                        email=f"{key}@demo.gpu-portal.example.kr")
+                        email=f"{key}@demo.gpu-portal.example.kr", manages_members=True)
             user.set_password(DEMO_PASSWORD)
             user.save()
         people[key] = user

@@ -134,8 +134,10 @@ def world(db):
         admin=f.make_user(Role.ADMIN, username="admin_user"),
         official=f.make_user(Role.OFFICIAL, username="official_user", ministry=ministry_a),
         outsider=f.make_user(Role.OFFICIAL, username="outsider_user", ministry=ministry_b),
-        applicant=f.make_user(Role.APPLICANT, username="applicant_user", organisation=org_a),
-        outsider_applicant=f.make_user(Role.APPLICANT, username="outsider_applicant", organisation=org_b),
+        # Each organisation's first member, who manages its members (allocation_portal.people).
+        applicant=f.make_user(Role.APPLICANT, username="applicant_user", organisation=org_a, manages_members=True),
+        outsider_applicant=f.make_user(Role.APPLICANT, username="outsider_applicant", organisation=org_b,
+                                       manages_members=True),
         auditor=f.make_user(Role.AUDITOR, username="auditor_user"),
         provider=f.make_user(Role.PROVIDER, username="provider_user", provider=cluster.provider),
         reviewer=f.make_user(Role.REVIEWER, username="reviewer_user"),
@@ -199,3 +201,51 @@ def served():
             return c
 
     return Served()
+
+
+class SmtpInbox:
+    """What a real SMTP server (aiosmtpd, on a loopback port) received, as parsed messages."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler hook
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    @property
+    def messages(self):
+        from email import message_from_bytes, policy
+
+        return [message_from_bytes(e.original_content or e.content, policy=policy.default) for e in self.envelopes]
+
+    def to(self, address: str):
+        return [m for m in self.messages if address in m["To"]]
+
+    def clear(self):
+        self.envelopes.clear()
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server started for the test (aiosmtpd on a free loopback port), with Django's SMTP
+    backend pointed at it. Yields the inbox; the server stops after the test."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = SmtpInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 10
+    try:
+        yield inbox
+    finally:
+        controller.stop()

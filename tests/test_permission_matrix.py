@@ -154,6 +154,31 @@ def sacct_file(w):
     return {"file": SimpleUploadedFile("sacct.txt", line.encode()), "provider": w.cluster.provider.code}
 
 
+def colleague(w, state: str = "active") -> str:
+    """Another official of ministry A: active, deactivated (with a password) or invited (not yet
+    accepted). Returns their public id."""
+    from allocation_portal import people
+    from allocation_portal.models import User
+    from tests import factories as f
+
+    if state == "invited":
+        found = User.objects.filter(email="invited.colleague@mina.go.kr").first()
+        user = found or people.person_invite(actor=w.admin, email="invited.colleague@mina.go.kr", role="official",
+                                             ministry=w.ministry_a).user
+    else:
+        user = User.objects.filter(username=f"colleague_{state}").first() or f.make_user(
+            "official", username=f"colleague_{state}", ministry=w.ministry_a, is_active=state == "active")
+    return str(user.public_id)
+
+
+# Who has a People area: everyone but a provider's operator and an expert reviewer.
+SEES_PEOPLE = dict(admin=OK, official=OK, outsider=OK, applicant=OK, outsider_applicant=OK, auditor=OK)
+MINISTRY_A_PERSON = dict(admin=OK, official=OK, outsider=NOT_FOUND, applicant=NOT_FOUND, outsider_applicant=NOT_FOUND,
+                         auditor=OK)
+MANAGES_MINISTRY_A_PERSON = dict(admin=FOUND, official=FOUND, outsider=NOT_FOUND, applicant=NOT_FOUND,
+                                 outsider_applicant=NOT_FOUND, auditor=FORBIDDEN)
+API_MANAGES_MINISTRY_A_PERSON = {**MANAGES_MINISTRY_A_PERSON, "admin": OK, "official": OK}
+
 OWN_MINISTRY_WRITE = dict(admin=OK, official=OK, outsider=NOT_FOUND, applicant=FORBIDDEN,
                           outsider_applicant=FORBIDDEN, auditor=FORBIDDEN)
 REPORTERS = dict(admin=OK, official=OK, outsider=OK, applicant=FORBIDDEN, outsider_applicant=FORBIDDEN,
@@ -344,7 +369,7 @@ ROUTES = {
     "lending dashboard": (["lending-dashboard"], "get", lambda w: "/lending/dashboard/", None, False,
                           expect(anonymous=LOGIN, **APPLICANTS)),
     "lending organisation": (["lending-organisation"], "get", lambda w: "/lending/organisation/", None, False,
-                             expect(anonymous=LOGIN, **APPLICANTS)),
+                             expect(anonymous=LOGIN, **{**APPLICANTS, "applicant": FOUND, "outsider_applicant": FOUND})),
     "lending request new": (["lending-request-new"], "get", lambda w: "/lending/requests/new/", None, False,
                             expect(anonymous=LOGIN, **APPLICANTS)),
     "lending request": (["lending-request"], "get", lambda w: f"/lending/requests/{loan_request(w).public_id}/", None,
@@ -586,6 +611,46 @@ ROUTES = {
     "api own token": (["v1:own-token"], "get", lambda w: "/api/v1/token/", None, True, expect(OK, anonymous=UNAUTH)),
     "api tokens": (["v1:token-list"], "get", lambda w: "/api/v1/tokens/", None, True,
                    expect(FORBIDDEN, anonymous=UNAUTH, admin=OK)),
+    "people list": (["people-list"], "get", lambda w: "/people/", None, False, expect(anonymous=LOGIN, **SEES_PEOPLE)),
+    "people invite page": (["people-invite"], "get", lambda w: "/people/invite/", None, False,
+                           expect(anonymous=LOGIN, **{**SEES_PEOPLE, "auditor": FORBIDDEN})),
+    # Officials invite into their own ministry and applicants into their own organisation, whatever is posted.
+    "people invite": (["people-invite"], "post", lambda w: "/people/invite/",
+                      lambda w: {"email": "matrix@mina.go.kr", "display_name": "m", "role": "official",
+                                 "ministry": w.ministry_a.pk}, False,
+                      expect(FOUND, anonymous=LOGIN, auditor=FORBIDDEN, provider=FORBIDDEN, reviewer=FORBIDDEN)),
+    "invitation link unknown": (["invitation-accept"], "get", lambda w: "/people/invitations/not-a-token/", None, False,
+                                expect(NOT_FOUND)),
+    "person detail": (["person-detail"], "get", lambda w: f"/people/{colleague(w)}/", None, False,
+                      expect(anonymous=LOGIN, **MINISTRY_A_PERSON)),
+    "person change": (["person-action"], "post", lambda w: f"/people/{colleague(w)}/change/",
+                      lambda w: {"role": "official", "ministry": w.ministry_b.pk, "reason": "matrix"}, False,
+                      expect(anonymous=LOGIN, **{**MANAGES_MINISTRY_A_PERSON, "official": FORBIDDEN})),
+    "person deactivate": (["person-action"], "post", lambda w: f"/people/{colleague(w)}/deactivate/",
+                          {"reason": "matrix", "confirmed": "1"}, False,
+                          expect(anonymous=LOGIN, **MANAGES_MINISTRY_A_PERSON)),
+    "person reactivate": (["person-action"], "post", lambda w: f"/people/{colleague(w, 'deactivated')}/reactivate/",
+                          {"reason": "matrix"}, False, expect(anonymous=LOGIN, **MANAGES_MINISTRY_A_PERSON)),
+    "person reinvite": (["person-action"], "post", lambda w: f"/people/{colleague(w, 'invited')}/reinvite/", {}, False,
+                        expect(anonymous=LOGIN, **MANAGES_MINISTRY_A_PERSON)),
+    "api people": (["v1:person-list"], "get", lambda w: "/api/v1/people/", None, True,
+                   expect(anonymous=UNAUTH, **SEES_PEOPLE)),
+    "api people invite": (["v1:person-list"], "post", lambda w: "/api/v1/people/",
+                          {"email": "matrix@mina.go.kr", "role": "official", "ministry": "mina"}, True,
+                          expect(FORBIDDEN, anonymous=UNAUTH, admin=CREATED, official=CREATED)),
+    "api person": (["v1:person-detail"], "get", lambda w: f"/api/v1/people/{colleague(w)}/", None, True,
+                   expect(anonymous=UNAUTH, **MINISTRY_A_PERSON)),
+    "api person change": (["v1:person-change"], "post", lambda w: f"/api/v1/people/{colleague(w)}/change/",
+                          {"role": "official", "ministry": "minb", "reason": "matrix"}, True,
+                          expect(anonymous=UNAUTH, **{**API_MANAGES_MINISTRY_A_PERSON, "official": FORBIDDEN})),
+    "api person deactivate": (["v1:person-deactivate"], "post", lambda w: f"/api/v1/people/{colleague(w)}/deactivate/",
+                              {"reason": "matrix"}, True, expect(anonymous=UNAUTH, **API_MANAGES_MINISTRY_A_PERSON)),
+    "api person reactivate": (["v1:person-reactivate"], "post",
+                              lambda w: f"/api/v1/people/{colleague(w, 'deactivated')}/reactivate/", {}, True,
+                              expect(anonymous=UNAUTH, **API_MANAGES_MINISTRY_A_PERSON)),
+    "api person reinvite": (["v1:person-reinvite"], "post",
+                            lambda w: f"/api/v1/people/{colleague(w, 'invited')}/reinvite/", {}, True,
+                            expect(anonymous=UNAUTH, **API_MANAGES_MINISTRY_A_PERSON)),
     "api token revoke": (["v1:token-detail"], "delete", lambda w: f"/api/v1/tokens/{outsider_token(w)}/", None, True,
                          expect(FORBIDDEN, anonymous=UNAUTH, admin=204)),
 }

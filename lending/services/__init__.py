@@ -19,7 +19,6 @@ from .requests import (
     duplicate_organisation_name,
     loan_snapshot,
     max_end,
-    organisation_add_member,
     organisation_signup,
     request_approve,
     request_ask_changes,
@@ -35,7 +34,7 @@ from .requests import (
 __all__ = [
     "END_NOTICE_DAYS", "OPEN_REQUEST_STATES", "REQUEST_FIELDS", "duplicate_organisation_name", "loan_decide_renewal", "loan_file_end_report",
     "loan_recall", "loan_request_renewal", "loan_return", "loan_snapshot", "loans_recall_for_project", "loans_tick",
-    "max_end", "offer_accept", "offer_decline", "offers_lapse", "organisation_add_member", "organisation_signup", "request_approve", "request_ask_changes",
+    "max_end", "offer_accept", "offer_decline", "offers_lapse", "organisation_signup", "request_approve", "request_ask_changes",
     "request_reject", "request_score", "request_snapshot", "request_submit", "request_update", "request_withdraw",
     "valid_size",
 ]

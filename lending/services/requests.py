@@ -132,7 +132,9 @@ def organisation_signup(
         organisation = Organisation.objects.create(
             name=name, kind=kind, region=region, registration_number=registration_number
         )
+        # The first member manages the organisation's members (invites them: allocation_portal.people).
         user = User(username=username.strip(), email=email.strip(), role=Role.APPLICANT, organisation=organisation,
+                    manages_members=True,
                     display_name=(display_name or "").strip(), privacy_consent_at=consented_at,
                     privacy_notice_version=settings.PORTAL_PRIVACY_NOTICE_VERSION)
         user.set_password(password)
@@ -140,23 +142,6 @@ def organisation_signup(
         audit.record(actor=user, action="organisation.signup", obj=organisation,
                      after={**audit.snapshot(organisation), "privacy_notice_version": user.privacy_notice_version,
                             "privacy_consent_at": consented_at.isoformat()})
-    return user
-
-
-def organisation_add_member(*, actor, username: str, email: str, password: str, display_name: str = "") -> User:
-    """An applicant adds a colleague of the same organisation."""
-    if not actor.is_applicant:
-        raise NotPermitted(_("Only members of an organisation can add colleagues."))
-    errors = _person_errors(username=username, email=email, password=password)
-    if errors:
-        raise ValidationFailed(_("The new member has errors."), fields=errors)
-    with transaction.atomic():
-        user = User(username=username.strip(), email=email.strip(), role=Role.APPLICANT,
-                    organisation_id=actor.organisation_id, display_name=(display_name or "").strip())
-        user.set_password(password)
-        user.save()
-        audit.record(actor=actor, action="organisation.add_member", obj=user,
-                     after={"username": user.username, "organisation": actor.organisation_id})
     return user
 
 

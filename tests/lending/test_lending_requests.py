@@ -8,6 +8,7 @@ from allocation_portal.errors import NotPermitted, StateConflict, ValidationFail
 from allocation_portal.models import AuditEvent, User
 from lending import services as lending
 from lending.models import LoanRequest, Organisation
+from tests import factories as f
 from tests.lending.conftest import request_values
 
 pytestmark = pytest.mark.django_db
@@ -131,12 +132,23 @@ def test_signup_errors(db):
     assert Organisation.objects.count() == 1
 
 
-def test_applicants_add_colleagues(world, client_for):
+def test_an_organisations_first_member_invites_colleagues_and_the_old_page_leads_there(world, client_for):
     client = client_for(world.applicant)
-    response = client.post("/lending/organisation/", {"display_name": "박동료", "username": "park",
-                                                      "email": "park@a.kr", "password": "another-long-pass"})
+    assert client.get("/lending/organisation/")["Location"] == "/people/"
+    response = client.post("/people/invite/", {"display_name": "박동료", "email": "park@a.kr"})
     assert response.status_code == 302
-    assert User.objects.get(username="park").organisation == world.org_a
-    taken = client.post("/lending/organisation/", {"display_name": "x", "username": "park", "email": "x@a.kr",
-                                                   "password": "another-long-pass"})
-    assert taken.status_code == 400 and "taken" in taken.content.decode()
+    invited = User.objects.get(email="park@a.kr")
+    assert invited.organisation == world.org_a and invited.role == "applicant" and not invited.is_active
+    taken = client.post("/people/invite/", {"display_name": "x", "email": "PARK@a.kr"})
+    assert taken.status_code == 400 and "already has the e-mail address" in taken.content.decode()
+    # A colleague who does not manage the organisation's members sees them, and invites nobody.
+    colleague = f.make_user("applicant", organisation=world.org_a)
+    assert client_for(colleague).get("/people/").status_code == 200
+    assert client_for(colleague).post("/people/invite/", {"email": "kim@a.kr"}).status_code == 403
+
+
+def test_the_first_member_of_a_signed_up_organisation_manages_its_members():
+    user = lending.organisation_signup(name="C대학교", kind="academia", region="capital", registration_number="1234567890",
+                                       username="c1", email="c1@c.kr", password="long-enough-pass-2026",
+                                       privacy_consent=True)
+    assert user.manages_members and user.manages_organisation_members
