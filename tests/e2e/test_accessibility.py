@@ -54,7 +54,7 @@ def main_pages(role: str) -> list[str]:
                   "/programme/outcomes/simulations/", f"/programme/outcomes/simulations/{simulation.public_id}/"],
         "official": [*common, "/reports/", "/reports/upload/", f"/reports/{report.public_id}/",
                      f"/projects/{project}/reports/new/", f"/projects/{project}/plan/",
-                     "/monitoring/cases/"],
+                     "/monitoring/cases/", "/accounts/second-factor/set-up/"],
         "applicant": ["/lending/dashboard/", "/lending/organisation/", "/lending/requests/new/",
                       f"/lending/requests/{request.public_id}/", f"/lending/loans/{loan.public_id}/", "/notifications/"],
         "auditor": [*common, "/ministries/", "/monitoring/board/", "/monitoring/cases/", "/audit/", "/lending/queue/",
