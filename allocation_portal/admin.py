@@ -7,11 +7,13 @@ from django.contrib.admin.forms import AdminPasswordChangeForm
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin
 from django.db import models, transaction
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from . import accounts, audit, people
+from . import accounts, audit, people, second_factor
 from .fields import DateField
 from .models import AuditEvent, Invitation, User
 from .views import PasswordChangeView
@@ -103,9 +105,10 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 @admin.register(User, site=portal_admin)
 class PortalUserAdmin(MsitAdmin, UserAdmin):
-    actions = ["unlock_logins", "revoke_api_tokens"]
+    actions = ["unlock_logins", "revoke_api_tokens", "reset_second_factors"]
 
-    list_display = ["username", "display_name", "role", "ministry", "organisation", "is_active", "api_token_expires"]
+    list_display = ["username", "display_name", "role", "ministry", "organisation", "is_active", "has_second_factor",
+                    "api_token_expires"]
     list_select_related = ["ministry", "organisation", "auth_token"]
     list_filter = ["role", "is_active", "ministry"]
     fieldsets = UserAdmin.fieldsets + ((_("Portal role"), {"fields": ("role", "display_name", "phone", "ministry", "organisation", "provider", "manages_members")}),)
@@ -147,6 +150,14 @@ class PortalUserAdmin(MsitAdmin, UserAdmin):
                 )
         return response
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            second_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)))
+
+    @admin.display(description=_("Second factor"), boolean=True)
+    def has_second_factor(self, user):
+        return getattr(user, "second_factor", None)
+
     @admin.display(description=_("API token expires"))
     def api_token_expires(self, user):
         token = getattr(user, "auth_token", None)
@@ -161,6 +172,13 @@ class PortalUserAdmin(MsitAdmin, UserAdmin):
     def revoke_api_tokens(self, request, queryset):
         revoked = sum(accounts.token_revoke(actor=request.user, user=user) for user in queryset)
         self.message_user(request, _("%(n)s API tokens were revoked.") % {"n": revoked}, messages.SUCCESS)
+
+    @admin.action(description=_("Reset the second factor of the selected users"))
+    def reset_second_factors(self, request, queryset):
+        """For someone who lost their phone and their recovery codes: their authenticator and codes
+        go, their sessions end, and they set up a new one at their next sign-in (audited)."""
+        reset = sum(second_factor.second_factor_reset(actor=request.user, user=user) for user in queryset)
+        self.message_user(request, _("%(n)s second factors were reset.") % {"n": reset}, messages.SUCCESS)
 
 
 @admin.register(Invitation, site=portal_admin)

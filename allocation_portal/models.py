@@ -6,6 +6,7 @@ from django.contrib.sessions.base_session import AbstractBaseSession
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
+from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -43,6 +44,9 @@ class User(AbstractUser):
     # 개인정보 수집·이용 동의: when this person agreed, and to which version of the privacy notice.
     privacy_consent_at = models.DateTimeField(_("privacy consent given"), null=True, blank=True)
     privacy_notice_version = models.CharField(_("privacy notice version"), max_length=20, blank=True)
+    # When the second factor was last enrolled or reset: part of the session hash, so either signs the
+    # account out everywhere else (allocation_portal.second_factor), as a password change does.
+    second_factor_changed_at = models.DateTimeField(_("second factor changed"), null=True, blank=True, editable=False)
     ministry = models.ForeignKey(
         "projects.Ministry",
         verbose_name=_("ministry"),
@@ -98,6 +102,23 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.display_name or self.username
+
+    def _get_session_auth_hash(self, secret=None):
+        """Django's HMAC of the password hash, with the second factor's last change mixed in: sessions
+        opened before an enrolment or a reset no longer verify. Unchanged for accounts that never
+        enrolled, so their sessions survive the upgrade."""
+        if self.second_factor_changed_at is None:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "allocation_portal.User.session_auth_hash",
+            f"{self.password}|{self.second_factor_changed_at.isoformat()}",
+            secret=secret, algorithm="sha256",
+        ).hexdigest()
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """MSIT admins and provider operators must sign in with a second factor."""
+        return self.is_msit_admin or self.is_provider_operator
 
     @property
     def is_msit_admin(self) -> bool:

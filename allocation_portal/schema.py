@@ -12,6 +12,7 @@ the shared layer can give it, in the one error shape.
 
 from __future__ import annotations
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import permissions, serializers
 
@@ -67,3 +68,10 @@ class PortalAutoSchema(AutoSchema):
                 response["description"] = DESCRIPTIONS[code]
                 responses[code] = response
         return dict(sorted(responses.items()))
+
+
+class SecondFactorSessionScheme(SessionScheme):
+    """The session cookie, as drf-spectacular names it for DRF's own session authentication (the
+    portal's refuses a session that still owes its second factor)."""
+
+    target_class = "allocation_portal.second_factor.SessionAuthentication"

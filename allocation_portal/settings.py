@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "csp",
+    # The second factor (TOTP authenticator apps and single-use recovery codes).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -79,6 +83,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # MSIT admins, provider operators and everyone who enrolled are sent to the second factor
+    # before any other page (allocation_portal.second_factor).
+    "allocation_portal.second_factor.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -88,6 +95,8 @@ AUTHENTICATION_BACKENDS = [
     # Refuses a login while the account or the address is locked out, before the password is checked.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # OpenID Connect single sign-on: answers only on its own callback, and only when it is configured.
+    "allocation_portal.sso.PortalOIDCBackend",
 ]
 
 ROOT_URLCONF = "allocation_portal.urls"
@@ -270,11 +279,48 @@ PORTAL_API_TOKEN_DAYS = int(os.environ.get("PORTAL_API_TOKEN_DAYS", "90"))
 PORTAL_PRIVACY_NOTICE_VERSION = os.environ.get("PORTAL_PRIVACY_NOTICE_VERSION", "2026-09")
 PORTAL_PRIVACY_CONTACT = os.environ.get("PORTAL_PRIVACY_CONTACT", "privacy@gpu-portal.go.kr")
 
+# The second factor (django-otp): MSIT admins and provider operators must enrol an authenticator app
+# (TOTP) and give a code at every sign-in; anyone else may. There is no setting that turns the
+# requirement off. Wrong codes are throttled per account by django-otp (the wait doubles with each
+# failure in a row: 1 s, 2 s, 4 s, ...); every PORTAL_SECOND_FACTOR_FAILURE_BURST failures in a row are
+# an audit event.
+OTP_TOTP_ISSUER = os.environ.get("PORTAL_OTP_ISSUER", "GPU Portal MSIT")
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+PORTAL_SECOND_FACTOR_FAILURE_BURST = int(os.environ.get("PORTAL_SECOND_FACTOR_FAILURE_BURST", "5"))
+PORTAL_RECOVERY_CODES = 10
+
+# OpenID Connect single sign-on (mozilla-django-oidc, authorization code flow with PKCE). Off unless
+# the issuer, the client id and the client secret are all set. The endpoints come from the issuer's
+# /.well-known/openid-configuration unless set one by one. A sign-in is matched to an existing,
+# active portal account by its verified e-mail (email_verified must be true), or by the claim named in
+# PORTAL_OIDC_USERNAME_CLAIM matched to the portal username; no account is ever created.
+PORTAL_OIDC_ISSUER = os.environ.get("PORTAL_OIDC_ISSUER", "").rstrip("/")
+OIDC_RP_CLIENT_ID = os.environ.get("PORTAL_OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("PORTAL_OIDC_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("PORTAL_OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("PORTAL_OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("PORTAL_OIDC_USERINFO_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("PORTAL_OIDC_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("PORTAL_OIDC_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("PORTAL_OIDC_SCOPES", "openid email profile")
+PORTAL_OIDC_USERNAME_CLAIM = os.environ.get("PORTAL_OIDC_USERNAME_CLAIM", "")
+# The button's words on the login page (e.g. the ministry's sign-in service); a default otherwise.
+PORTAL_OIDC_PROVIDER_NAME = os.environ.get("PORTAL_OIDC_PROVIDER_NAME", "")
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_CREATE_USER = False
+OIDC_TIMEOUT = int(os.environ.get("PORTAL_OIDC_TIMEOUT_SECONDS", "10"))
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+OIDC_REDIRECT_REQUIRE_HTTPS = PORTAL_HTTPS
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so an anonymous API call is answered 401 with a WWW-Authenticate header.
         "allocation_portal.accounts.ExpiringTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # A browser's session, refused for an account whose second factor is still to be given.
+        "allocation_portal.second_factor.SessionAuthentication",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
         "allocation_portal.throttles.AnonThrottle",

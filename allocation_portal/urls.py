@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import api_router, people_views, views
+from . import api_router, people_views, second_factor_views, sso, views
 from .admin import portal_admin
 from .api_views import AuditEventViewSet, OwnTokenView, TokenViewSet
 from .people_api import PeopleViewSet
@@ -27,7 +27,14 @@ urlpatterns = [
     path("ping", views.ping, name="ping"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("privacy/", views.privacy, name="privacy"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    # OpenID Connect single sign-on (404 unless it is configured).
+    path("accounts/sso/", sso.StartView.as_view(), name="sso-start"),
+    path("accounts/sso/callback/", sso.CallbackView.as_view(), name=sso.CALLBACK_URL_NAME),
+    path("accounts/second-factor/", second_factor_views.second_factor_page, name="second-factor"),
+    path("accounts/second-factor/set-up/", second_factor_views.second_factor_enrol, name="second-factor-enrol"),
+    path("accounts/second-factor/verify/", second_factor_views.second_factor_verify, name="second-factor-verify"),
+    path("accounts/second-factor/reset/", second_factor_views.second_factor_reset, name="second-factor-reset"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path(

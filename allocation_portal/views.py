@@ -116,6 +116,18 @@ def ping(request):
     return HttpResponse("pong", content_type="text/plain")
 
 
+class LoginView(auth_views.LoginView):
+    """The password login, with the single sign-on button when sign-on is configured."""
+
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        from . import sso
+
+        return {**super().get_context_data(**kwargs), "sso_enabled": sso.enabled(),
+                "sso_name": settings.PORTAL_OIDC_PROVIDER_NAME}
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     """The page new colleagues are told to use for the first password they were given: the change
     goes through the audited service."""

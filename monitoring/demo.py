@@ -10,6 +10,7 @@ from decimal import Decimal
 import time_machine
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from allocation_portal import months
 from allocation_portal.models import Compliance, Role, User
@@ -29,6 +30,12 @@ from .models import CaseKind, CaseState, ReclamationCase, UsageReport
 from .services import report_accept, report_return, report_save
 
 DEMO_PASSWORD = "demo-2026!"  # noqa: S105 (a published demo password, refused outside DEBUG)
+
+# The demo admin's second factor (MSIT admins must give one): this published secret, to be typed into
+# an authenticator app (or `oathtool --totp -b MRSW23ZNMFSG22LOFUZDAMRWFV2G65DQ`). Demo only: the
+# loader refuses to run with DEBUG off, like the password.
+DEMO_TOTP_SECRET = "MRSW23ZNMFSG22LOFUZDAMRWFV2G65DQ"  # noqa: S105
+DEMO_TOTP_KEY = b"demo-admin-2026-totp".hex()
 
 DEMO_USERS = [
     {"username": "admin", "display_name": "과기정통부 담당자 (MSIT admin)", "role": Role.ADMIN},
@@ -70,6 +77,8 @@ def load_demo_users() -> list[User]:
             user.manages_members = spec["role"] == Role.APPLICANT  # the organisation's first member
             user.is_staff = spec["role"] == Role.ADMIN
             user.save()
+            if user.needs_second_factor and not TOTPDevice.objects.filter(user=user).exists():
+                TOTPDevice.objects.create(user=user, name="demo authenticator", key=DEMO_TOTP_KEY, confirmed=True)
             users.append(user)
     return users
 

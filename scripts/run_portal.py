@@ -127,6 +127,7 @@ def main() -> int:
         say("")
         say(f"The portal runs at http://{host}:{port}/  (Ctrl-C stops everything)")
         say("Demo logins (password demo-2026!): admin (MSIT), official (KMA), official2 (MOHW), applicant, auditor, reviewer")
+        say("The admin's second factor (demo only): authenticator secret MRSW23ZNMFSG22LOFUZDAMRWFV2G65DQ")
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         say("a process stopped on its own; stopping the rest")

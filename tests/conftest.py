@@ -146,14 +146,15 @@ def world(db):
 
 @pytest.fixture
 def client_for(client):
-    """client_for(user) -> a test client logged in as `user` (None: anonymous). Pages answer in
+    """client_for(user) -> a test client logged in as `user` (None: anonymous), with the second factor
+    given where the user has one (tests/test_second_factor.py signs in for real). Pages answer in
     English unless `lang="ko"` (the portal's default when the browser asks for nothing)."""
     from django.test import Client
 
     def make(user, lang="en"):
         c = Client(HTTP_ACCEPT_LANGUAGE=lang)
         if user is not None:
-            c.force_login(user)
+            f.sign_in(c, user)  # with the second factor given, for the roles that must give one
         return c
 
     return make
@@ -189,7 +190,7 @@ def served():
         def page(user=None, lang="en"):
             c = Client(HTTP_ACCEPT_LANGUAGE=lang, raise_request_exception=False)
             if user is not None:
-                c.force_login(user)
+                f.sign_in(c, user)
             return c
 
         @staticmethod

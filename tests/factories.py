@@ -106,25 +106,74 @@ def make_organisation(**extra) -> Organisation:
     )
 
 
-def make_user(role: str, *, username: str | None = None, ministry=None, organisation=None, **extra) -> User:
+def make_user(role: str, *, username: str | None = None, ministry=None, organisation=None,
+              second_factor: bool | None = None, **extra) -> User:
+    """A user of the role with PASSWORD. MSIT admins and provider operators (who must use a second
+    factor) come with an authenticator already set up, unless second_factor=False; totp_code(user)
+    gives its current code and sign_in(client, user) a session that gave it."""
     i = n()
     user = User(
         username=username or f"{role}{i}",
         role=role,
         ministry=ministry,
         organisation=organisation,
-        email=f"{role}{i}@example.kr",
+        email=extra.pop("email", f"{role}{i}@example.kr"),
         display_name=extra.pop("display_name", f"{role} {i}"),
         **extra,
     )
     user.set_password(PASSWORD)
     user.save()
+    if second_factor or (second_factor is None and user.needs_second_factor):
+        give_second_factor(user)
     return user
 
 
+def give_second_factor(user: User):
+    """A confirmed authenticator for the user (as if they had set it up), with a secret of its own."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from django_otp.util import random_hex
+
+    return TOTPDevice.objects.create(user=user, name="authenticator", key=random_hex(20), confirmed=True)
+
+
+def totp_code(user: User, *, device=None) -> str:
+    """The code the user's authenticator app shows now: the next one the portal still accepts (a code
+    once used is refused, so a second sign-in within the same 30 seconds takes the next step's)."""
+    import time
+
+    from django_otp.oath import TOTP, hotp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = device or TOTPDevice.objects.get(user=user, confirmed=True)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    step = max(totp.t() - device.tolerance, device.last_t + 1)
+    assert step <= totp.t() + device.tolerance, "every code of this moment was used already"
+    return f"{hotp(device.bin_key, step, device.digits):0{device.digits}d}"
+
+
+def sign_in(client, user: User):
+    """Log the test client in as `user` with the second factor given, as after a real sign-in (an
+    account without an authenticator is simply logged in). Returns the client."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from allocation_portal.second_factor import STATE_SESSION_KEY
+
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    session = client.session
+    session[STATE_SESSION_KEY] = "device" if device else "none"
+    if device is not None:
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
 __all__ = [
-    "PASSWORD", "Role", "award", "day_start", "make_cluster", "make_ministry", "make_organisation",
-    "make_project", "make_user", "other_pool", "programme_pool", "server_gpus",
+    "PASSWORD", "Role", "award", "day_start", "give_second_factor", "make_cluster", "make_ministry",
+    "make_organisation", "make_project", "make_user", "other_pool", "programme_pool", "server_gpus", "sign_in",
+    "totp_code",
 ]
 
 

@@ -607,6 +607,20 @@ ROUTES = {
                         expect(OK, anonymous=LOGIN)),
     "password changed": (["password_change_done"], "get", lambda w: "/accounts/password/done/", None, False,
                          expect(OK, anonymous=LOGIN)),
+    # The second factor's pages: the matrix's admin and provider operator have an authenticator, and
+    # their sessions gave it (tests.factories.sign_in); the others have none and need none.
+    "second factor": (["second-factor"], "get", lambda w: "/accounts/second-factor/", None, False,
+                      expect(OK, anonymous=LOGIN)),
+    "second factor set up": (["second-factor-enrol"], "get", lambda w: "/accounts/second-factor/set-up/", None, False,
+                             expect(OK, anonymous=LOGIN, admin=FOUND, provider=FOUND)),
+    "second factor verify": (["second-factor-verify"], "get", lambda w: "/accounts/second-factor/verify/", None, False,
+                             expect(FOUND, anonymous=LOGIN)),
+    "second factor reset": (["second-factor-reset"], "get", lambda w: "/accounts/second-factor/reset/", None, False,
+                            expect(FOUND, anonymous=LOGIN, admin=OK, provider=OK)),
+    # Single sign-on is not configured in the test settings: its addresses do not exist (tests/sso/ turn it on).
+    "sso start": (["sso-start"], "get", lambda w: "/accounts/sso/", None, False, expect(NOT_FOUND)),
+    "sso callback": (["oidc_authentication_callback"], "get", lambda w: "/accounts/sso/callback/?code=x&state=y", None,
+                     False, expect(NOT_FOUND)),
     "api token page": (["api-token"], "get", lambda w: "/accounts/token/", None, False, expect(OK, anonymous=LOGIN)),
     "api own token": (["v1:own-token"], "get", lambda w: "/api/v1/token/", None, True, expect(OK, anonymous=UNAUTH)),
     "api tokens": (["v1:token-list"], "get", lambda w: "/api/v1/tokens/", None, True,

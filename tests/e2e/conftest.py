@@ -48,13 +48,30 @@ def page(browser, live_server):
     context.close()
 
 
+def sign_in(page, username: str, password: str) -> None:
+    """Log in through the login page and, for an account with an authenticator (MSIT admins and
+    provider operators always have one: tests.factories), type its current code on the second step."""
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    if "/accounts/second-factor/verify/" in page.url:
+        give_code(page, username)
+
+
+def give_code(page, username: str) -> None:
+    from allocation_portal.models import User
+    from tests.factories import totp_code
+
+    page.fill("#id_code", totp_code(User.objects.get(username=username)))
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
 @pytest.fixture
 def login(page):
     def do(username: str, password: str):
-        page.goto("/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", password)
-        page.click("main form button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        sign_in(page, username, password)
 
     return do

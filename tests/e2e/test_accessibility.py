@@ -23,6 +23,7 @@ from monitoring.models import ReclamationCase, UsageReport
 from outcomes.models import SimulationRun
 from projects.loader import programme_2026_load
 from projects.models import Ministry
+from tests.e2e.conftest import give_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +43,7 @@ def main_pages(role: str) -> list[str]:
         requested_by=User.objects.get(username="admin"), first_month=dt.date(2026, 4, 1), months=1, seed=1,
         state="running", progress=40)
     common = ["/programme/", "/projects/", f"/projects/{project}/", f"/ministries/{ministry}/",
-              "/notifications/", "/accounts/password/"]
+              "/notifications/", "/accounts/password/", "/accounts/second-factor/"]
     pages = {
         "anonymous": ["/accounts/login/", "/lending/", "/lending/signup/", "/privacy/", "/no-such-page/"],
         "admin": [*common, "/monitoring/board/", "/monitoring/cases/", f"/monitoring/cases/{case.public_id}/",
@@ -54,7 +55,7 @@ def main_pages(role: str) -> list[str]:
                   "/people/", "/people/invite/", f"/people/{User.objects.get(username='official').public_id}/"],
         "official": [*common, "/reports/", "/reports/upload/", f"/reports/{report.public_id}/",
                      f"/projects/{project}/reports/new/", f"/projects/{project}/plan/",
-                     "/monitoring/cases/", "/people/", "/people/invite/"],
+                     "/monitoring/cases/", "/people/", "/people/invite/", "/accounts/second-factor/set-up/"],
         "applicant": ["/lending/dashboard/", "/people/", "/people/invite/", "/lending/requests/new/",
                       f"/lending/requests/{request.public_id}/", f"/lending/loans/{loan.public_id}/", "/notifications/"],
         "auditor": [*common, "/ministries/", "/monitoring/board/", "/monitoring/cases/", "/audit/", "/lending/queue/",
@@ -104,6 +105,10 @@ def test_every_main_page_has_no_serious_accessibility_violation(browser, live_se
             page.fill("#id_password", DEMO_PASSWORD)
             page.click("main form button[type=submit]")
             page.wait_for_load_state("networkidle")
+            if role == "admin":  # the demo admin's second factor: its page is checked too
+                assert "/accounts/second-factor/verify/" in page.url
+                found += [f"{language} {width}px {v}" for v in violations_on(page, page.url)]
+                give_code(page, role)
         for url in main_pages(role):
             found += [f"{language} {width}px {v}" for v in violations_on(page, url)]
         context.close()

@@ -12,6 +12,7 @@ from lending.models import Loan
 from lending.selectors import propose, request_window
 from projects.models import Project
 from tests import factories as f
+from tests.e2e.conftest import sign_in
 from tests.e2e.shots import shoot
 from tests.lending.conftest import request_values
 
@@ -38,11 +39,7 @@ def world():
 
 
 def _login(page, username):
-    page.goto("/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", f.PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    sign_in(page, username, f.PASSWORD)
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])

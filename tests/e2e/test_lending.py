@@ -7,6 +7,7 @@ import pytest
 from allocation_portal.models import Role
 from lending.models import Loan
 from tests import factories as f
+from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,11 +26,7 @@ def test_an_applicant_applies_and_an_admin_approves(browser, live_server):
         context = browser.new_context(base_url=live_server.url, locale="ko-KR", timezone_id="Asia/Seoul")
         context.set_default_timeout(15_000)
         page = context.new_page()
-        page.goto("/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", f.PASSWORD)
-        page.click("main form button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        sign_in(page, username, f.PASSWORD)
         return context, page
 
     applicant_context, page = session("hanbit")

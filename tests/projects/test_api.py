@@ -174,7 +174,7 @@ def test_session_auth_needs_csrf_for_writes(world):
     from rest_framework.test import APIClient
 
     api = APIClient(enforce_csrf_checks=True)
-    api.force_login(world.admin)
+    f.sign_in(api, world.admin)
     response = api.post(f"/api/v1/allocations/{world.allocation_a.public_id}/release/", {"reason": "x"}, format="json")
     assert response.status_code == 403
     assert "CSRF" in response.json()["error"]["message"]

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from monitoring.demo import (
     DEMO_PASSWORD,
+    DEMO_TOTP_SECRET,
     load_demo_lending,
     load_demo_lending_history,
     load_demo_reclamation,
@@ -43,3 +44,5 @@ class Command(BaseCommand):
         for user in users:
             scope = user.ministry or user.organisation or ""
             self.stdout.write(f"  {user.username:<10} {user.get_role_display():<20} {scope}")
+        self.stdout.write(f"The demo admin's second factor (demo only): add the secret {DEMO_TOTP_SECRET} to an "
+                          f"authenticator app (time-based, 6 digits), or run `oathtool --totp -b {DEMO_TOTP_SECRET}`.")
