@@ -54,6 +54,7 @@ def programme_overview(request):
         request,
         "projects/programme_overview.html",
         {
+            **hooks.context(hooks.PROGRAMME_PAGE, request=request),
             "summary": programme_summary(),
             "capacity": capacity,
             "pool": pool,
