@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 from .selection_2026 import CALL_CODE
-from .selectors import call_selection, project_proposal, proposal_stage_results
+from .selectors import kept_call_selection, project_proposal, proposal_stage_results
 
 
 def programme_selection_context(*, request, **_kwargs) -> dict:
-    return {"selection_2026": call_selection(CALL_CODE)}
+    return {"selection_2026": kept_call_selection(CALL_CODE)}
 
 
 def project_selection_context(*, request, project, **_kwargs) -> dict:

@@ -9,10 +9,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from allocation_portal.formatting import format_number as num
+from allocation_portal.kept import kept
 
 from .models import Assignment, Call, Criterion, Proposal, ProposalState, Round, Stage
 from .services import eligibility_reasons
@@ -183,6 +183,15 @@ class Selection:
     by_ministry: list[dict]
 
 
+SELECTION_KEPT_SECONDS = 3600
+
+
+def kept_call_selection(code: str) -> Selection | None:
+    """`call_selection`, kept until a call, criterion, stage, proposal or ministry changes (one query,
+    the change number, while kept): the selection of a past call changes only when it is loaded again."""
+    return kept(f"calls:selection:{code}", lambda: call_selection(code), seconds=SELECTION_KEPT_SECONDS)[0]
+
+
 def call_selection(code: str) -> Selection | None:
     """A national call's selection in five queries whatever its size; None when the call is not loaded."""
     call = (Call.objects.filter(code=code).prefetch_related(
@@ -192,8 +201,8 @@ def call_selection(code: str) -> Selection | None:
         return None
     stages = list(call.stages.all())
     counts: dict[tuple[int | None, str], int] = {}
-    for row in call.proposals.values("stage_reached__position", "state").annotate(n=Count("id")):
-        counts[(row["stage_reached__position"], row["state"])] = row["n"]
+    for counted in call.proposals.values("stage_reached__position", "state").annotate(n=Count("id")):
+        counts[(counted["stage_reached__position"], counted["state"])] = counted["n"]
     selected = sum(n for (_pos, state), n in counts.items() if state == ProposalState.SELECTED)
     stage_counts = []
     for index, stage in enumerate(stages):
@@ -204,13 +213,10 @@ def call_selection(code: str) -> Selection | None:
             passed = sum(n for (pos, state), n in counts.items()
                          if pos is not None and pos >= stage.position and state == ProposalState.SELECTED)
         stage_counts.append(StageCount(stage, reached, passed))
-    by_ministry = list(call.proposals.values("ministry__code", "ministry__name_ko", "ministry__name_en",
+    by_ministry: list[dict] = [dict(row) for row in call.proposals.values("ministry__code", "ministry__name_ko", "ministry__name_en",
                                              "ministry__is_sample").annotate(
         proposals=Count("id"), selected=Count("id", filter=Q(state=ProposalState.SELECTED)),
-        gpus=Coalesce(Sum("award_gpus"), 0)).order_by("-gpus", "-selected", "ministry__name_ko"))
-    english = (get_language() or "ko").startswith("en")
-    for row in by_ministry:
-        row["name"] = row["ministry__name_en"] if english else row["ministry__name_ko"]
+        gpus=Coalesce(Sum("award_gpus"), 0)).order_by("-gpus", "-selected", "ministry__name_ko")]
     return Selection(
         call=call, proposals=sum(counts.values()), selected=selected,
         ministries=sum(1 for row in by_ministry if row["ministry__code"]),
@@ -247,7 +253,7 @@ def project_proposal(project) -> Proposal | None:
             .first())
 
 
-def ministry_proposals(call: Call, ministry_id: int | None):
+def ministry_proposals(call: Call, ministry_id: int):
     """A ministry's proposals to a call, newest first (the official's list on the call's page)."""
     return (call.proposals.filter(ministry_id=ministry_id, loan_request__isnull=True)
             .select_related("round", "project", "stage_reached").order_by("-submitted_at"))

@@ -161,6 +161,9 @@ def proposal_national_submit(*, actor, call: Call, values: dict) -> Proposal:
         raise NotPermitted(_("Only ministry officials propose national projects, for their own ministry."))
     if call.kind != CallKind.NATIONAL:
         raise StateConflict(_("Short-term requests are made on the lending page; this call is not a national call."))
+    reasons = eligibility_reasons(call, ministry_id=actor.ministry_id)
+    if reasons:
+        raise NotPermitted(" ".join(reasons))
     errors: dict[str, list[str]] = {}
     title = (values.get("title") or "").strip()
     title_en = (values.get("title_en") or "").strip()
@@ -190,12 +193,11 @@ def proposal_national_submit(*, actor, call: Call, values: dict) -> Proposal:
         starts_on = None
     if starts_on is not None and starts_on <= timezone.localdate():
         errors["starts_on"] = [_("The planned start is after today.")]
-    if not errors and call.cap_gpu_months and gpu_count * months > call.cap_gpu_months:
+    if errors or not isinstance(gpu_count, int) or not isinstance(months, int):
+        raise ValidationFailed(_("The proposal has errors; nothing was saved."), fields=errors)
+    if call.cap_gpu_months and gpu_count * months > call.cap_gpu_months:
         errors["gpu_count"] = [_("Over the call's cap: %(n)s GPU-months asked, the cap is %(cap)s.")
                                % {"n": gpu_count * months, "cap": call.cap_gpu_months}]
-    reasons = eligibility_reasons(call, ministry_id=actor.ministry_id)
-    if reasons:
-        raise NotPermitted(" ".join(reasons))
     if errors:
         raise ValidationFailed(_("The proposal has errors; nothing was saved."), fields=errors)
     with transaction.atomic():

@@ -69,7 +69,13 @@ def test_a_second_load_changes_nothing(selection):
     assert list(Proposal.objects.order_by("pk").values_list("pk", "state", "stage_reached", "award_gpus", "title")) == before
 
 
-def test_the_programme_page_and_a_project_page_say_how_they_were_chosen(selection, client_for):
+def test_the_programme_page_and_a_project_page_say_how_they_were_chosen(selection, client_for,
+                                                                        django_assert_num_queries):
+    from calls.selectors import kept_call_selection
+
+    assert kept_call_selection(CALL_CODE).proposals == 121
+    with django_assert_num_queries(1):  # kept: the change number only
+        assert kept_call_selection(CALL_CODE).selected == 52
     admin = f.make_user("msit_admin", username="sel-admin")
     page = client_for(admin).get("/programme/").content.decode()
     assert 'data-testid="selection-2026"' in page

@@ -88,8 +88,10 @@ def test_list_pages_run_constant_queries(world, client_for, django_assert_num_qu
         ("/projects/", 7),  # + the policy (delay flag days)
         ("/ministries/", 4),
         (f"/ministries/{world.ministry_a.code}/", 13),  # with the month's report board, measured use and the policy
-        ("/programme/", 10),  # + the change number, then capacity (clusters, pools, GPUs, the ledger) and the policy
-        ("/programme/", 6),  # capacity kept: the change number, the policy, the summary
+        # + the change number, then capacity (clusters, pools, GPUs, the ledger) and the policy; the 2026
+        # selection (calls' hook): its change number and the call (here none)
+        ("/programme/", 12),
+        ("/programme/", 7),  # capacity and the selection kept: the change numbers, the policy, the summary
         ("/audit/", 5),
     ]:
         with django_assert_num_queries(queries):
