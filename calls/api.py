@@ -128,11 +128,12 @@ class CallProposalSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     call = serializers.CharField(source="call.code", read_only=True)
     round = serializers.IntegerField(source="round.number", read_only=True)
-    organisation = serializers.CharField(source="organisation.name", read_only=True, default=None)
-    ministry = serializers.CharField(source="ministry.code", read_only=True, default=None)
-    loan_request = serializers.UUIDField(source="loan_request.public_id", read_only=True, default=None)
-    project = serializers.CharField(source="project.code", read_only=True, default=None)
-    stage_reached = serializers.CharField(source="stage_reached.code", read_only=True, default=None)
+    organisation = serializers.CharField(source="organisation.name", read_only=True, default=None, allow_null=True)
+    ministry = serializers.CharField(source="ministry.code", read_only=True, default=None, allow_null=True)
+    loan_request = serializers.UUIDField(source="loan_request.public_id", read_only=True, default=None,
+                                         allow_null=True)
+    project = serializers.CharField(source="project.code", read_only=True, default=None, allow_null=True)
+    stage_reached = serializers.CharField(source="stage_reached.code", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Proposal
@@ -164,7 +165,7 @@ class CallProposalDetailSerializer(CallProposalSerializer):
             return []
         return ReviewAssignmentSerializer(self._reviews(obj)[0], many=True).data
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(serializers.DictField(allow_null=True))
     def get_figures(self, obj):
         if not self._sees_reviews():
             return None
