@@ -17,6 +17,9 @@ from typing import Any
 PROJECT_STARTED = "project_started"
 # A project's page: kwargs request, project. Each returns a dict merged into the page's context.
 PROJECT_PAGE = "project_page"
+# The programme overview: kwargs request. Each returns a dict merged into the page's context (calls:
+# how the 2026 projects were selected).
+PROGRAMME_PAGE = "programme_page"
 # A ministry's page: kwargs request, ministry. Each returns a dict merged into the page's context.
 MINISTRY_PAGE = "ministry_page"
 # A loan's page: kwargs request, loan. Each returns a dict merged into the page's context (metering:

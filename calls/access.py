@@ -1,6 +1,7 @@
 """Who sees which proposals and reviews. MSIT admins and auditors see every proposal of a call;
 a reviewer sees only the proposals assigned to them (anything else is 404, as if it did not exist);
-nobody else sees proposals here (applicants see theirs as lending requests)."""
+a ministry official sees their own ministry's national proposals (not their reviewers); nobody else
+sees proposals here (applicants see theirs as lending requests)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ def proposals_for_user(user):
         return Proposal.objects.all()
     if user.is_reviewer:
         return Proposal.objects.filter(assignments__reviewer=user)
+    if user.is_official:
+        return Proposal.objects.filter(ministry_id=user.ministry_id, loan_request__isnull=True)
     return Proposal.objects.none()
 
 
 def get_proposal_for_user(user, public_id, *, call_code: str | None = None) -> Proposal:
-    qs = proposals_for_user(user).select_related("call", "round", "organisation", "ministry", "loan_request")
+    qs = proposals_for_user(user).select_related("call", "round", "organisation", "ministry", "loan_request",
+                                                       "project", "stage_reached")
     if call_code is not None:
         qs = qs.filter(call__code=str(call_code)[:40])
     try:

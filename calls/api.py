@@ -18,7 +18,7 @@ from lending.models import Organisation
 
 from . import services, services_review
 from .access import assignments_for_reviewer, proposals_for_user
-from .models import Assignment, Call, Capacity, Criterion, Proposal, Round
+from .models import Assignment, Call, Capacity, Criterion, Proposal, Round, Stage
 from .selectors import call_list, get_call, proposal_reviews
 
 
@@ -43,6 +43,14 @@ class CallCapacitySerializer(ModelSerializer):
         fields = ["gpu_model", "gpus", "months"]
 
 
+class CallStageSerializer(ModelSerializer):
+    name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Stage
+        fields = ["code", "position", "name", "name_ko", "name_en", "starts_on", "ends_on"]
+
+
 class CallSerializer(ModelSerializer):
     name = serializers.CharField(read_only=True)
     eligible_ministries = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
@@ -52,16 +60,18 @@ class CallSerializer(ModelSerializer):
         model = Call
         fields = ["code", "kind", "name", "name_ko", "name_en", "opens_on", "round_days", "eligible_kinds",
                   "eligible_regions", "eligible_ministries", "cap_gpu_months", "shares", "limit_per_organisation",
-                  "prefers_non_capital", "is_sample"]
+                  "prefers_non_capital", "decided_on", "announced_on", "is_sample"]
 
 
 class CallDetailSerializer(CallSerializer):
     rounds = CallRoundSerializer(many=True, read_only=True)
     criteria = CallCriterionSerializer(many=True, read_only=True)
     capacity = CallCapacitySerializer(many=True, read_only=True)
+    stages = CallStageSerializer(many=True, read_only=True)
+    summary = serializers.CharField(read_only=True)
 
     class Meta(CallSerializer.Meta):
-        fields = [*CallSerializer.Meta.fields, "rounds", "criteria", "capacity"]
+        fields = [*CallSerializer.Meta.fields, "summary", "rounds", "criteria", "capacity", "stages"]
 
 
 class CallRoundInputSerializer(serializers.Serializer):
@@ -118,13 +128,18 @@ class CallProposalSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     call = serializers.CharField(source="call.code", read_only=True)
     round = serializers.IntegerField(source="round.number", read_only=True)
-    organisation = serializers.CharField(source="organisation.name", read_only=True, default=None)
-    loan_request = serializers.UUIDField(source="loan_request.public_id", read_only=True, default=None)
+    organisation = serializers.CharField(source="organisation.name", read_only=True, default=None, allow_null=True)
+    ministry = serializers.CharField(source="ministry.code", read_only=True, default=None, allow_null=True)
+    loan_request = serializers.UUIDField(source="loan_request.public_id", read_only=True, default=None,
+                                         allow_null=True)
+    project = serializers.CharField(source="project.code", read_only=True, default=None, allow_null=True)
+    stage_reached = serializers.CharField(source="stage_reached.code", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Proposal
-        fields = ["id", "call", "round", "title", "organisation", "loan_request", "gpu_model", "gpu_count", "months",
-                  "state", "rank", "decision_reason", "revision_note", "submitted_at"]
+        fields = ["id", "call", "round", "title", "title_en", "organisation", "ministry", "loan_request", "domain",
+                  "summary", "starts_on", "gpu_model", "gpu_count", "months", "state", "stage_reached", "rank",
+                  "decision_reason", "revision_note", "award_gpus", "project", "submitted_at", "is_sample"]
 
 
 class CallProposalDetailSerializer(CallProposalSerializer):
@@ -139,12 +154,21 @@ class CallProposalDetailSerializer(CallProposalSerializer):
             obj._reviews = proposal_reviews(obj)
         return obj._reviews
 
+    def _sees_reviews(self) -> bool:
+        # A ministry official sees their proposal and its decision, not who reviewed it.
+        user = getattr(self.context.get("request"), "user", None)
+        return bool(user and (user.reads_everything or user.is_reviewer))
+
     @extend_schema_field(ReviewAssignmentSerializer(many=True))
     def get_reviews(self, obj):
+        if not self._sees_reviews():
+            return []
         return ReviewAssignmentSerializer(self._reviews(obj)[0], many=True).data
 
-    @extend_schema_field(OpenApiTypes.OBJECT)
+    @extend_schema_field(serializers.DictField(allow_null=True))
     def get_figures(self, obj):
+        if not self._sees_reviews():
+            return None
         figures = self._reviews(obj)[1]
         return {"reviews": figures.reviews, "needed": figures.needed,
                 "score": str(figures.score) if figures.score is not None else None,
@@ -160,6 +184,22 @@ class DecideInputSerializer(serializers.Serializer):
     selected = serializers.BooleanField()
     rank = serializers.IntegerField(min_value=1, max_value=10000, required=False, allow_null=True)
     reason = serializers.CharField(max_length=2000)
+    award_gpus = serializers.IntegerField(min_value=8, max_value=100000, required=False, allow_null=True,
+                                          help_text="A national proposal's award (whole servers); empty: as asked.")
+    stage = serializers.CharField(max_length=40, required=False, allow_blank=True,
+                                  help_text="Not selected: the code of the stage it ended at (empty: the last).")
+
+
+class NationalProposalInputSerializer(serializers.Serializer):
+    call = serializers.CharField(max_length=40)
+    title = serializers.CharField(max_length=200)
+    title_en = serializers.CharField(max_length=250, required=False, allow_blank=True)
+    domain = serializers.ChoiceField(choices=Proposal._meta.get_field("domain").choices)
+    summary = serializers.CharField(max_length=4000)
+    gpu_model = serializers.ChoiceField(choices=Proposal._meta.get_field("gpu_model").choices)
+    gpu_count = serializers.IntegerField(min_value=8, max_value=100000)
+    months = serializers.IntegerField(min_value=1, max_value=36)
+    starts_on = ApiDateField()
 
 
 class RevisionInputSerializer(serializers.Serializer):
@@ -182,11 +222,18 @@ class ConflictInputSerializer(serializers.Serializer):
 
 
 class IsReviewerOrReader(permissions.BasePermission):
-    message = _("Only MSIT admins, auditors and expert reviewers see proposals.")
+    """Proposals: MSIT admins and auditors (all), reviewers (assigned), officials (their ministry's;
+    they also propose)."""
+
+    message = _("Only MSIT admins, auditors, expert reviewers and ministry officials see proposals.")
 
     def has_permission(self, request, view):
         user = request.user
-        return bool(user and user.is_authenticated and (user.reads_everything or user.is_reviewer))
+        if not (user and user.is_authenticated):
+            return False
+        if view.action == "create":
+            return user.is_official
+        return bool(user.reads_everything or user.is_reviewer or user.is_official)
 
 
 class IsReviewer(permissions.BasePermission):
@@ -197,8 +244,10 @@ class IsReviewer(permissions.BasePermission):
 
 
 class CallProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Proposals: MSIT admins and auditors see all, a reviewer only those assigned to them (others
-    are 404). MSIT assigns reviewers, asks for revision and records the committee's decision."""
+    """Proposals: MSIT admins and auditors see all, a reviewer only those assigned to them, a ministry
+    official their ministry's national proposals (others are 404). Officials propose national
+    projects (`POST`); MSIT assigns reviewers, asks for revision and records the committee's decision
+    (a selected national proposal becomes its ministry's project with its award)."""
 
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
@@ -207,13 +256,27 @@ class CallProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     def get_queryset(self):
         return proposals_for_user(self.request.user).select_related(
-            "call", "round", "organisation", "loan_request").order_by("-submitted_at")
+            "call", "round", "organisation", "ministry", "loan_request", "project", "stage_reached").order_by(
+            "-submitted_at")
 
     def get_serializer_class(self):
         return CallProposalSerializer if self.action == "list" else CallProposalDetailSerializer
 
     def _one(self, proposal, code=status.HTTP_200_OK):
-        return Response(CallProposalDetailSerializer(self.get_queryset().get(pk=proposal.pk)).data, status=code)
+        return Response(CallProposalDetailSerializer(self.get_queryset().get(pk=proposal.pk),
+                                                     context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(request=NationalProposalInputSerializer, responses={201: CallProposalDetailSerializer})
+    def create(self, request):
+        """A ministry official proposes a national project for their ministry to the call's open round."""
+        body = NationalProposalInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        values = dict(body.validated_data)
+        call = Call.objects.filter(code=values.pop("call")).first()
+        if call is None:
+            raise ValidationError({"call": [_("No call has this code.")]})
+        return self._one(services.proposal_national_submit(actor=request.user, call=call, values=values),
+                         code=status.HTTP_201_CREATED)
 
     @extend_schema(request=AssignInputSerializer, responses={201: ReviewAssignmentSerializer})
     @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
@@ -246,9 +309,16 @@ class CallProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         body = DecideInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
-        decided, _offer = services_review.proposal_decide(actor=request.user, proposal=self.get_object(),
+        proposal = self.get_object()
+        stage = None
+        if data.get("stage"):
+            stage = Stage.objects.filter(call_id=proposal.call_id, code=data["stage"]).first()
+            if stage is None:
+                raise ValidationError({"stage": [_("Name a stage of this call.")]})
+        decided, _offer = services_review.proposal_decide(actor=request.user, proposal=proposal,
                                                           selected=data["selected"], rank=data.get("rank"),
-                                                          reason=data["reason"])
+                                                          reason=data["reason"], award_gpus=data.get("award_gpus"),
+                                                          stage=stage)
         return self._one(decided)
 
 

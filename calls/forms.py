@@ -2,6 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from allocation_portal.fields import DateField, DateInput
+from gpus.models import GpuModel
+from projects.models import Domain
 
 
 class RoundForm(forms.Form):
@@ -21,10 +23,30 @@ class RevisionForm(forms.Form):
 
 
 class DecideForm(forms.Form):
+    """The committee's decision. A national proposal's form also asks for the award (whole servers)
+    and, for a call with stages, the stage a proposal not selected ended at."""
+
     selected = forms.TypedChoiceField(label=_("Committee decision"), coerce=lambda v: v == "yes",
                                       choices=[("yes", _("Selected")), ("no", _("Not selected"))])
     rank = forms.IntegerField(label=_("Panel's rank"), min_value=1, max_value=10000, required=False)
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def __init__(self, *args, national=False, stages=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.stages = {stage.code: stage for stage in stages}
+        if national:
+            self.fields["award_gpus"] = forms.IntegerField(
+                label=_("GPUs awarded (whole servers of 8; empty: as asked)"), min_value=8, max_value=100000,
+                required=False)
+        if self.stages:
+            self.fields["stage"] = forms.ChoiceField(
+                label=_("Not selected: the stage it ended at"), required=False,
+                choices=[("", _("the last stage"))] + [(code, stage.name) for code, stage in self.stages.items()])
+
+    def decision(self) -> dict:
+        data = self.cleaned_data
+        return {"selected": data["selected"], "rank": data["rank"], "reason": data["reason"],
+                "award_gpus": data.get("award_gpus"), "stage": self.stages.get(data.get("stage") or "")}
 
 
 class ConflictForm(forms.Form):
@@ -50,3 +72,17 @@ class ReviewForm(forms.Form):
     def scores(self) -> dict[str, tuple[int, str]]:
         data = self.cleaned_data
         return {c.code: (data[f"score_{c.code}"], data[f"comment_{c.code}"]) for c in self.criteria}
+
+
+class NationalProposalForm(forms.Form):
+    """A ministry official's national project proposal."""
+
+    title = forms.CharField(label=_("Title (Korean)"), max_length=200)
+    title_en = forms.CharField(label=_("Title (English)"), max_length=250, required=False)
+    domain = forms.ChoiceField(label=_("Field"), choices=[("", "–"), *Domain.choices])
+    summary = forms.CharField(label=_("What the project will do"), widget=forms.Textarea(attrs={"rows": 4}),
+                              max_length=4000)
+    gpu_model = forms.ChoiceField(label=_("GPU model"), choices=GpuModel.choices, initial=GpuModel.B200)
+    gpu_count = forms.IntegerField(label=_("GPUs (whole servers of 8)"), min_value=8, max_value=100000)
+    months = forms.IntegerField(label=_("Months"), min_value=1, max_value=36, initial=12)
+    starts_on = DateField(label=_("Planned start"), widget=DateInput)

@@ -14,9 +14,9 @@ from django.db.models import F, Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from gpus.models import GpuModel
+from gpus.models import GpuModel, Pool
 from lending.models import LoanRequest, Organisation, OrganisationKind, Region
-from projects.models import Ministry, Project
+from projects.models import Domain, Ministry, Project
 
 
 def _english() -> bool:
@@ -54,6 +54,14 @@ class Call(models.Model):
     # Review.
     min_reviews = models.PositiveSmallIntegerField(_("reviews needed per proposal"), default=3)
     review_days = models.PositiveSmallIntegerField(_("days to review"), default=14)
+    # A national call: the pool its selected proposals' projects are awarded from, what it says of
+    # itself, and when the selection was made and announced.
+    pool = models.ForeignKey(Pool, verbose_name=_("pool awarded from"), on_delete=models.PROTECT, null=True,
+                             blank=True, related_name="calls")
+    summary_ko = models.TextField(_("about the call (Korean)"), blank=True)
+    summary_en = models.TextField(_("about the call (English)"), blank=True)
+    decided_on = models.DateField(_("selection decided on"), null=True, blank=True)
+    announced_on = models.DateField(_("selection announced on"), null=True, blank=True)
     is_sample = models.BooleanField(_("sample data"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -77,6 +85,10 @@ class Call(models.Model):
     @property
     def name(self) -> str:
         return self.name_en if _english() else self.name_ko
+
+    @property
+    def summary(self) -> str:
+        return (self.summary_en or self.summary_ko) if _english() else self.summary_ko
 
 
 class Round(models.Model):
@@ -147,6 +159,46 @@ class Capacity(models.Model):
         return f"{self.gpu_model} ×{self.gpus} · {self.months}"
 
 
+class Stage(models.Model):
+    """A stage of a call's selection, in order (the 2026 national call: pre-screening by the review
+    committee, per-project expert interviews, the coordination committee). A proposal records the
+    last stage it reached; it passed every stage before that one."""
+
+    call = models.ForeignKey(Call, verbose_name=_("call"), on_delete=models.CASCADE, related_name="stages")
+    code = models.SlugField(_("code"), max_length=40)
+    position = models.PositiveSmallIntegerField(_("order"))
+    name_ko = models.CharField(_("name (Korean)"), max_length=150)
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    body_ko = models.CharField(_("held by (Korean)"), max_length=300, blank=True)
+    body_en = models.CharField(_("held by (English)"), max_length=300, blank=True)
+    # Empty where the dates were not published.
+    starts_on = models.DateField(_("from"), null=True, blank=True)
+    ends_on = models.DateField(_("until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("selection stage")
+        verbose_name_plural = _("selection stages")
+        ordering = ["call", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["call", "code"], name="stage_code_unique"),
+            models.UniqueConstraint(fields=["call", "position"], name="stage_position_unique"),
+            models.CheckConstraint(name="stage_period_ordered",
+                                   condition=Q(starts_on__isnull=True) | Q(ends_on__isnull=True)
+                                   | Q(ends_on__gte=F("starts_on"))),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if _english() else self.name_ko
+
+    @property
+    def body(self) -> str:
+        return self.body_en if _english() else self.body_ko
+
+
 class ProposalState(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
     IN_REVIEW = "in_review", _("In review")
@@ -173,6 +225,11 @@ class Proposal(models.Model):
     project = models.OneToOneField(Project, verbose_name=_("project"), on_delete=models.PROTECT,
                                    null=True, blank=True, related_name="proposal")
     title = models.CharField(_("title"), max_length=200)
+    # A national proposal: its English title, field, summary and planned start, which its project takes.
+    title_en = models.CharField(_("title (English)"), max_length=250, blank=True)
+    domain = models.CharField(_("domain"), max_length=20, choices=Domain.choices, blank=True)
+    summary = models.TextField(_("summary"), blank=True)
+    starts_on = models.DateField(_("planned start"), null=True, blank=True)
     gpu_model = models.CharField(_("GPU model"), max_length=10, choices=GpuModel.choices)
     gpu_count = models.PositiveIntegerField(_("GPUs"))
     months = models.PositiveSmallIntegerField(_("months"))
@@ -186,6 +243,11 @@ class Proposal(models.Model):
     decided_by = models.ForeignKey("allocation_portal.User", on_delete=models.PROTECT, null=True, blank=True,
                                    related_name="+")
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    # The last stage of the call's selection the proposal reached (it passed those before it), and
+    # the GPUs the decision awarded (the project's award may shrink later, by reclamation).
+    stage_reached = models.ForeignKey(Stage, verbose_name=_("last stage reached"), on_delete=models.PROTECT,
+                                      null=True, blank=True, related_name="proposals")
+    award_gpus = models.PositiveIntegerField(_("GPUs awarded"), null=True, blank=True)
     is_sample = models.BooleanField(_("sample data"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -195,6 +257,8 @@ class Proposal(models.Model):
         ordering = ["round", "submitted_at"]
         constraints = [
             models.CheckConstraint(name="proposal_size", condition=Q(gpu_count__gte=1, months__gte=1)),
+            models.CheckConstraint(name="proposal_award_only_selected",
+                                   condition=Q(award_gpus__isnull=True) | Q(state="selected")),
         ]
         indexes = [models.Index(fields=["call", "state"], name="proposal_call_state_idx")]
 

@@ -1,17 +1,20 @@
-"""Reads for calls: the list of calls and one call with its rounds, rules, criteria and capacity."""
+"""Reads for calls: the list of calls and one call with its rounds, rules, criteria and capacity; the
+proposals and their reviews; a call's selection (stages with counts) and a project's proposal."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext as _
 
 from allocation_portal.formatting import format_number as num
+from allocation_portal.kept import kept
 
-from .models import Assignment, Call, Criterion, Proposal, Round
+from .models import Assignment, Call, Criterion, Proposal, ProposalState, Round, Stage
 from .services import eligibility_reasons
 
 
@@ -28,6 +31,7 @@ def get_call(code: str) -> Call:
         return Call.objects.prefetch_related(
             Prefetch("rounds", queryset=rounds),
             Prefetch("criteria", queryset=Criterion.objects.order_by("position", "code")),
+            Prefetch("stages", queryset=Stage.objects.order_by("position")),
             "capacity", "eligible_ministries",
         ).get(code=str(code)[:40])
     except Call.DoesNotExist:
@@ -37,7 +41,8 @@ def get_call(code: str) -> Call:
 def call_proposals(call):
     """The call's proposals with their reviews' scores, newest round first, each with `.figures`
     (reviews, needed, weighted score and spread)."""
-    proposals = list(call.proposals.select_related("round", "organisation", "ministry", "call").prefetch_related(
+    proposals = list(call.proposals.select_related("round", "organisation", "ministry", "call",
+                                                   "stage_reached").prefetch_related(
         Prefetch("assignments", queryset=Assignment.objects.prefetch_related("scores__criterion"))
     ).order_by("-round__number", "submitted_at"))
     for proposal in proposals:
@@ -150,3 +155,105 @@ def ranked_list(call: Call, proposals: list[Proposal]) -> list[Ranked]:
                 chosen_by_org[org.pk] = chosen_by_org.get(org.pk, 0) + 1
         out.append(Ranked(p, fig, selected, reason))
     return out
+
+
+@dataclass(frozen=True)
+class StageCount:
+    stage: Stage
+    reached: int  # proposals that reached this stage
+    passed: int  # of those, proposals that went on (past the last stage: selected)
+
+    @property
+    def out(self) -> int:
+        return self.reached - self.passed
+
+
+@dataclass(frozen=True)
+class Selection:
+    """How a call's proposals were chosen: its criteria, its stages with counts (121 → … → 52), and
+    its proposals by ministry."""
+
+    call: Call
+    proposals: int
+    selected: int
+    ministries: int
+    ministries_selected: int
+    gpus_awarded: int
+    stages: list[StageCount]
+    by_ministry: list[dict]
+
+
+SELECTION_KEPT_SECONDS = 3600
+
+
+def kept_call_selection(code: str) -> Selection | None:
+    """`call_selection`, kept until a call, criterion, stage, proposal or ministry changes (one query,
+    the change number, while kept): the selection of a past call changes only when it is loaded again."""
+    return kept(f"calls:selection:{code}", lambda: call_selection(code), seconds=SELECTION_KEPT_SECONDS)[0]
+
+
+def call_selection(code: str) -> Selection | None:
+    """A national call's selection in five queries whatever its size; None when the call is not loaded."""
+    call = (Call.objects.filter(code=code).prefetch_related(
+        Prefetch("criteria", queryset=Criterion.objects.order_by("position", "code")),
+        Prefetch("stages", queryset=Stage.objects.order_by("position"))).first())
+    if call is None:
+        return None
+    stages = list(call.stages.all())
+    counts: dict[tuple[int | None, str], int] = {}
+    for counted in call.proposals.values("stage_reached__position", "state").annotate(n=Count("id")):
+        counts[(counted["stage_reached__position"], counted["state"])] = counted["n"]
+    selected = sum(n for (_pos, state), n in counts.items() if state == ProposalState.SELECTED)
+    stage_counts = []
+    for index, stage in enumerate(stages):
+        reached = sum(n for (pos, _state), n in counts.items() if pos is not None and pos >= stage.position)
+        if index + 1 < len(stages):
+            passed = sum(n for (pos, _state), n in counts.items() if pos is not None and pos > stage.position)
+        else:
+            passed = sum(n for (pos, state), n in counts.items()
+                         if pos is not None and pos >= stage.position and state == ProposalState.SELECTED)
+        stage_counts.append(StageCount(stage, reached, passed))
+    by_ministry: list[dict] = [dict(row) for row in call.proposals.values("ministry__code", "ministry__name_ko", "ministry__name_en",
+                                             "ministry__is_sample").annotate(
+        proposals=Count("id"), selected=Count("id", filter=Q(state=ProposalState.SELECTED)),
+        gpus=Coalesce(Sum("award_gpus"), 0)).order_by("-gpus", "-selected", "ministry__name_ko")]
+    return Selection(
+        call=call, proposals=sum(counts.values()), selected=selected,
+        ministries=sum(1 for row in by_ministry if row["ministry__code"]),
+        ministries_selected=sum(1 for row in by_ministry if row["selected"]),
+        gpus_awarded=sum(row["gpus"] for row in by_ministry), stages=stage_counts, by_ministry=by_ministry)
+
+
+@dataclass(frozen=True)
+class StageResult:
+    stage: Stage
+    outcome: str  # "passed", "selected", "not_selected" (ended here), "" (not reached)
+
+
+def proposal_stage_results(proposal: Proposal, stages: list[Stage] | None = None) -> list[StageResult]:
+    """Each stage of the proposal's call (pass them when read already) and what became of the
+    proposal there: passed every stage before the last one it reached; selected or not at that one."""
+    reached = proposal.stage_reached
+    results = []
+    for stage in stages if stages is not None else proposal.call.stages.order_by("position"):
+        if reached is None or stage.position > reached.position:
+            outcome = ""
+        elif stage.position < reached.position:
+            outcome = "passed"
+        else:
+            outcome = "selected" if proposal.state == ProposalState.SELECTED else "not_selected"
+        results.append(StageResult(stage, outcome))
+    return results
+
+
+def project_proposal(project) -> Proposal | None:
+    """The proposal a project was selected from, with its call and criteria."""
+    return (Proposal.objects.filter(project=project).select_related("call", "round", "stage_reached")
+            .prefetch_related(Prefetch("call__criteria", queryset=Criterion.objects.order_by("position", "code")))
+            .first())
+
+
+def ministry_proposals(call: Call, ministry_id: int):
+    """A ministry's proposals to a call, newest first (the official's list on the call's page)."""
+    return (call.proposals.filter(ministry_id=ministry_id, loan_request__isnull=True)
+            .select_related("round", "project", "stage_reached").order_by("-submitted_at"))

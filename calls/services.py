@@ -13,7 +13,9 @@ from django.utils.translation import gettext as _
 from allocation_portal import audit
 from allocation_portal.dates import DateInvalid, parse_date
 from allocation_portal.errors import NotPermitted, StateConflict, ValidationFailed
+from gpus.models import GPUS_PER_SERVER, GpuModel
 from lending.models import LoanRequest, Organisation
+from projects.models import Domain
 
 from .models import Call, CallKind, Proposal, ProposalState, Round
 
@@ -139,3 +141,74 @@ def call_add_round(*, actor, call: Call, closes_on, opens_on=None) -> Round:
                      after={"round": created.number, "opens_on": opens_on.isoformat(),
                             "closes_on": closes_on.isoformat()})
     return created
+
+
+def open_round(call: Call, day: dt.date | None = None) -> Round | None:
+    """The call's round taking proposals on `day` (today, KST), if any."""
+    day = day or timezone.localdate()
+    return call.rounds.filter(opens_on__lte=day, closes_on__gte=day).order_by("number").first()
+
+
+TITLE_MAX, TITLE_EN_MAX, SUMMARY_MAX = 200, 250, 4000
+MONTHS_MAX = 36
+
+
+def proposal_national_submit(*, actor, call: Call, values: dict) -> Proposal:
+    """A ministry official proposes a national project for their ministry, to the call's open round:
+    titles, field, summary, whole servers of one GPU model, months and the planned start. The call's
+    eligibility and its cap per proposal are checked here, so the official learns at once."""
+    if actor is None or not actor.is_official:
+        raise NotPermitted(_("Only ministry officials propose national projects, for their own ministry."))
+    if call.kind != CallKind.NATIONAL:
+        raise StateConflict(_("Short-term requests are made on the lending page; this call is not a national call."))
+    reasons = eligibility_reasons(call, ministry_id=actor.ministry_id)
+    if reasons:
+        raise NotPermitted(" ".join(reasons))
+    errors: dict[str, list[str]] = {}
+    title = (values.get("title") or "").strip()
+    title_en = (values.get("title_en") or "").strip()
+    summary = (values.get("summary") or "").strip()
+    if not title or len(title) > TITLE_MAX:
+        errors["title"] = [_("A Korean title of at most %(n)s characters.") % {"n": TITLE_MAX}]
+    if len(title_en) > TITLE_EN_MAX:
+        errors["title_en"] = [_("An English title of at most %(n)s characters.") % {"n": TITLE_EN_MAX}]
+    if not summary or len(summary) > SUMMARY_MAX:
+        errors["summary"] = [_("Say what the project will do, in at most %(n)s characters.") % {"n": SUMMARY_MAX}]
+    domain = values.get("domain") or ""
+    if domain not in Domain.values:
+        errors["domain"] = [_("Choose one of the fields.")]
+    gpu_model = values.get("gpu_model") or ""
+    if gpu_model not in GpuModel.values:
+        errors["gpu_model"] = [_("Choose a GPU model.")]
+    gpu_count = values.get("gpu_count")
+    if not isinstance(gpu_count, int) or gpu_count < GPUS_PER_SERVER or gpu_count % GPUS_PER_SERVER:
+        errors["gpu_count"] = [_("National projects hold whole servers: a multiple of %(n)s GPUs.") % {"n": GPUS_PER_SERVER}]
+    months = values.get("months")
+    if not isinstance(months, int) or not 1 <= months <= MONTHS_MAX:
+        errors["months"] = [_("From 1 to %(n)s months.") % {"n": MONTHS_MAX}]
+    try:
+        starts_on = parse_date(values.get("starts_on"))
+    except DateInvalid as error:
+        errors["starts_on"] = [error.message]
+        starts_on = None
+    if starts_on is not None and starts_on <= timezone.localdate():
+        errors["starts_on"] = [_("The planned start is after today.")]
+    if errors or not isinstance(gpu_count, int) or not isinstance(months, int):
+        raise ValidationFailed(_("The proposal has errors; nothing was saved."), fields=errors)
+    if call.cap_gpu_months and gpu_count * months > call.cap_gpu_months:
+        errors["gpu_count"] = [_("Over the call's cap: %(n)s GPU-months asked, the cap is %(cap)s.")
+                               % {"n": gpu_count * months, "cap": call.cap_gpu_months}]
+    if errors:
+        raise ValidationFailed(_("The proposal has errors; nothing was saved."), fields=errors)
+    with transaction.atomic():
+        locked = Call.objects.select_for_update().get(pk=call.pk)
+        found = open_round(locked)
+        if found is None:
+            raise StateConflict(_("The call takes no proposals today: no round is open."))
+        proposal = Proposal.objects.create(
+            call=locked, round=found, ministry_id=actor.ministry_id, title=title, title_en=title_en, domain=domain,
+            summary=summary, gpu_model=gpu_model, gpu_count=gpu_count, months=months, starts_on=starts_on,
+            submitted_at=timezone.now())
+        audit.record(actor=actor, action="call.propose", obj=proposal,
+                     after={"call": locked.code, "round": found.number, "gpus": gpu_count, "months": months})
+    return proposal

@@ -4,6 +4,7 @@ and reason; a selected short-term proposal is offered its GPUs through lending's
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 
 from django.db import transaction
@@ -16,12 +17,15 @@ from allocation_portal.errors import CapacityConflict, NotPermitted, StateConfli
 from allocation_portal.limits import REASON_MAX
 from allocation_portal.messages import msg
 from allocation_portal.models import NotificationKind, User
-from allocation_portal.notifications import notify, organisation_members
+from allocation_portal.notifications import ministry_officials, notify, organisation_members
+from gpus.models import GPUS_PER_SERVER
 from lending import services as lending
 from lending.models import Organisation
 from lending.selectors import propose, request_window
+from projects.models import Project
+from projects.services import project_create
 
-from .models import Assignment, Conflict, Criterion, Proposal, ProposalState, Score
+from .models import Assignment, Conflict, Criterion, Proposal, ProposalState, Score, Stage
 from .selectors import proposal_score
 
 COMMENT_MAX = 2000
@@ -164,10 +168,62 @@ def proposal_ask_revision(*, actor, proposal: Proposal, note: str) -> Proposal:
     return locked
 
 
-def proposal_decide(*, actor, proposal: Proposal, selected: bool, rank: int | None, reason: str):
+def project_end(start: dt.date, months: int) -> dt.date:
+    """The last day of `months` months from `start` (12 months from 2026-04-15: 2027-04-14)."""
+    index = start.year * 12 + start.month - 1 + months
+    year, month = index // 12, index % 12 + 1
+    return dt.date(year, month, min(start.day, calendar.monthrange(year, month)[1])) - dt.timedelta(days=1)
+
+
+def _project_code(proposal: Proposal) -> str:
+    """The new project's code: the call's code and a number (NAT-2027-03)."""
+    prefix = proposal.call.code.upper()[:16]
+    taken = set(Project.objects.filter(code__startswith=f"{prefix}-").values_list("code", flat=True))
+    number = len(taken) + 1
+    while f"{prefix}-{number:02d}" in taken:
+        number += 1
+    return f"{prefix}-{number:02d}"
+
+
+def _stage_of(proposal: Proposal, stage: Stage | None, *, selected: bool) -> Stage | None:
+    """The last stage the decided proposal reached: the call's last stage for a selection, or the
+    stage a proposal not selected ended at (default: the last)."""
+    stages = list(Stage.objects.filter(call_id=proposal.call_id).order_by("position"))
+    if not stages:
+        return None
+    if stage is None or selected:
+        return stages[-1]
+    if stage.call_id != proposal.call_id:
+        raise ValidationFailed(_("Name a stage of this call."), fields={"stage": [_("Name a stage of this call.")]})
+    return stage
+
+
+def _award_national(*, actor, proposal: Proposal, award_gpus: int | None, reason: str) -> Project:
+    """A selected national proposal becomes its ministry's project with the award the committee
+    decided (whole servers, at most what was asked), made by the projects' own service."""
+    award = proposal.gpu_count if award_gpus is None else award_gpus
+    if award < GPUS_PER_SERVER or award % GPUS_PER_SERVER or award > proposal.gpu_count:
+        message = _("The award is whole servers of %(n)s GPUs, at most the %(asked)s asked for.") % {
+            "n": GPUS_PER_SERVER, "asked": proposal.gpu_count}
+        raise ValidationFailed(message, fields={"award_gpus": [message]})
+    if proposal.call.pool_id is None:
+        raise StateConflict(_("The call names no pool to award from; MSIT sets it in the admin first."))
+    if proposal.starts_on is None:
+        raise StateConflict(_("The proposal has no planned start to give its project."))
+    return project_create(
+        actor=actor, code=_project_code(proposal), ministry=proposal.ministry, pool=proposal.call.pool,
+        title_ko=proposal.title, title_en=proposal.title_en, domain=proposal.domain or "public",
+        purpose=proposal.summary, gpus_awarded=award, planned_start=proposal.starts_on,
+        end_date=project_end(proposal.starts_on, proposal.months), is_sample=proposal.is_sample, reason=reason)
+
+
+def proposal_decide(*, actor, proposal: Proposal, selected: bool, rank: int | None, reason: str,
+                    award_gpus: int | None = None, stage: Stage | None = None):
     """MSIT records the committee's decision on a reviewed proposal: the panel's rank and the reason.
     A selected short-term proposal is offered GPUs found idle for its dates (lending's approval and
-    offer); a proposal not selected is rejected there with the same reason."""
+    offer); one not selected is rejected there with the same reason. A selected national proposal
+    becomes its ministry's project with its award (the projects' service; its servers are then
+    awarded on the project's page); one not selected may name the stage it ended at."""
     _msit(actor)
     reason = (reason or "").strip()
     if not reason or len(reason) > REASON_MAX:
@@ -182,7 +238,7 @@ def proposal_decide(*, actor, proposal: Proposal, selected: bool, rank: int | No
     if proposal.state not in OPEN_STATES:
         raise StateConflict(_("This proposal has been decided already."))
     with transaction.atomic():
-        offer = None
+        offer, project = None, None
         request = proposal.loan_request
         if request is not None:
             if selected:
@@ -192,13 +248,30 @@ def proposal_decide(*, actor, proposal: Proposal, selected: bool, rank: int | No
                 offer = lending.request_approve(actor=actor, request=request, gpu_ids=list(found.gpu_ids), note=reason)
             else:
                 lending.request_reject(actor=actor, request=request, reason=reason)
-        locked = Proposal.objects.select_for_update().get(pk=proposal.pk)
+        locked = Proposal.objects.select_for_update(of=("self",)).select_related("call", "ministry").get(pk=proposal.pk)
+        if request is None and locked.state not in OPEN_STATES:  # (a short-term one's state follows its request's)
+            raise StateConflict(_("This proposal has been decided already."))
+        if selected and locked.ministry_id is not None and request is None:
+            project = _award_national(actor=actor, proposal=locked, award_gpus=award_gpus, reason=reason)
+            locked.project, locked.award_gpus = project, project.gpus_awarded
+        locked.stage_reached = _stage_of(locked, stage, selected=selected)
         locked.state = ProposalState.SELECTED if selected else ProposalState.NOT_SELECTED
         locked.rank, locked.decision_reason = rank, reason
         locked.decided_by, locked.decided_at = actor, timezone.now()
-        locked.save(update_fields=["state", "rank", "decision_reason", "decided_by", "decided_at"])
-        audit.record(actor=actor, action="review.decide", obj=locked, reason=reason,
-                     after={"selected": selected, "rank": rank, "score": str(figures.score), "spread": str(figures.spread)})
+        locked.save(update_fields=["state", "rank", "decision_reason", "decided_by", "decided_at", "project",
+                                   "award_gpus", "stage_reached"])
+        after = {"selected": selected, "rank": rank, "score": str(figures.score), "spread": str(figures.spread)}
+        if project is not None:
+            after |= {"project": project.code, "award_gpus": project.gpus_awarded}
+        if locked.stage_reached is not None:
+            after["stage"] = locked.stage_reached.code
+        audit.record(actor=actor, action="review.decide", obj=locked, reason=reason, after=after)
+        if locked.ministry_id is not None and request is None:
+            notify(users=ministry_officials(locked.ministry_id), kind=NotificationKind.REQUEST_DECIDED,
+                   title=msg(gettext_noop("Your ministry's proposal was selected") if selected
+                             else gettext_noop("Your ministry's proposal was not selected")),
+                   body=reason, url=f"/calls/{locked.call.code}/proposals/{locked.public_id}/",
+                   dedup_key=f"review.decide:{locked.public_id}")
     return locked, offer
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -17,8 +18,25 @@ from lending.models import Organisation, OrganisationKind, Region
 
 from . import services, services_review
 from .access import assignments_for_reviewer, get_assignment_for_reviewer, get_proposal_for_user
-from .forms import AssignForm, ConflictForm, DecideForm, ReviewForm, RevisionForm, RoundForm
-from .selectors import call_list, call_proposals, get_call, proposal_reviews, ranked_list
+from .forms import (
+    AssignForm,
+    ConflictForm,
+    DecideForm,
+    NationalProposalForm,
+    ReviewForm,
+    RevisionForm,
+    RoundForm,
+)
+from .models import CallKind
+from .selectors import (
+    call_list,
+    call_proposals,
+    get_call,
+    ministry_proposals,
+    proposal_reviews,
+    proposal_stage_results,
+    ranked_list,
+)
 
 
 def call_list_page(request):
@@ -33,13 +51,41 @@ def _labels(values, choices) -> list[str]:
 def call_detail(request, code, form=None, status=200):
     call = get_call(code)
     shares = [(str(dict(OrganisationKind.choices).get(kind, kind)), percent) for kind, percent in call.shares.items()]
+    official = request.user.is_authenticated and request.user.is_official and call.kind == CallKind.NATIONAL
     return render(request, "calls/call_detail.html", {
         "call": call,
         "eligible_kinds": _labels(call.eligible_kinds, OrganisationKind.choices),
         "eligible_regions": _labels(call.eligible_regions, Region.choices),
         "shares": shares,
         "round_form": form or RoundForm(),
+        # From the rounds already read for the page.
+        "open_round": next((r for r in call.rounds.all() if r.opens_on <= timezone.localdate() <= r.closes_on), None)
+        if call.kind == CallKind.NATIONAL else None,
+        "my_proposals": ministry_proposals(call, request.user.ministry_id) if official else None,
     }, status=status)
+
+
+@role_required("is_official")
+def call_propose(request, code):
+    """A ministry official proposes a national project for their ministry to the call's open round."""
+    call = get_call(code)
+    if call.kind != CallKind.NATIONAL:
+        raise Http404("Not a national call.")
+    form = NationalProposalForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                proposal = services.proposal_national_submit(actor=request.user, call=call, values=form.cleaned_data)
+            except PortalError as exc:
+                add_portal_error(form, exc)
+            else:
+                messages.success(request, _("Your ministry's proposal is submitted to round %(n)s.")
+                                 % {"n": proposal.round.number})
+                return redirect("call-proposal", code=call.code, proposal_id=proposal.public_id)
+        status = 400
+    return render(request, "calls/proposal_new.html", {"call": call, "form": form,
+                                                       "open_round": services.open_round(call)}, status=status)
 
 
 @require_POST
@@ -70,19 +116,28 @@ def proposal_list(request, code):
                                                         "ranked": ranked_list(call, proposals)})
 
 
+def _decide_form(proposal, data=None, stages=None) -> DecideForm:
+    national = proposal.ministry_id is not None and proposal.loan_request_id is None
+    stages = stages if stages is not None else list(proposal.call.stages.order_by("position"))
+    return DecideForm(data, national=national, stages=stages)
+
+
 def _proposal_page(request, code, proposal_id, forms_=None, status=200):
     proposal = get_proposal_for_user(request.user, proposal_id, call_code=code)
-    assignments, figures = proposal_reviews(proposal)
+    # A ministry official sees their proposal and its decision, not who reviewed it.
+    assignments, figures = proposal_reviews(proposal) if request.user.reads_everything else ([], None)
     forms_ = forms_ or {}
+    stages = list(proposal.call.stages.order_by("position"))
     return render(request, "calls/proposal_detail.html", {
         "call": proposal.call, "proposal": proposal, "assignments": assignments, "figures": figures,
         "criteria": list(proposal.call.criteria.order_by("position", "code")),
+        "stages": proposal_stage_results(proposal, stages),
         "assign_form": forms_.get("assign") or AssignForm(), "revision_form": forms_.get("revise") or RevisionForm(),
-        "decide_form": forms_.get("decide") or DecideForm(),
+        "decide_form": forms_.get("decide") or _decide_form(proposal, stages=stages),
     }, status=status)
 
 
-@role_required("reads_everything")
+@role_required("reads_everything", "is_official")
 def proposal_detail(request, code, proposal_id):
     return _proposal_page(request, code, proposal_id)
 
@@ -96,7 +151,7 @@ def proposal_action(request, code, proposal_id, step):
     proposal = get_proposal_for_user(request.user, proposal_id, call_code=code)
     if step not in PROPOSAL_STEPS:
         raise Http404("No such step.")
-    form = PROPOSAL_STEPS[step](request.POST)
+    form = _decide_form(proposal, request.POST) if step == "decide" else PROPOSAL_STEPS[step](request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -111,9 +166,14 @@ def proposal_action(request, code, proposal_id, step):
                 services_review.proposal_ask_revision(actor=request.user, proposal=proposal, note=data["note"])
                 messages.success(request, _("The proposal is sent back to revise and resubmit."))
             else:
-                services_review.proposal_decide(actor=request.user, proposal=proposal, selected=data["selected"],
-                                                rank=data["rank"], reason=data["reason"])
-                messages.success(request, _("The committee's decision is recorded."))
+                decided, _offer = services_review.proposal_decide(actor=request.user, proposal=proposal,
+                                                                  **form.decision())
+                if decided.project is not None:
+                    messages.success(request, _("The committee's decision is recorded: project %(code)s is created "
+                                                "with its award of %(gpus)s GPUs; award its servers on the project's "
+                                                "page.") % {"code": decided.project.code, "gpus": decided.award_gpus})
+                else:
+                    messages.success(request, _("The committee's decision is recorded."))
         except PortalError as exc:
             add_portal_error(form, exc)
         else:

@@ -5,6 +5,7 @@ from allocation_portal.labels import register_actions
 
 # How this app's audit actions read to people (allocation_portal.labels).
 ACTION_LABELS = {
+    "project.create": _("Project created with its award"),
     "project.start": _("Project start recorded"),
     "project.expected_start": _("Expected start changed"),
     "project.suspend": _("Project GPUs suspended"),

@@ -28,7 +28,7 @@ from gpus.models import (
 from gpus.services import allocation_award, lock_project_for_award, lock_servers_of
 
 from .access import can_change_project
-from .models import GpuRequestState, Project, ProjectGpuRequest, ProjectStatus, UsagePlan
+from .models import Domain, GpuRequestState, Project, ProjectGpuRequest, ProjectStatus, UsagePlan
 
 
 def project_award_servers(
@@ -328,3 +328,48 @@ def gpu_request_create(*, actor, project: Project, servers: int, reason: str) ->
         request = ProjectGpuRequest.objects.create(project=project, servers=servers, reason=reason.strip(), created_by=actor)
         audit.record(actor=actor, action="project.gpu_request", obj=request, after={"servers": servers}, reason=reason)
     return request
+
+
+TITLE_KO_MAX, TITLE_EN_MAX, PURPOSE_MAX = 200, 250, 4000
+PROJECT_CODE_MAX = 20
+
+
+def project_create(*, actor, code: str, ministry, pool, title_ko: str, title_en: str, domain: str, purpose: str,
+                   gpus_awarded: int, planned_start: dt.date, end_date: dt.date, is_sample: bool = False,
+                   reason: str | Message = "") -> Project:
+    """A national project, created with its award (whole servers) when a call selects it. Its servers
+    are awarded in the ledger afterwards (`project_award_servers`), within that award, from its pool."""
+    if actor is not None and not actor.is_msit_admin:
+        raise NotPermitted(_("Only MSIT admins create projects."))
+    errors: dict[str, list[str]] = {}
+    code = (code or "").strip()
+    if not code or len(code) > PROJECT_CODE_MAX:
+        errors["code"] = [_("A project code of at most %(n)s characters.") % {"n": PROJECT_CODE_MAX}]
+    elif Project.objects.filter(code=code).exists():
+        errors["code"] = [_("A project with this code exists already.")]
+    title_ko, title_en, purpose = (title_ko or "").strip(), (title_en or "").strip(), (purpose or "").strip()
+    if not title_ko or len(title_ko) > TITLE_KO_MAX:
+        errors["title_ko"] = [_("A Korean title of at most %(n)s characters.") % {"n": TITLE_KO_MAX}]
+    if len(title_en) > TITLE_EN_MAX:
+        errors["title_en"] = [_("An English title of at most %(n)s characters.") % {"n": TITLE_EN_MAX}]
+    if len(purpose) > PURPOSE_MAX:
+        errors["purpose"] = [_("At most %(n)s characters.") % {"n": PURPOSE_MAX}]
+    if domain not in Domain.values:
+        errors["domain"] = [_("Choose one of the fields.")]
+    if not gpus_awarded or gpus_awarded < GPUS_PER_SERVER or gpus_awarded % GPUS_PER_SERVER:
+        errors["gpus_awarded"] = [_("National projects are awarded whole servers of %(n)s GPUs.") % {"n": GPUS_PER_SERVER}]
+    if planned_start is None or end_date is None or end_date <= planned_start:
+        errors["end_date"] = [_("The project ends after its planned start.")]
+    if pool is None:
+        errors["pool"] = [_("Name the pool the project's servers come from.")]
+    if errors:
+        raise ValidationFailed(_("The project has errors; nothing was saved."), fields=errors)
+    with transaction.atomic():
+        project = Project.objects.create(
+            code=code, ministry=ministry, pool=pool, title_ko=title_ko, title_en=title_en or title_ko, domain=domain,
+            purpose=purpose, gpus_awarded=gpus_awarded, planned_start=planned_start, end_date=end_date,
+            status=ProjectStatus.PLANNED, is_sample=is_sample)
+        audit.record(actor=actor, action="project.create", obj=project, reason=reason,
+                     after=audit.snapshot(project, ["code", "ministry", "pool", "gpus_awarded", "planned_start",
+                                                    "end_date"]))
+    return project

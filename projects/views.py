@@ -49,6 +49,7 @@ def _programme_body(request, form, day) -> str:
     capacity = gpu_selectors.kept_capacity_at(day)
     pool = capacity.programme_pool
     return render_to_string("projects/_programme_body.html", {
+        **hooks.context(hooks.PROGRAMME_PAGE, request=request),
         "summary": programme_summary(),
         "capacity": capacity,
         "pool": pool,

@@ -113,6 +113,7 @@ def main() -> int:
     try:
         manage(env, "migrate", "--noinput", "-v", "0")
         manage(env, "load_programme_2026")
+        manage(env, "load_selection_2026")  # how the 52 projects were chosen (the calls floor)
         manage(env, "load_demo")
         commands = [
             [PYTHON, "manage.py", "runserver", f"{host}:{port}", "--noreload"],

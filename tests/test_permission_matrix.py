@@ -103,6 +103,18 @@ def call_proposal(w, mine=True):
                                 loan_request__state="submitted")
 
 
+def national_proposal(w):
+    """Ministry A's national proposal to the 2027 call."""
+    from calls.models import Proposal
+
+    return Proposal.objects.get(call__code="nat-2027", ministry=w.ministry_a)
+
+
+def national_body(w):
+    return {"call": "nat-2027", "title": "행렬 과제", "domain": "public", "summary": "matrix", "gpu_model": "B200",
+            "gpu_count": 8, "months": 6, "starts_on": "2027-01-04"}
+
+
 def assignment(w, mine=True):
     from calls.models import Assignment
 
@@ -200,6 +212,7 @@ PROVIDER_OPERATOR = {"api metering sacct": CREATED, "metering": OK}
 # What an expert reviewer may reach beyond the routes whose expectations name every role.
 REVIEWER_SEES = {"reviews": OK, "review": OK, "review other": NOT_FOUND, "review conflict": FOUND,
                  "api call proposals": OK, "api call proposal": OK, "api call proposal unassigned": NOT_FOUND,
+                 "api call proposal national": NOT_FOUND,
                  "api reviews": OK, "api review": OK, "api review other": NOT_FOUND, "api review scores": OK,
                  "api review conflicts": CREATED}
 NOBODY_ELSE = dict(admin=FORBIDDEN, official=FORBIDDEN, outsider=FORBIDDEN, applicant=FORBIDDEN,
@@ -410,10 +423,22 @@ ROUTES = {
     "api call rounds": (["v1:call-rounds"], "post", lambda w: "/api/v1/calls/nat-2027/rounds/",
                         lambda w: {"closes_on": "2026-11-30"}, True,
                         expect(anonymous=UNAUTH, admin=CREATED, **ADMIN_ONLY_WRITE, provider=FORBIDDEN)),
+    "call propose": (["call-propose"], "get", lambda w: "/calls/nat-2027/propose/", None, False,
+                     expect(anonymous=LOGIN, admin=FORBIDDEN, official=OK, outsider=OK, applicant=FORBIDDEN,
+                            outsider_applicant=FORBIDDEN, auditor=FORBIDDEN, provider=FORBIDDEN)),
+    "call propose post": (["call-propose"], "post", lambda w: "/calls/nat-2027/propose/",
+                          lambda w: {k: v for k, v in national_body(w).items() if k != "call"}, False,
+                          expect(anonymous=LOGIN, admin=FORBIDDEN, official=FOUND, outsider=FOUND, applicant=FORBIDDEN,
+                                 outsider_applicant=FORBIDDEN, auditor=FORBIDDEN, provider=FORBIDDEN)),
     "call proposals": (["call-proposals"], "get", lambda w: "/calls/short-term-rolling/proposals/", None, False,
                        expect(anonymous=LOGIN, **ADMIN_AUDITOR, provider=FORBIDDEN)),
+    # A short-term proposal: officials pass the page's role check, and find nothing (404).
     "call proposal": (["call-proposal"], "get", lambda w: f"/calls/short-term-rolling/proposals/{call_proposal(w).public_id}/",
-                      None, False, expect(anonymous=LOGIN, **ADMIN_AUDITOR, provider=FORBIDDEN)),
+                      None, False, expect(anonymous=LOGIN, **{**ADMIN_AUDITOR, "official": NOT_FOUND, "outsider": NOT_FOUND},
+                                          provider=FORBIDDEN)),
+    "call proposal national": (["call-proposal"], "get",
+                               lambda w: f"/calls/nat-2027/proposals/{national_proposal(w).public_id}/", None, False,
+                               expect(anonymous=LOGIN, **MINISTRY_A_OBJECT, provider=FORBIDDEN)),
     "call proposal action": (["call-proposal-action"], "post",
                              lambda w: f"/calls/short-term-rolling/proposals/{call_proposal(w).public_id}/assign/",
                              {"reviewer": "expert_two"}, False,
@@ -426,14 +451,24 @@ ROUTES = {
     "review conflict": (["review-conflict"], "post", lambda w: "/reviews/conflicts/",
                         lambda w: {"registration_number": w.org_b.registration_number, "relationship": "matrix"},
                         False, expect(anonymous=LOGIN, **NOBODY_ELSE)),
+    # Officials see their own ministry's national proposals.
     "api call proposals": (["v1:call-proposal-list"], "get", lambda w: "/api/v1/call-proposals/", None, True,
-                           expect(anonymous=UNAUTH, **ADMIN_AUDITOR, provider=FORBIDDEN)),
+                           expect(anonymous=UNAUTH, **{**ADMIN_AUDITOR, "official": OK, "outsider": OK}, provider=FORBIDDEN)),
+    "api call proposal create": (["v1:call-proposal-list"], "post", lambda w: "/api/v1/call-proposals/", national_body,
+                                 True, expect(anonymous=UNAUTH, admin=FORBIDDEN, official=CREATED, outsider=CREATED,
+                                              applicant=FORBIDDEN, outsider_applicant=FORBIDDEN, auditor=FORBIDDEN,
+                                              provider=FORBIDDEN)),
     "api call proposal": (["v1:call-proposal-detail"], "get",
                           lambda w: f"/api/v1/call-proposals/{call_proposal(w).public_id}/", None, True,
-                          expect(anonymous=UNAUTH, **ADMIN_AUDITOR, provider=FORBIDDEN)),
+                          expect(anonymous=UNAUTH, **{**ADMIN_AUDITOR, "official": NOT_FOUND, "outsider": NOT_FOUND},
+                                 provider=FORBIDDEN)),
     "api call proposal unassigned": (["v1:call-proposal-detail"], "get",
                                      lambda w: f"/api/v1/call-proposals/{call_proposal(w, mine=False).public_id}/",
-                                     None, True, expect(anonymous=UNAUTH, **ADMIN_AUDITOR, provider=FORBIDDEN)),
+                                     None, True, expect(anonymous=UNAUTH, **{**ADMIN_AUDITOR, "official": NOT_FOUND,
+                                                        "outsider": NOT_FOUND}, provider=FORBIDDEN)),
+    "api call proposal national": (["v1:call-proposal-detail"], "get",
+                                   lambda w: f"/api/v1/call-proposals/{national_proposal(w).public_id}/", None, True,
+                                   expect(anonymous=UNAUTH, **MINISTRY_A_OBJECT, provider=FORBIDDEN)),
     "api call proposal assign": (["v1:call-proposal-assign"], "post",
                                  lambda w: f"/api/v1/call-proposals/{call_proposal(w).public_id}/assign/",
                                  lambda w: {"reviewer": "expert_two"}, True,
@@ -739,8 +774,14 @@ def matrix_world(world, clock):
     services_review.assignment_create(actor=world.admin, proposal=call_proposal(world, mine=False), reviewer=experts[1])
     services_review.review_submit(actor=experts[1], assignment=assignment(world, mine=False),
                                   scores=dict.fromkeys(("impact", "ecosystem", "readiness"), (4, "matrix")))
-    Call.objects.create(code="nat-2027", kind="national", name_ko="2027 국가 프로젝트 공모",
-                        name_en="2027 national project call", opens_on=dt.date(2026, 11, 2))
+    national = Call.objects.create(code="nat-2027", kind="national", name_ko="2027 국가 프로젝트 공모",
+                                   name_en="2027 national project call", opens_on=dt.date(2026, 9, 1))
+    from calls.models import Proposal, Round
+
+    # A round open on the clock's day, and ministry A's national proposal in it.
+    first = Round.objects.create(call=national, number=1, opens_on=dt.date(2026, 9, 1), closes_on=dt.date(2026, 9, 30))
+    Proposal.objects.create(call=national, round=first, ministry=world.ministry_a, title="가부 과제", gpu_model="B200",
+                            gpu_count=8, months=6, starts_on=dt.date(2027, 1, 4), submitted_at=dt.datetime.now(dt.UTC))
     for role in ROLES[1:]:
         Notification.objects.create(user=world.user(role), kind="general", title="t", body="b", dedup_key="matrix")
     from outcomes.models import SimulationRun

@@ -107,8 +107,8 @@ def test_the_pages_show_the_call(world, national, client_for, django_assert_num_
     with django_assert_num_queries(1):
         page = anonymous.get("/calls/")
     assert page.status_code == 200 and "2027 national project call" in page.content.decode()
-    # The call, its rounds, criteria, capacity and ministries: one query each (no session, anonymous).
-    with django_assert_num_queries(5):
+    # The call, its rounds, criteria, stages, capacity and ministries: one query each (no session, anonymous).
+    with django_assert_num_queries(6):
         page = anonymous.get("/calls/nat-2027/")
     text = page.content.decode()
     assert "National strategic importance" in text and "Excellent" in text and "1,536 GPU-months" in text

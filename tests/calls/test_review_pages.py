@@ -59,19 +59,20 @@ def test_msit_assigns_on_the_page_and_a_conflict_is_refused(world, setup, client
     created = api.post(f"/api/v1/call-proposals/{proposal.public_id}/assign/", {"reviewer": three.username}, format="json")
     assert created.status_code == 201
     review.review_submit(actor=one, assignment=proposal.assignments.get(reviewer=one), scores=scores(4, 3, 5))
-    with django_assert_num_queries(8):  # session, user, proposal, assignments, scores, their criteria, criteria, notices
+    # session, user, proposal, assignments, scores, their criteria, criteria, the call's stages, notices
+    with django_assert_num_queries(9):
         detail = admin.get(url)
     text = detail.content.decode()
     assert "why impact" in text and "1/3" in text and "4.00" in text
     third = f.make_user(Role.REVIEWER, username="expert9")
     api.post(f"/api/v1/call-proposals/{proposal.public_id}/assign/", {"reviewer": third.username}, format="json")
-    # session, user, the call and its 4 prefetches, proposals, assignments, scores, their criteria, notices:
+    # session, user, the call and its 5 prefetches, proposals, assignments, scores, their criteria, notices:
     # the same for one proposal or two.
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         listing = admin.get("/calls/short-term-rolling/proposals/")
     assert listing.status_code == 200
     submit(actor=world.outsider_applicant)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         listing = admin.get("/calls/short-term-rolling/proposals/")
     assert listing.content.decode().count("data-proposal=") == 2
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from allocation_portal.models import User
+from calls.selection_2026 import selection_2026_load
 from lending.models import Loan, LoanRequest
 from monitoring.demo import (
     DEMO_PASSWORD,
@@ -43,7 +44,8 @@ def main_pages(role: str) -> list[str]:
         requested_by=User.objects.get(username="admin"), first_month=dt.date(2026, 4, 1), months=1, seed=1,
         state="running", progress=40)
     common = ["/programme/", "/projects/", f"/projects/{project}/", f"/ministries/{ministry}/",
-              "/notifications/", "/accounts/password/", "/accounts/second-factor/"]
+              "/notifications/", "/accounts/password/", "/accounts/second-factor/",
+              "/calls/national-2026/"]
     pages = {
         "anonymous": ["/accounts/login/", "/lending/", "/lending/signup/", "/privacy/", "/no-such-page/"],
         "admin": [*common, "/monitoring/board/", "/monitoring/cases/", f"/monitoring/cases/{case.public_id}/",
@@ -53,7 +55,7 @@ def main_pages(role: str) -> list[str]:
                   "/programme/outcomes/", "/programme/outcomes/rows/?figure=loans_started",
                   "/programme/outcomes/simulations/", f"/programme/outcomes/simulations/{simulation.public_id}/",
                   "/people/", "/people/invite/", f"/people/{User.objects.get(username='official').public_id}/"],
-        "official": [*common, "/reports/", "/reports/upload/", f"/reports/{report.public_id}/",
+        "official": [*common, "/calls/national-2026/propose/", "/reports/", "/reports/upload/", f"/reports/{report.public_id}/",
                      f"/projects/{project}/reports/new/", f"/projects/{project}/plan/",
                      "/monitoring/cases/", "/people/", "/people/invite/", "/accounts/second-factor/set-up/"],
         "applicant": ["/lending/dashboard/", "/people/", "/people/invite/", "/lending/requests/new/",
@@ -84,6 +86,7 @@ def violations_on(page, url: str) -> list[str]:
 @pytest.fixture
 def programme():
     programme_2026_load()
+    selection_2026_load()
     load_demo_users()
     load_demo_reports()
     load_demo_lending()

@@ -89,8 +89,8 @@ def test_list_pages_run_constant_queries(world, client_for, django_assert_num_qu
         ("/ministries/", 4),
         (f"/ministries/{world.ministry_a.code}/", 13),  # with the month's report board, measured use and the policy
         # + the change number (the page, then its capacity), capacity (clusters, pools, GPUs, the ledger),
-        # the policy and the summary
-        ("/programme/", 11),
+        # the policy, the summary, and the 2026 selection (calls' hook): its change number and the call
+        ("/programme/", 13),
         ("/programme/", 4),  # the page kept as rendered: the change number only
         ("/audit/", 5),
     ]:
