@@ -13,6 +13,7 @@ from calls.models import Criterion, Proposal
 from calls.services import rolling_call
 from lending.models import Loan, LoanRequest
 from tests import factories as f
+from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,11 +54,7 @@ def test_a_round_from_submission_to_offer(browser, live_server, contexts):
         context.set_default_timeout(15_000)
         contexts.append(context)
         page = context.new_page()
-        page.goto("/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", f.PASSWORD)
-        page.click("main form button[type=submit]")
-        page.wait_for_load_state("networkidle")
+        sign_in(page, username, f.PASSWORD)  # with the second factor where one is due (MSIT)
         return page
 
     # Two applicants submit: each request is a proposal of the round of its day.
