@@ -127,7 +127,7 @@ def main() -> int:
             children.append(subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True))
         say("")
         say(f"The portal runs at http://{host}:{port}/  (Ctrl-C stops everything)")
-        say("Demo logins (password demo-2026!): admin (MSIT), official (KMA), official2 (MOHW), applicant, auditor, reviewer")
+        say("Demo logins (password demo-2026!): admin (MSIT; its demo second factor is in the README), official (KMA), official2 (MOHW), applicant, auditor, reviewer")
         say("The admin's second factor (demo only): authenticator secret MRSW23ZNMFSG22LOFUZDAMRWFV2G65DQ")
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
