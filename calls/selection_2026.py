@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import translation
+from django.utils.translation import gettext_noop
 
+from allocation_portal.loading import sync_row
 from gpus.models import GpuModel, Pool
 from projects import programme_2026 as data
 from projects.loader import PROGRAMME_POOL, programme_2026_load
@@ -132,25 +134,15 @@ def _not_selected_rows(ministries: dict[str, Ministry], domains: dict[str, str])
     return rows
 
 
-def _sync(model, lookup: dict, values: dict) -> tuple[object, bool]:
-    """get_or_create, then update only the fields that differ, so a second load writes nothing."""
-    obj, created = model.objects.get_or_create(**lookup, defaults=values)
-    if created:
-        return obj, True
-    changed = [name for name, value in values.items() if getattr(obj, name) != value]
-    if changed:
-        for name in changed:
-            setattr(obj, name, values[name])
-        obj.save(update_fields=changed)
-    return obj, bool(changed)
-
-
+# Stored as the catalog's English source strings and shown in the reader's language (the
+# `stored_text` filter; allocation_portal.messages).
 STAGE_REASONS = {
-    "prescreening": "사전 검토를 통과하지 못함 (예시 데이터)",
-    "interviews": "전문가 면담 후 선정 대상에서 제외 (예시 데이터)",
-    "committee": "조정위원회 심의에서 선정되지 않음 (예시 데이터)",
+    "prescreening": gettext_noop("Did not pass the pre-screening (sample data)"),
+    "interviews": gettext_noop("Left out of the selection after the expert interviews (sample data)"),
+    "committee": gettext_noop("Not selected by the coordination committee (sample data)"),
 }
-SELECTED_REASON = "제6회 과학기술관계장관회의(2026년 3월 30–31일)에서 선정, 2026년 4월 7일 과학기술정보통신부 발표."
+SELECTED_REASON = gettext_noop("Selected by the 6th Science & Technology Ministers' Meeting (30–31 March 2026); "
+                               "announced by MSIT on 7 April 2026.")
 
 
 def selection_2026_load() -> dict[str, int]:
@@ -160,25 +152,25 @@ def selection_2026_load() -> dict[str, int]:
     changed = 0
     with translation.override("ko"), transaction.atomic():
         pool = Pool.objects.get(code=PROGRAMME_POOL["code"])
-        call, was = _sync(Call, {"code": CALL_CODE}, {**CALL, "pool": pool})
+        call, was = sync_row(Call, {"code": CALL_CODE}, {**CALL, "pool": pool})
         changed += was
-        round_, was = _sync(Round, {"call": call, "number": ROUND["number"]},
+        round_, was = sync_row(Round, {"call": call, "number": ROUND["number"]},
                             {"opens_on": ROUND["opens_on"], "closes_on": ROUND["closes_on"]})
         changed += was
         for position, ((ko, en), code, weight) in enumerate(zip(data.SELECTION_CRITERIA, CRITERION_CODES,
                                                                 CRITERION_WEIGHTS, strict=True)):
-            changed += _sync(Criterion, {"call": call, "code": code},
+            changed += sync_row(Criterion, {"call": call, "code": code},
                              {"position": position, "name_ko": ko, "name_en": en, "weight": weight, "rubric": []})[1]
-        changed += _sync(Capacity, {"call": call, "gpu_model": GpuModel.B200},
+        changed += sync_row(Capacity, {"call": call, "gpu_model": GpuModel.B200},
                          {"gpus": data.PROGRAMME_GPUS, "months": 12})[1]
         stages = {}
         for position, stage in enumerate(STAGES):
-            stages[stage["code"]], was = _sync(Stage, {"call": call, "code": stage["code"]},
+            stages[stage["code"]], was = sync_row(Stage, {"call": call, "code": stage["code"]},
                                                {**{k: v for k, v in stage.items() if k != "code"}, "position": position})
             changed += was
         ministries = {m.code: m for m in Ministry.objects.all()}
         for code, name_ko, name_en, _domain, _n in OTHER_MINISTRIES:
-            ministries[code], was = _sync(Ministry, {"code": code}, {"name_ko": name_ko, "name_en": name_en,
+            ministries[code], was = sync_row(Ministry, {"code": code}, {"name_ko": name_ko, "name_en": name_en,
                                                                      "is_sample": True})
             changed += was
         # What the announcement decided for each project: its GPUs then (reclamation may shrink the
@@ -190,7 +182,7 @@ def selection_2026_load() -> dict[str, int]:
         domains: dict[str, str] = {}
         for project in projects:
             domains.setdefault(project.ministry.code, project.domain)
-            changed += _sync(Proposal, {"project": project}, {
+            changed += sync_row(Proposal, {"project": project}, {
                 "call": call, "round": round_, "ministry": project.ministry, "title": project.title_ko[:200],
                 "title_en": project.title_en, "domain": project.domain, "summary": project.purpose,
                 "starts_on": project.planned_start, "gpu_model": GpuModel.B200, "gpu_count": announced[project.code],
@@ -200,7 +192,7 @@ def selection_2026_load() -> dict[str, int]:
                 "is_sample": project.is_sample,
             })[1]
         for row in _not_selected_rows(ministries, domains):
-            changed += _sync(Proposal, {"call": call, "ministry": row["ministry"], "title": row["title"]}, {
+            changed += sync_row(Proposal, {"call": call, "ministry": row["ministry"], "title": row["title"]}, {
                 "round": round_, "title_en": row["title_en"], "domain": row["domain"], "summary": row["summary"],
                 "starts_on": row["starts_on"], "gpu_model": GpuModel.B200, "gpu_count": row["gpu_count"], "months": 12,
                 "state": ProposalState.NOT_SELECTED, "submitted_at": _submitted_at(row["key"]), "rank": None,

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext_noop
 
+from allocation_portal.loading import sync_row
 from allocation_portal.messages import msg
 from gpus.availability import day_start
 from gpus.models import (
@@ -34,37 +35,24 @@ PROGRAMME_POOL = {
 OTHER_POOL = {"code": "gov-other", "name_ko": "정부 보유 기타 GPU", "name_en": "Other government GPUs", "kind": PoolKind.OTHER}
 
 
-def _sync(model, lookup: dict, values: dict):
-    """get_or_create, then update only fields that differ, so a second load writes nothing."""
-    obj, created = model.objects.get_or_create(**lookup, defaults=values)
-    if created:
-        return obj, True
-    changed = [name for name, value in values.items() if getattr(obj, name) != value]
-    if changed:
-        for name in changed:
-            setattr(obj, name, values[name])
-        obj.save(update_fields=changed)
-    return obj, bool(changed)
-
-
 def pools_load() -> tuple[Pool, Pool]:
     """The 2026 programme's pool and the pool of the government's other GPUs."""
-    programme, _created = _sync(Pool, {"code": PROGRAMME_POOL["code"]},
+    programme, _created = sync_row(Pool, {"code": PROGRAMME_POOL["code"]},
                                 {k: v for k, v in PROGRAMME_POOL.items() if k != "code"})
-    other, _created = _sync(Pool, {"code": OTHER_POOL["code"]}, {k: v for k, v in OTHER_POOL.items() if k != "code"})
+    other, _created = sync_row(Pool, {"code": OTHER_POOL["code"]}, {k: v for k, v in OTHER_POOL.items() if k != "code"})
     return programme, other
 
 
 def _load_inventory(other: Pool) -> dict[str, Cluster]:
     clusters = {}
     for p in data.PROVIDERS:
-        provider, _created = _sync(
+        provider, _created = sync_row(
             Provider,
             {"code": p["code"]},
             {"name_ko": p["name_ko"], "name_en": p["name_en"], "source_note": p["source_note"]},
         )
         for c in p["clusters"]:
-            cluster, _created = _sync(
+            cluster, _created = sync_row(
                 Cluster,
                 {"code": c["code"]},
                 {"provider": provider, "name": c["name"], "gpu_model": c["gpu_model"], "data_centre": ""},
@@ -145,7 +133,7 @@ def programme_2026_load() -> dict[str, int]:
     with translation.override("ko"), transaction.atomic():
         ministries = {}
         for code, name_ko, name_en, is_sample in data.MINISTRIES:
-            ministry, was_changed = _sync(
+            ministry, was_changed = sync_row(
                 Ministry, {"code": code}, {"name_ko": name_ko, "name_en": name_en, "is_sample": is_sample}
             )
             ministries[code] = ministry

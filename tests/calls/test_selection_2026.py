@@ -88,3 +88,7 @@ def test_the_programme_page_and_a_project_page_say_how_they_were_chosen(selectio
     project = client_for(official).get("/projects/NAI-2026-04/").content.decode()
     assert 'data-testid="project-selection"' in project and "B200 ×128" in project
     assert project.count("passed") == 2 and "selected" in project.split('data-testid="project-stages"')[1][:2000]
+    # The loader's reasons are stored once and read in the reader's language.
+    assert "Selected by the 6th Science &amp; Technology Ministers&#x27; Meeting" in project
+    korean = client_for(official, lang="ko").get("/projects/NAI-2026-04/").content.decode()
+    assert "제6회 과학기술관계장관회의(2026년 3월 30–31일)에서 선정" in korean
