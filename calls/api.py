@@ -202,6 +202,11 @@ class NationalProposalInputSerializer(serializers.Serializer):
     starts_on = ApiDateField()
 
 
+class AdvanceInputSerializer(serializers.Serializer):
+    stage = serializers.SlugField(max_length=40)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
 class RevisionInputSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=2000)
 
@@ -300,6 +305,19 @@ class CallProposalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         body.is_valid(raise_exception=True)
         return self._one(services_review.proposal_ask_revision(actor=request.user, proposal=self.get_object(),
                                                                note=body.validated_data["note"]))
+
+    @extend_schema(request=AdvanceInputSerializer, responses=CallProposalDetailSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])
+    def advance(self, request, id=None):
+        """Record that the proposal passed to a later stage of its call's selection (national calls)."""
+        body = AdvanceInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        proposal = self.get_object()
+        stage = Stage.objects.filter(call_id=proposal.call_id, code=body.validated_data["stage"]).first()
+        if stage is None:
+            raise ValidationError({"stage": [_("Name a stage of this call.")]})
+        return self._one(services_review.proposal_advance(actor=request.user, proposal=proposal, stage=stage,
+                                                          note=body.validated_data["note"]))
 
     @extend_schema(request=DecideInputSerializer, responses=CallProposalDetailSerializer)
     @action(detail=True, methods=["post"], permission_classes=[IsMsitAdmin])

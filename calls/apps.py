@@ -10,6 +10,7 @@ ACTION_LABELS = {
     "review.assign": _("Reviewer assigned"),
     "review.submit": _("Review submitted"),
     "review.ask_revision": _("Revision asked for"),
+    "review.advance": _("Proposal passed to a later stage"),
     "review.decide": _("Committee decision recorded"),
 }
 

@@ -22,6 +22,22 @@ class RevisionForm(forms.Form):
     note = forms.CharField(label=_("What to revise"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
+class AdvanceForm(forms.Form):
+    """MSIT records that a proposal passed to a later stage of its call's selection."""
+
+    stage = forms.ChoiceField(label=_("Passed to the stage"))
+    note = forms.CharField(label=_("Note (the stage's result)"), widget=forms.Textarea(attrs={"rows": 2}),
+                           max_length=2000, required=False)
+
+    def __init__(self, *args, stages=(), reached=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A proposal is at its call's first stage until it passes it.
+        stages = list(stages)
+        after = reached.position if reached is not None else (stages[0].position if stages else 0)
+        self.stages = {stage.code: stage for stage in stages if stage.position > after}
+        self.fields["stage"].choices = [(code, stage.name) for code, stage in self.stages.items()]
+
+
 class DecideForm(forms.Form):
     """The committee's decision. A national proposal's form also asks for the award (whole servers)
     and, for a call with stages, the stage a proposal not selected ended at."""

@@ -232,7 +232,8 @@ class StageResult:
 
 def proposal_stage_results(proposal: Proposal, stages: list[Stage] | None = None) -> list[StageResult]:
     """Each stage of the proposal's call (pass them when read already) and what became of the
-    proposal there: passed every stage before the last one it reached; selected or not at that one."""
+    proposal there: passed every stage before the last one it reached; selected or not at that one
+    (or, while it is not decided, under way there)."""
     reached = proposal.stage_reached
     results = []
     for stage in stages if stages is not None else proposal.call.stages.order_by("position"):
@@ -240,8 +241,10 @@ def proposal_stage_results(proposal: Proposal, stages: list[Stage] | None = None
             outcome = ""
         elif stage.position < reached.position:
             outcome = "passed"
-        else:
+        elif proposal.state in (ProposalState.SELECTED, ProposalState.NOT_SELECTED):
             outcome = "selected" if proposal.state == ProposalState.SELECTED else "not_selected"
+        else:  # not decided yet: under way at the stage it reached
+            outcome = "current"
         results.append(StageResult(stage, outcome))
     return results
 

@@ -195,6 +195,9 @@ def _stage_of(proposal: Proposal, stage: Stage | None, *, selected: bool) -> Sta
         return stages[-1]
     if stage.call_id != proposal.call_id:
         raise ValidationFailed(_("Name a stage of this call."), fields={"stage": [_("Name a stage of this call.")]})
+    if proposal.stage_reached is not None and stage.position < proposal.stage_reached.position:
+        message = _("The proposal passed that stage already; name the stage it is at or a later one.")
+        raise ValidationFailed(message, fields={"stage": [message]})
     return stage
 
 
@@ -215,6 +218,33 @@ def _award_national(*, actor, proposal: Proposal, award_gpus: int | None, reason
         title_ko=proposal.title, title_en=proposal.title_en, domain=proposal.domain or "public",
         purpose=proposal.summary, gpus_awarded=award, planned_start=proposal.starts_on,
         end_date=project_end(proposal.starts_on, proposal.months), is_sample=proposal.is_sample, reason=reason)
+
+
+def proposal_advance(*, actor, proposal: Proposal, stage: Stage, note: str = "") -> Proposal:
+    """MSIT records that an open proposal passed the stages before `stage` and is now at it (the
+    pre-screening's and the interviews' results, before the committee's decision). Only forward:
+    a later stage of the proposal's own call; the last stage is reached with the decision itself."""
+    _msit(actor)
+    note = (note or "").strip()
+    if len(note) > REASON_MAX:
+        raise ValidationFailed(_("At most %(n)s characters.") % {"n": REASON_MAX},
+                               fields={"note": [_("At most %(n)s characters.") % {"n": REASON_MAX}]})
+    if stage.call_id != proposal.call_id:
+        raise ValidationFailed(_("Name a stage of this call."), fields={"stage": [_("Name a stage of this call.")]})
+    with transaction.atomic():
+        locked = Proposal.objects.select_for_update(of=("self",)).select_related("stage_reached").get(pk=proposal.pk)
+        if locked.state not in OPEN_STATES:
+            raise StateConflict(_("This proposal has been decided already."))
+        first = Stage.objects.filter(call_id=locked.call_id).order_by("position").values_list("position", flat=True)[0]
+        current = locked.stage_reached.position if locked.stage_reached else first
+        if stage.position <= current:
+            raise StateConflict(_("The proposal is at this stage or past it already."))
+        before = locked.stage_reached.code if locked.stage_reached else None
+        locked.stage_reached = stage
+        locked.save(update_fields=["stage_reached"])
+        audit.record(actor=actor, action="review.advance", obj=locked, reason=note,
+                     before={"stage": before}, after={"stage": stage.code})
+    return locked
 
 
 def proposal_decide(*, actor, proposal: Proposal, selected: bool, rank: int | None, reason: str,

@@ -19,6 +19,7 @@ from lending.models import Organisation, OrganisationKind, Region
 from . import services, services_review
 from .access import assignments_for_reviewer, get_assignment_for_reviewer, get_proposal_for_user
 from .forms import (
+    AdvanceForm,
     AssignForm,
     ConflictForm,
     DecideForm,
@@ -122,6 +123,15 @@ def _decide_form(proposal, data=None, stages=None) -> DecideForm:
     return DecideForm(data, national=national, stages=stages)
 
 
+def _advance_form(proposal, data=None, stages=None) -> AdvanceForm | None:
+    """The form to record a stage passed, for a national proposal of a call with stages still ahead of it."""
+    if proposal.loan_request_id is not None:
+        return None
+    stages = stages if stages is not None else list(proposal.call.stages.order_by("position"))
+    form = AdvanceForm(data, stages=stages, reached=proposal.stage_reached)
+    return form if form.stages or data is not None else None
+
+
 def _proposal_page(request, code, proposal_id, forms_=None, status=200):
     proposal = get_proposal_for_user(request.user, proposal_id, call_code=code)
     # A ministry official sees their proposal and its decision, not who reviewed it.
@@ -134,6 +144,7 @@ def _proposal_page(request, code, proposal_id, forms_=None, status=200):
         "stages": proposal_stage_results(proposal, stages),
         "assign_form": forms_.get("assign") or AssignForm(), "revision_form": forms_.get("revise") or RevisionForm(),
         "decide_form": forms_.get("decide") or _decide_form(proposal, stages=stages),
+        "advance_form": forms_.get("advance") or _advance_form(proposal, stages=stages),
     }, status=status)
 
 
@@ -142,7 +153,7 @@ def proposal_detail(request, code, proposal_id):
     return _proposal_page(request, code, proposal_id)
 
 
-PROPOSAL_STEPS = {"assign": AssignForm, "revise": RevisionForm, "decide": DecideForm}
+PROPOSAL_STEPS = {"assign": AssignForm, "revise": RevisionForm, "decide": DecideForm, "advance": AdvanceForm}
 
 
 @require_POST
@@ -151,7 +162,14 @@ def proposal_action(request, code, proposal_id, step):
     proposal = get_proposal_for_user(request.user, proposal_id, call_code=code)
     if step not in PROPOSAL_STEPS:
         raise Http404("No such step.")
-    form = _decide_form(proposal, request.POST) if step == "decide" else PROPOSAL_STEPS[step](request.POST)
+    if step == "decide":
+        form = _decide_form(proposal, request.POST)
+    elif step == "advance":
+        form = _advance_form(proposal, request.POST)
+        if form is None:
+            raise Http404("A short-term proposal has no stages.")
+    else:
+        form = PROPOSAL_STEPS[step](request.POST)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -162,6 +180,11 @@ def proposal_action(request, code, proposal_id, step):
                 services_review.assignment_create(actor=request.user, proposal=proposal, reviewer=reviewer,
                                                   due_on=data["due_on"])
                 messages.success(request, _("%(reviewer)s is assigned.") % {"reviewer": reviewer})
+            elif step == "advance":
+                services_review.proposal_advance(actor=request.user, proposal=proposal,
+                                                 stage=form.stages[data["stage"]], note=data["note"])
+                messages.success(request, _("The proposal is at the stage %(stage)s.") % {
+                    "stage": form.stages[data["stage"]].name})
             elif step == "revise":
                 services_review.proposal_ask_revision(actor=request.user, proposal=proposal, note=data["note"])
                 messages.success(request, _("The proposal is sent back to revise and resubmit."))

@@ -477,6 +477,10 @@ ROUTES = {
                                  lambda w: f"/api/v1/call-proposals/{call_proposal(w).public_id}/revise/",
                                  lambda w: {"note": "matrix"}, True,
                                  expect(anonymous=UNAUTH, admin=OK, **ADMIN_ONLY_WRITE, provider=FORBIDDEN)),
+    "api call proposal advance": (["v1:call-proposal-advance"], "post",
+                                  lambda w: f"/api/v1/call-proposals/{national_proposal(w).public_id}/advance/",
+                                  lambda w: {"stage": "committee", "note": "matrix"}, True,
+                                  expect(anonymous=UNAUTH, admin=OK, **ADMIN_ONLY_WRITE, provider=FORBIDDEN)),
     # One review of the three needed is in: the decision is refused (409) for MSIT, forbidden to others.
     "api call proposal decide": (["v1:call-proposal-decide"], "post",
                                  lambda w: f"/api/v1/call-proposals/{call_proposal(w).public_id}/decide/",
@@ -776,7 +780,11 @@ def matrix_world(world, clock):
                                   scores=dict.fromkeys(("impact", "ecosystem", "readiness"), (4, "matrix")))
     national = Call.objects.create(code="nat-2027", kind="national", name_ko="2027 국가 프로젝트 공모",
                                    name_en="2027 national project call", opens_on=dt.date(2026, 9, 1))
-    from calls.models import Proposal, Round
+    from calls.models import Proposal, Round, Stage
+
+    for position, (code, ko, en) in enumerate([("screening", "사전 검토", "Pre-screening"),
+                                               ("committee", "조정위원회", "Coordination committee")]):
+        Stage.objects.create(call=national, code=code, position=position, name_ko=ko, name_en=en)
 
     # A round open on the clock's day, and ministry A's national proposal in it.
     first = Round.objects.create(call=national, number=1, opens_on=dt.date(2026, 9, 1), closes_on=dt.date(2026, 9, 30))

@@ -146,6 +146,46 @@ def test_a_proposal_not_selected_records_the_stage_it_ended_at(world, call, api_
     assert decided.json()["project"] is None and not Project.objects.filter(code__startswith="NAT-2027").exists()
 
 
+def test_msit_records_the_stages_passed_before_the_decision(world, call, client_for, api_for):
+    """Stage by stage (page and API): forward only, within the call, while the proposal is open; the
+    page says where it is; the decision cannot name a stage it passed; each step is audited."""
+    call.stages.filter(code="committee").update(position=2)
+    Stage.objects.create(call=call, code="hearing", position=1, name_ko="청문", name_en="Hearing")
+    proposal = reviewed(world, services.proposal_national_submit(actor=world.official, call=call, values=VALUES))
+    page = client_for(world.admin)
+    url = f"/calls/nat-2027/proposals/{proposal.public_id}/"
+    shown = page.get(url).content.decode()
+    advance_form = shown.split('data-testid="advance-form"')[1].split("</form>")[0]
+    assert '<option value="hearing"' in advance_form and '<option value="interviews"' not in advance_form  # there now
+    assert page.post(url + "advance/", {"stage": "interviews"}).status_code == 400  # not a stage ahead of it
+    moved = page.post(url + "advance/", {"stage": "hearing", "note": "면담 통과"})
+    assert moved.status_code == 302
+    shown = page.get(url).content.decode()
+    stages = shown.split('data-testid="proposal-stages"')[1].split("</ol>")[0]
+    assert "Interviews: <strong>passed" in stages and "Hearing: <strong>under way" in stages
+    assert AuditEvent.objects.filter(action="review.advance", object_id=str(proposal.public_id)).count() == 1
+    api = api_for(world.admin)
+    advance = f"/api/v1/call-proposals/{proposal.public_id}/advance/"
+    back = api.post(advance, {"stage": "interviews"}, format="json")
+    assert back.status_code == 409 and back.json()["error"]["code"] == "state_conflict"
+    assert api.post(advance, {"stage": "elsewhere"}, format="json").status_code == 400
+    other = Call.objects.create(code="nat-other", kind=CallKind.NATIONAL, name_ko="다른 공모", name_en="Other",
+                                opens_on=dt.date(2026, 9, 1))
+    foreign = Stage.objects.create(call=other, code="late", position=9, name_ko="x", name_en="x")
+    with pytest.raises(ValidationFailed):
+        services_review.proposal_advance(actor=world.admin, proposal=proposal, stage=foreign)
+    with pytest.raises(NotPermitted):
+        services_review.proposal_advance(actor=world.official, proposal=proposal, stage=call.stages.get(code="committee"))
+    assert api.post(advance, {"stage": "committee"}, format="json").json()["stage_reached"] == "committee"
+    decide = f"/api/v1/call-proposals/{proposal.public_id}/decide/"
+    passed = api.post(decide, {"selected": False, "reason": "x", "stage": "hearing"}, format="json")
+    assert passed.status_code == 400 and "passed that stage already" in passed.content.decode()
+    decided = api.post(decide, {"selected": False, "reason": "위원회에서 제외"}, format="json")
+    assert decided.status_code == 200 and decided.json()["stage_reached"] == "committee"
+    late = api.post(advance, {"stage": "committee"}, format="json")
+    assert late.status_code == 409 and 'data-testid="advance-form"' not in page.get(url).content.decode()
+
+
 def test_a_selection_without_a_pool_writes_nothing(world, call):
     proposal = reviewed(world, services.proposal_national_submit(actor=world.official, call=call, values=VALUES))
     Call.objects.filter(pk=call.pk).update(pool=None)
