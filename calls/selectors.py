@@ -230,13 +230,18 @@ class StageResult:
     outcome: str  # "passed", "selected", "not_selected" (ended here), "" (not reached)
 
 
+UNDECIDED = (ProposalState.SUBMITTED, ProposalState.IN_REVIEW, ProposalState.REVISION)
+
+
 def proposal_stage_results(proposal: Proposal, stages: list[Stage] | None = None) -> list[StageResult]:
     """Each stage of the proposal's call (pass them when read already) and what became of the
     proposal there: passed every stage before the last one it reached; selected or not at that one
     (or, while it is not decided, under way there)."""
-    reached = proposal.stage_reached
+    stages = list(stages if stages is not None else proposal.call.stages.order_by("position"))
+    # Until it passes the first stage, an open proposal is at it.
+    reached = proposal.stage_reached or (stages[0] if stages and proposal.state in UNDECIDED else None)
     results = []
-    for stage in stages if stages is not None else proposal.call.stages.order_by("position"):
+    for stage in stages:
         if reached is None or stage.position > reached.position:
             outcome = ""
         elif stage.position < reached.position:

@@ -155,6 +155,7 @@ def test_msit_records_the_stages_passed_before_the_decision(world, call, client_
     page = client_for(world.admin)
     url = f"/calls/nat-2027/proposals/{proposal.public_id}/"
     shown = page.get(url).content.decode()
+    assert "Interviews: <strong>under way" in shown  # at the first stage until it passes it
     advance_form = shown.split('data-testid="advance-form"')[1].split("</form>")[0]
     assert '<option value="hearing"' in advance_form and '<option value="interviews"' not in advance_form  # there now
     assert page.post(url + "advance/", {"stage": "interviews"}).status_code == 400  # not a stage ahead of it
