@@ -147,7 +147,10 @@ def totp_code(user: User, *, device=None) -> str:
     device = device or TOTPDevice.objects.get(user=user, confirmed=True)
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time()
-    step = max(totp.t() - device.tolerance, device.last_t + 1)
+    # The current step's code (or the next, if it was used): the portal accepts it for the rest of this
+    # step and the whole next one. (The oldest step still accepted would be refused as soon as the
+    # clock crossed a 30-second boundary between typing and checking: a flaky sign-in.)
+    step = max(totp.t(), device.last_t + 1)
     assert step <= totp.t() + device.tolerance, "every code of this moment was used already"
     return f"{hotp(device.bin_key, step, device.digits):0{device.digits}d}"
 
