@@ -44,7 +44,15 @@ def board():
 
 
 def codes(page):
+    page.wait_for_load_state("load")
     return page.locator("[data-testid=board] tbody tr").evaluate_all("rows => rows.map(r => r.dataset.project)")
+
+
+def follow(page, link):
+    """Click a link or submit button and wait until the page it opens has loaded: reading the rows of the
+    page still being replaced finds none."""
+    with page.expect_navigation(wait_until="load"):
+        link.click()
 
 
 def test_an_admin_sorts_and_filters_the_board_and_compares_in_the_charts(page, login, board):
@@ -53,21 +61,21 @@ def test_an_admin_sorts_and_filters_the_board_and_compares_in_the_charts(page, l
     page.goto("/monitoring/board/")
     assert codes(page) == ["NAI-A", "NAI-B"]
     used = page.locator("[data-testid=board] thead a[data-sort=used]")
-    used.click()
+    follow(page, used)
     assert codes(page) == ["NAI-B", "NAI-A"]
     assert page.locator("th[aria-sort=ascending] a[data-sort=used]").count() == 1
-    page.locator("[data-testid=board] thead a[data-sort=used]").click()
+    follow(page, page.locator("[data-testid=board] thead a[data-sort=used]"))
     assert codes(page) == ["NAI-A", "NAI-B"]
     assert page.locator("th[aria-sort=descending] a[data-sort=used]").count() == 1
     # The full title, wrapping in its cell rather than cut.
     assert page.locator("[data-testid=board] tr[data-project=NAI-A] [data-testid=board-title]").inner_text() == TITLE
     # Filter: the ministry, then a flag.
     page.select_option("#f-ministry", "mohw")
-    page.click("[data-testid=month-picker] button[type=submit]")
+    follow(page, page.locator("[data-testid=month-picker] button[type=submit]"))
     assert codes(page) == ["NAI-B"]
     page.select_option("#f-ministry", "")
     page.select_option("#f-flag", "under_plan")
-    page.click("[data-testid=month-picker] button[type=submit]")
+    follow(page, page.locator("[data-testid=month-picker] button[type=submit]"))
     assert codes(page) == ["NAI-B"]
     page.goto("/monitoring/board/")
     # The charts: lowest use of plan first, each with its numbers as a table.
