@@ -4,6 +4,7 @@ confirm step page that works with JavaScript on and off."""
 import datetime as dt
 
 import pytest
+from playwright.sync_api import expect
 
 from allocation_portal.models import Role
 from gpus.models import Allocation
@@ -82,7 +83,7 @@ def test_a_release_says_how_many_servers_go(browser, live_server, world, javascr
     form = page.locator(action)
     form.locator("textarea[name=reason]").fill("시험 회수")
     form.locator("button[type=submit]").click()
-    assert page.locator("[data-testid=confirm-step]").is_visible()
+    expect(page.locator("[data-testid=confirm-step]")).to_be_visible()
     consequences = page.locator("[data-testid=confirm-consequences]").inner_text()
     assert "8" in consequences and project.code in consequences
     assert Allocation.objects.get(pk=allocation.pk).released_at is None

@@ -5,6 +5,7 @@ and a sign-up with a bad 사업자등록번호."""
 import datetime as dt
 
 import pytest
+from playwright.sync_api import expect
 
 from allocation_portal.models import Role
 from lending import services as lending
@@ -92,7 +93,7 @@ def test_nothing_is_offered_after_an_early_return(page, login, offered):
     page.click("[data-testid=return]")
     assert "2" in page.locator("[data-testid=confirm-consequences]").inner_text()
     page.click("[data-testid=confirm-yes]")
-    assert page.locator("[data-testid=loan-closed]").count() == 1
+    expect(page.locator("[data-testid=loan-closed]")).to_have_count(1)
     for control in ("[data-testid=return]", "[data-testid=renew-form]", "[data-testid=report-form]",
                     "[data-testid=offer-accept]"):
         assert page.locator(control).count() == 0, control

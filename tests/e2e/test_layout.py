@@ -5,8 +5,10 @@ also photographed there, for people to look at."""
 
 import datetime as dt
 import os
+import re
 
 import pytest
+from playwright.sync_api import expect
 
 from allocation_portal import months
 from allocation_portal.models import Role
@@ -123,7 +125,7 @@ def test_the_menu_works_without_javascript(browser, live_server, portal):
     page.click("[data-testid=mobile-menu] summary")
     assert page.locator("[data-testid=mobile-menu] nav a[href='/lending/']").is_visible()
     page.click("[data-testid=mobile-menu] a[href='/lending/signup/']")
-    assert page.url.endswith("/lending/signup/")
+    expect(page).to_have_url(re.compile(r"/lending/signup/$"))
     context.close()
 
 

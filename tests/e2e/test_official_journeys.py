@@ -3,9 +3,11 @@ versions stay visible), the month "report a month's use" opens, the limits and t
 of the form, and the plan page's numbers."""
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from allocation_portal import months
 from allocation_portal.models import Role
@@ -66,7 +68,7 @@ def test_report_a_month_never_opens_a_submitted_report(page, login, kma):
     login("kma.official", f.PASSWORD)
     page.goto(f"/projects/{project.code}/")
     page.click("[data-testid=report-link]")
-    assert "/reports/new/" in page.url
+    expect(page).to_have_url(re.compile("/reports/new/"))
     assert page.locator("#id_month").input_value() == ""
     picker = page.locator("[data-testid=report-months]")
     assert picker.is_visible() and "보고할 달을 고르세요" in picker.inner_text()
@@ -89,7 +91,8 @@ def test_the_form_shows_its_limits_and_an_error_summary_linking_to_the_fields(pa
         page.check(f"input[name={name}][value=yes]")
     page.click("button[name=submit]")
     summary = page.locator("[data-testid=error-summary]")
-    assert summary.is_visible() and summary.locator("a").count() == 2
+    expect(summary).to_be_visible()
+    expect(summary.locator("a")).to_have_count(2)
     summary.locator("a[href='#id_peak_gpus_busy']").click()
     assert page.evaluate("document.activeElement.id") == "id_peak_gpus_busy"
     assert not UsageReport.objects.exists()

@@ -5,6 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from allocation_portal import months
 from allocation_portal.models import Role
@@ -69,7 +70,7 @@ def test_an_admin_reclaims_and_redistributes(page, login):
     row.locator("form[action$='/approve/'] button").click()
     assert org.name in page.locator("[data-testid=confirm-consequences]").inner_text()
     page.click("[data-testid=confirm-yes]")
-    assert page.locator(".msg-success").count() == 1
+    expect(page.locator(".msg-success")).to_have_count(1)
     loan = Loan.objects.get(request=queued)
     assert loan.gpu_count == 8
     reserve_gpus = set(loan.allocations.get().gpu_rows.values_list("gpu_id", flat=True))
