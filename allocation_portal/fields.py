@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from . import dates, months
+from .messages import render
 
 
 def _widget_bounds(widget: forms.Widget, *, month: bool = False) -> None:
@@ -118,6 +119,19 @@ class ApiMonthField(serializers.Field):
 
     def to_representation(self, value):
         return months.label(value)
+
+
+class ApiStoredTextField(serializers.CharField):
+    """A text the portal stored for people to read (a message, or a source string of its catalog),
+    rendered in the caller's language (Accept-Language), like the pages' `stored_text` filter; text a
+    person typed reads as typed."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return render(value)
 
 
 class ApiDateTimeField(serializers.DateTimeField):

@@ -12,7 +12,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin
-from allocation_portal.fields import ApiDateField, ModelSerializer
+from allocation_portal.fields import ApiDateField, ApiStoredTextField, ModelSerializer
 from allocation_portal.models import User
 from lending.models import Organisation
 
@@ -134,6 +134,7 @@ class CallProposalSerializer(ModelSerializer):
                                          allow_null=True)
     project = serializers.CharField(source="project.code", read_only=True, default=None, allow_null=True)
     stage_reached = serializers.CharField(source="stage_reached.code", read_only=True, default=None, allow_null=True)
+    decision_reason = ApiStoredTextField()  # the committee's reason as typed, or a loaded record's in the reader's language
 
     class Meta:
         model = Proposal

@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from allocation_portal.fields import ApiDateTimeField, ModelSerializer
+from allocation_portal.fields import ApiDateTimeField, ApiStoredTextField, ModelSerializer
 from allocation_portal.fields import ApiMonthField as MonthField
 from allocation_portal.uploads import ApiUploadField
 
@@ -10,6 +10,7 @@ from .models import COMPLIANCE_ITEMS, Compliance, Notification, UsageReport, Usa
 
 class ReportVersionSerializer(ModelSerializer):
     actor = serializers.StringRelatedField()
+    note = ApiStoredTextField()
 
     class Meta:
         model = UsageReportVersion

@@ -4,6 +4,7 @@ shipped), with a started project, its award, a loan on an idle server, a case an
 is migrated to the latest schema; the data is all there, in its new homes, and the new rules hold."""
 
 import datetime as dt
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -121,3 +122,39 @@ def test_todays_data_is_migrated_to_the_latest_schema():
     # The policy and the notices are the core's; the case keeps its policy.
     assert NewCase.objects.get().policy.version == 1 and Policy.objects.get(version=1).grace_days == 60
     assert CoreNotification.objects.get().dedup_key == "k"
+
+
+def test_portal_text_written_in_the_writers_language_becomes_its_source_string(clock):
+    """A bulk upload's version note, an early return's ledger reason and an off-purpose case opened from a
+    report were stored in Korean; after the migration each reads in its reader's language. The two
+    migrations change data only, so the rows are made with today's models at the schema before them."""
+    from allocation_portal.messages import render
+    from gpus.models import Allocation
+    from monitoring.models import ReclamationCase, UsageReportVersion
+    from monitoring.services import report_save
+    from tests import factories as f
+    from tests.monitoring.conftest import values
+
+    latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
+    migrate([("monitoring", "0008_watched_for_kept_figures"), ("gpus", "0010_watched_for_kept_figures")])
+    try:
+        ministry = f.make_ministry("mina")
+        project = f.make_project(ministry, started=True, code="PA-001", gpus=8)
+        cluster = f.make_cluster(servers=2)
+        f.award(project, [cluster.servers.order_by("hostname")[0]])
+        report = report_save(actor=None, project=project, month=dt.date(2026, 7, 1), submit=True,
+                             values=values(gpu_hours_used=Decimal(4000), peak_gpus_busy=8, within_purpose=False,
+                                           notes="외부 과제 학습"))
+        UsageReportVersion.objects.filter(report=report).update(note="일괄 업로드.")
+        ReclamationCase.objects.filter(source_report=report).update(evidence_note="2026-07 보고서에서 신고: 외부 과제 학습")
+        org = f.make_organisation(name="기관")
+        loan = f.make_loan(org, gpus=f.server_gpus(cluster.servers.order_by("hostname")[1]),
+                           start=dt.date(2026, 7, 20), end=dt.date(2026, 9, 30))
+        Allocation.objects.filter(loan=loan).update(release_reason="조기 반납.", release_reason_msg=None)
+    finally:
+        migrate(latest)
+
+    assert set(UsageReportVersion.objects.values_list("note", flat=True)) == {"Bulk upload."}
+    assert ReclamationCase.objects.get(source_report__month=dt.date(2026, 7, 1)).evidence_note == "외부 과제 학습"
+    released = Allocation.objects.get(loan__organisation__name="기관")
+    assert render(released.release_reason_msg, "en") == "Returned early." and released.release_reason == "조기 반납."

@@ -96,3 +96,63 @@ def test_audit_targets_and_roles_read_in_the_readers_language(world, client_for)
     assert english["results"][0]["object_repr"].startswith("National project PA-001")
     assert korean["results"][0]["object_repr"].startswith("국가 과제 PA-001")
     assert english["results"][0]["actor_role_label"] in ("MSIT admin", "system")
+
+
+# --- Texts the portal writes itself are stored as its source strings, never in the writer's language ----
+
+
+def test_a_committees_stored_reason_reads_in_the_readers_language_in_the_api(api_for):
+    """The 2026 selection's reasons are the catalog's strings: the API renders them like the page."""
+    from django.core.management import call_command
+
+    from calls.models import Proposal
+
+    call_command("load_selection_2026", verbosity=0)
+    proposal = Proposal.objects.filter(state="selected", project__code="NAI-2026-04").get()
+    auditor = f.make_user("auditor", username="reader")
+    english = api_for(auditor, "en").get(f"/api/v1/call-proposals/{proposal.public_id}/").json()
+    korean = api_for(auditor, "ko").get(f"/api/v1/call-proposals/{proposal.public_id}/").json()
+    assert english["decision_reason"].startswith("Selected by the 6th Science") and not HANGUL.search(english["decision_reason"])
+    assert HANGUL.search(korean["decision_reason"]) and "Selected by" not in korean["decision_reason"]
+
+
+def test_an_early_return_and_a_bulk_upload_leave_portal_text_in_the_readers_language(world, api_for, client_for, clock):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from gpus.models import Allocation
+    from lending.services import loan_return
+    from monitoring.models import UsageReport
+
+    server = world.cluster.servers.order_by("hostname")[5]
+    loan = f.make_loan(world.org_a, gpus=f.server_gpus(server), start=dt.date(2026, 7, 20), end=dt.date(2026, 9, 30))
+    with translation.override("ko"):  # the returning applicant reads Korean; the reason is stored as a source string
+        loan_return(actor=world.applicant, loan=loan)
+    released = Allocation.objects.get(loan=loan)
+    assert render(released.release_reason_msg, "en") == "Returned early."
+    assert render(released.release_reason_msg, "ko") != "Returned early." and HANGUL.search(render(released.release_reason_msg, "ko"))
+
+    header = "과제 코드,대상 월,사용 GPU-시간,최대 동시 사용 GPU,목적 내 사용,인공지능 기본법,개인정보,학습데이터 저작권,비고\n"
+    upload = SimpleUploadedFile("r.csv", ("\ufeff" + header + "PA-001,2026-07,9000,16,Y,Y,NA,Y,\n").encode())
+    assert api_for(world.official, "ko").post("/api/v1/reports/upload/", {"file": upload}, format="multipart").status_code == 201
+    report = UsageReport.objects.get(project__code="PA-001")
+    notes = {lang: api_for(world.official, lang).get(f"/api/v1/reports/{report.public_id}/").json()["versions"][0]["note"]
+             for lang in ("en", "ko")}
+    assert notes["en"] == "Bulk upload." and HANGUL.search(notes["ko"])
+    page = {lang: client_for(world.official, lang).get(f"/reports/{report.public_id}/").content.decode()
+            for lang in ("en", "ko")}
+    assert "Bulk upload." in page["en"] and notes["ko"] in page["ko"] and "Bulk upload." not in page["ko"]
+
+
+def test_an_off_purpose_case_from_a_report_keeps_the_typed_notes_and_names_the_report_in_each_language(world, client_for, clock):
+    from monitoring.models import ReclamationCase
+    from monitoring.services import report_save
+    from tests.monitoring.conftest import values
+
+    with translation.override("ko"):
+        report_save(actor=world.official, project=world.project_a, month=dt.date(2026, 7, 1), submit=True,
+                    values=values(within_purpose=False, notes="외부 과제 학습에 사용"))
+    case = ReclamationCase.objects.get(project=world.project_a, kind="off_purpose")
+    assert case.evidence_note == "외부 과제 학습에 사용" and case.source_report is not None
+    english = client_for(world.admin, "en").get(f"/monitoring/cases/{case.public_id}/").content.decode()
+    assert "Declared in the 2026-07 report" in english and "외부 과제 학습에 사용" in english
+    assert "보고서에서 신고" not in english

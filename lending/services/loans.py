@@ -58,7 +58,7 @@ def loan_return(*, actor, loan: Loan, reason: str = "") -> Loan:
         before = loan_snapshot(locked)
         for allocation in _live_allocations(locked):
             if allocation.ends_at > now:
-                ledger.allocation_release(actor=actor, allocation=allocation, reason=reason or _("Returned early."),
+                ledger.allocation_release(actor=actor, allocation=allocation, reason=reason or msg(gettext_noop("Returned early.")),
                                           at=now, check_permission=False)
         locked.state = LoanState.ENDED
         locked.end_reason = LoanEnd.RETURNED

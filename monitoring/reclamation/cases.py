@@ -76,7 +76,7 @@ def off_purpose_from_report(report: UsageReport) -> ReclamationCase | None:
         return None
     return off_purpose_open(
         actor=None, project=report.project, month=report.month, report=report,
-        note=_("Declared in the %(month)s report: %(notes)s") % {"month": months.label(report.month), "notes": report.notes},
+        note=report.notes,  # as typed; the case's page says which report declared it, in the reader's language
     )
 
 

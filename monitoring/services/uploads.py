@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from allocation_portal import dates, uploads
 from allocation_portal.errors import NotPermitted, ValidationFailed
@@ -200,7 +200,7 @@ def reports_upload(*, actor, rows: list[dict], submit: bool = True) -> list[Usag
         return [
             _report_write(
                 actor=actor, project=project, month=month, values=r.values,
-                report=existing.get((project.pk, month)), submit=submit, at=at, note=_("Bulk upload."),
+                report=existing.get((project.pk, month)), submit=submit, at=at, note=gettext_noop("Bulk upload."),  # a source string: shown in the reader's language
             )
             for r, project, month in valid
         ]
