@@ -14,12 +14,14 @@ from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 from . import audit
 from .errors import NotPermitted
+from .messages import msg
 from .models import AuditEvent, User
 
 # --- Passwords ----------------------------------------------------------------------------------
@@ -37,7 +39,7 @@ def password_set(*, actor, user: User, password: str) -> User:
         audit.record(
             actor=actor, action="account.password_change" if own else "account.password_reset", obj=user,
             object_repr=user.get_username(),
-            reason=str(_("Changed by the user.") if own else _("Reset by an MSIT admin.")),
+            reason=msg(gettext_noop("Changed by the user.") if own else gettext_noop("Reset by an MSIT admin.")),
         )
     return user
 
@@ -85,7 +87,7 @@ def account_unlock(*, actor, username: str | None = None, ip_address: str | None
             object_id=str(user.public_id) if user else (username or ip_address or "")[:64],
             object_repr=(username or ip_address or "")[:150],
             before={"attempts": before}, after={"username": username, "ip_address": ip_address},
-            reason=str(_("Unlocked by an MSIT admin.")),
+            reason=msg(gettext_noop("Unlocked by an MSIT admin.")),
         )
     return cleared
 
@@ -143,7 +145,7 @@ def token_revoke(*, actor, user: User) -> bool:
         token.delete()
         audit.record(
             actor=actor, action="token.revoke", obj=user, object_repr=user.get_username(), before=before,
-            reason=str(_("Revoked by the user.") if actor.pk == user.pk else _("Revoked by an MSIT admin.")),
+            reason=msg(gettext_noop("Revoked by the user.") if actor.pk == user.pk else gettext_noop("Revoked by an MSIT admin.")),
         )
     return True
 

@@ -11,10 +11,12 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import accounts, audit, people, second_factor
 from .fields import DateField
+from .messages import msg
 from .models import AuditEvent, Invitation, User
 from .views import PasswordChangeView
 
@@ -77,7 +79,7 @@ class MsitAdmin(admin.ModelAdmin):
                 obj=obj,
                 before=before,
                 after=audit.snapshot(obj),
-                reason=str(_("Edited in the Django admin.")),
+                reason=msg(gettext_noop("Edited in the Django admin.")),
             )
 
 
@@ -131,7 +133,7 @@ class PortalUserAdmin(MsitAdmin, UserAdmin):
                 obj=obj,
                 before=before,
                 after=after,
-                reason=str(_("Edited in the Django admin.")),
+                reason=msg(gettext_noop("Edited in the Django admin.")),
             )
 
     def user_change_password(self, request, id, form_url=""):
@@ -146,7 +148,7 @@ class PortalUserAdmin(MsitAdmin, UserAdmin):
                     actor=request.user,
                     action="account.password_change" if own else (
                         "account.password_reset" if user.has_usable_password() else "account.password_disabled"),
-                    obj=user, object_repr=user.get_username(), reason=str(_("Set in the Django admin.")),
+                    obj=user, object_repr=user.get_username(), reason=msg(gettext_noop("Set in the Django admin.")),
                 )
         return response
 

@@ -29,6 +29,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 from django_otp.oath import TOTP
@@ -39,6 +40,7 @@ from rest_framework import authentication, exceptions
 
 from . import audit
 from .errors import NotPermitted, ValidationFailed
+from .messages import msg
 from .models import User
 
 # "device": the account has an authenticator; "none": it has not (yet). Looked up once per session.
@@ -199,7 +201,7 @@ def second_factor_enrol(*, actor, user: User, key: str, code: str) -> tuple[TOTP
         audit.record(
             actor=actor, action="account.second_factor_enrol", obj=user, object_repr=user.get_username(),
             before={"enrolled": had}, after={"enrolled": True, "recovery_codes": len(codes)},
-            reason=str(_("Set up again by the user.") if had else _("Set up by the user.")),
+            reason=msg(gettext_noop("Set up again by the user.") if had else gettext_noop("Set up by the user.")),
         )
     return device, codes
 
@@ -224,7 +226,7 @@ def second_factor_reset(*, actor, user: User) -> bool:
         audit.record(
             actor=actor, action="account.second_factor_reset", obj=user, object_repr=user.get_username(),
             before={"enrolled": True, "recovery_codes_left": left}, after={"enrolled": False},
-            reason=str(_("Reset by the user.") if own else _("Reset by an MSIT admin.")),
+            reason=msg(gettext_noop("Reset by the user.") if own else gettext_noop("Reset by an MSIT admin.")),
         )
     return True
 

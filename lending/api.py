@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from allocation_portal import policy as programme_policy
 from allocation_portal.api import AuditorsOnlyRead, IsMsitAdmin, OptionalReasonSerializer, ReasonSerializer
-from allocation_portal.fields import ApiDateField, ModelSerializer
+from allocation_portal.fields import ApiDateField, ApiStoredTextField, ModelSerializer
 from allocation_portal.models import Compliance
 from gpus.models import AllocationGpu, Gpu, GpuModel
 
@@ -64,6 +64,7 @@ class IsApplicant(permissions.BasePermission):
 class LoanRequestSerializer(ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     organisation = serializers.CharField(source="organisation.name", read_only=True)
+    review_note = ApiStoredTextField()  # MSIT's note as typed, or the portal's own in the reader's language
     loan = serializers.SerializerMethodField()
 
     class Meta:

@@ -249,7 +249,7 @@ def proposal_approve(*, actor, proposal: RedistributionProposal) -> Redistributi
                 if locked.loan_request.state not in lending.OPEN_REQUEST_STATES:
                     raise TargetDecided(_("The short-term request has been decided meanwhile."))
                 lending.request_approve(actor=actor, request=locked.loan_request, gpu_ids=locked.gpu_ids,
-                                        note=_("Approved through redistribution."))
+                                        note=gettext_noop("Approved through redistribution."))
             else:
                 _approve_project_increase(actor=actor, proposal=locked, now=now)
             locked.state = ProposalState.APPROVED

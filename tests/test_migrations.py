@@ -125,18 +125,20 @@ def test_todays_data_is_migrated_to_the_latest_schema():
 
 
 def test_portal_text_written_in_the_writers_language_becomes_its_source_string(clock):
-    """A bulk upload's version note, an early return's ledger reason and an off-purpose case opened from a
-    report were stored in Korean; after the migration each reads in its reader's language. The two
+    """A bulk upload's version note, an early return's ledger reason, a redistribution's note on a request
+    and an off-purpose case opened from a report were stored in Korean; after the migration each reads in its reader's language. The
     migrations change data only, so the rows are made with today's models at the schema before them."""
     from allocation_portal.messages import render
     from gpus.models import Allocation
+    from lending.models import LoanRequest
     from monitoring.models import ReclamationCase, UsageReportVersion
     from monitoring.services import report_save
     from tests import factories as f
     from tests.monitoring.conftest import values
 
     latest = MigrationExecutor(connection).loader.graph.leaf_nodes()
-    migrate([("monitoring", "0008_watched_for_kept_figures"), ("gpus", "0010_watched_for_kept_figures")])
+    migrate([("monitoring", "0008_watched_for_kept_figures"), ("gpus", "0010_watched_for_kept_figures"),
+             ("lending", "0004_watched_for_kept_figures")])
     try:
         ministry = f.make_ministry("mina")
         project = f.make_project(ministry, started=True, code="PA-001", gpus=8)
@@ -151,6 +153,7 @@ def test_portal_text_written_in_the_writers_language_becomes_its_source_string(c
         loan = f.make_loan(org, gpus=f.server_gpus(cluster.servers.order_by("hostname")[1]),
                            start=dt.date(2026, 7, 20), end=dt.date(2026, 9, 30))
         Allocation.objects.filter(loan=loan).update(release_reason="조기 반납.", release_reason_msg=None)
+        LoanRequest.objects.filter(pk=loan.request_id).update(review_note="재배분으로 승인.")
     finally:
         migrate(latest)
 
@@ -158,3 +161,4 @@ def test_portal_text_written_in_the_writers_language_becomes_its_source_string(c
     assert ReclamationCase.objects.get(source_report__month=dt.date(2026, 7, 1)).evidence_note == "외부 과제 학습"
     released = Allocation.objects.get(loan__organisation__name="기관")
     assert render(released.release_reason_msg, "en") == "Returned early." and released.release_reason == "조기 반납."
+    assert render(LoanRequest.objects.get(organisation__name="기관").review_note, "en") == "Approved through redistribution."

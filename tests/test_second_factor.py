@@ -17,6 +17,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from allocation_portal.messages import render
 from allocation_portal.models import AuditEvent, Role, User
 from tests import factories as f
 
@@ -201,7 +202,7 @@ def test_an_msit_admin_resets_someone_elses_in_the_django_admin(world, client_fo
     assert not TOTPDevice.objects.filter(user=operator).exists()
     event = AuditEvent.objects.get(action="account.second_factor_reset")
     assert event.actor == world.admin and event.object_id == str(operator.public_id)
-    assert event.reason == "Reset by an MSIT admin."
+    assert render(event.reason_msg, "en") == "Reset by an MSIT admin."  # stored as its message, read in each language
     # The operator's session ended; at the next sign-in they set up a new authenticator.
     assert operators_session.get("/metering/")["Location"].startswith("/accounts/login/")
     assert password_login(operator).get("/metering/")["Location"].startswith(ENROL)

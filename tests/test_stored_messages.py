@@ -156,3 +156,32 @@ def test_an_off_purpose_case_from_a_report_keeps_the_typed_notes_and_names_the_r
     english = client_for(world.admin, "en").get(f"/monitoring/cases/{case.public_id}/").content.decode()
     assert "Declared in the 2026-07 report" in english and "외부 과제 학습에 사용" in english
     assert "보고서에서 신고" not in english
+
+
+def test_no_service_stores_portal_text_translated_into_the_writers_language():
+    """A reason or note the portal writes itself goes in as a message (msg(gettext_noop(...))) or a source
+    string, never as gettext's output: that would keep the words of whoever was signed in."""
+    translated = re.compile(r"\b(reason|note|release_reason|review_note)=(str\()?_\(")
+    found = [f"{p.relative_to(ROOT)}:{n}" for app in ("allocation_portal", "gpus", "projects", "lending", "monitoring",
+                                                       "calls", "outcomes", "metering")
+             for p in (ROOT / app).rglob("*.py") if "migrations" not in p.parts
+             for n, line in enumerate(p.read_text().splitlines(), 1) if translated.search(line)]
+    assert found == []
+
+
+def test_account_audit_reasons_read_in_the_readers_language(world, client_for):
+    """A password reset and a second-factor reset by a Korean-reading admin read in English for an
+    English-reading auditor."""
+    from allocation_portal.accounts import password_set
+    from allocation_portal.second_factor import second_factor_reset
+
+    with translation.override("ko"):
+        password_set(actor=world.admin, user=world.official, password="another-Passw0rd!")
+        second_factor_reset(actor=world.admin, user=world.admin)
+    for action in ("account.password_reset", "account.second_factor_reset"):
+        event = AuditEvent.objects.filter(action=action).latest("pk")
+        assert render(event.reason_msg, "en") == "Reset by an MSIT admin." if action == "account.password_reset" \
+            else render(event.reason_msg, "en") == "Reset by the user."
+        assert HANGUL.search(event.reason)  # the plain column keeps Korean, the portal's first language
+    page = client_for(world.auditor, "en").get("/audit/").content.decode()
+    assert "Reset by an MSIT admin." in page and "담당자가 재설정했습니다" not in page
