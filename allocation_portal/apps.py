@@ -14,6 +14,7 @@ ACTION_LABELS = {
     "account.second_factor_reset": _("Second factor reset"),
     "account.second_factor_failures": _("Wrong second-factor codes in a row"),
     "account.recovery_code_used": _("Recovery code used"),
+    "account.recovery_codes_renew": _("New recovery codes made"),
     "account.sso_refused": _("Single sign-on refused"),
     "token.issue": _("API token issued"),
     "token.renew": _("API token renewed"),

@@ -12,7 +12,8 @@ single-use recovery codes.
   every other session of the account ends, as after a password change.
 - Wrong codes are throttled per account (django-otp: the wait doubles with each failure in a row);
   every PORTAL_SECOND_FACTOR_FAILURE_BURST failures in a row are an audit event. Enrolments, resets
-  and each use of a recovery code are audit events (never with a secret or a code).
+  each use of a recovery code and each new set of recovery codes are audit events (never with a
+  secret or a code).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from django_otp.util import random_hex
 from rest_framework import authentication, exceptions
 
 from . import audit
-from .errors import NotPermitted, ValidationFailed
+from .errors import NotPermitted, StateConflict, ValidationFailed
 from .messages import msg
 from .models import User
 
@@ -169,6 +170,19 @@ def _matching_step(key: str, code: str) -> TOTP | None:
     return totp if totp.verify(int(code), tolerance=TOLERANCE) else None
 
 
+def _new_recovery_codes(user: User) -> list[str]:
+    """Replace the account's recovery codes by PORTAL_RECOVERY_CODES new ones (in the caller's transaction)."""
+    StaticDevice.objects.filter(user=user).delete()
+    recovery = StaticDevice.objects.create(user=user, name="recovery codes", confirmed=True)
+    codes: list[str] = []
+    while len(codes) < settings.PORTAL_RECOVERY_CODES:
+        token = StaticToken.random_token()
+        if token not in codes:
+            codes.append(token)
+    StaticToken.objects.bulk_create(StaticToken(device=recovery, token=token) for token in codes)
+    return codes
+
+
 def second_factor_enrol(*, actor, user: User, key: str, code: str) -> tuple[TOTPDevice, list[str]]:
     """Enrol an authenticator (its secret `key`, confirmed by one of its codes) and make ten new
     recovery codes, replacing whatever the account had. Returns the device and the recovery codes,
@@ -189,13 +203,7 @@ def second_factor_enrol(*, actor, user: User, key: str, code: str) -> tuple[TOTP
         # last_t: the code just used cannot be used again to sign in.
         device = TOTPDevice.objects.create(user=user, name="authenticator", key=key, digits=TOTP_DIGITS,
                                            tolerance=TOLERANCE, confirmed=True, last_t=totp.t(), drift=totp.drift)
-        recovery = StaticDevice.objects.create(user=user, name="recovery codes", confirmed=True)
-        codes: list[str] = []
-        while len(codes) < settings.PORTAL_RECOVERY_CODES:
-            token = StaticToken.random_token()
-            if token not in codes:
-                codes.append(token)
-        StaticToken.objects.bulk_create(StaticToken(device=recovery, token=token) for token in codes)
+        codes = _new_recovery_codes(user)
         user.second_factor_changed_at = timezone.now()
         user.save(update_fields=["second_factor_changed_at"])
         audit.record(
@@ -229,6 +237,25 @@ def second_factor_reset(*, actor, user: User) -> bool:
             reason=msg(gettext_noop("Reset by the user.") if own else gettext_noop("Reset by an MSIT admin.")),
         )
     return True
+
+
+def recovery_codes_renew(*, actor, user: User) -> list[str]:
+    """Ten new recovery codes for the user's own account (after its password, on the page), replacing the
+    old ones, which stop working at once. The authenticator and the sessions stay. Shown once."""
+    if actor is None or actor.pk != user.pk or not user.is_active:
+        raise NotPermitted(_("Only you can make new recovery codes for your account."))
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            raise StateConflict(_("Set up a second factor first: recovery codes belong to it."))
+        left = StaticToken.objects.filter(device__user=user).count()
+        codes = _new_recovery_codes(user)
+        audit.record(
+            actor=actor, action="account.recovery_codes_renew", obj=user, object_repr=user.get_username(),
+            before={"recovery_codes_left": left}, after={"recovery_codes": len(codes)},
+            reason=msg(gettext_noop("Made by the user; the old codes no longer work.")),
+        )
+    return codes
 
 
 # --- Verification -------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The second factor's pages: the account's page, enrolment (QR code, secret, one code to confirm,
-then the recovery codes once), verification at sign-in, and the reset. See second_factor.py."""
+then the recovery codes once), verification at sign-in, new recovery codes, and the reset. See
+second_factor.py."""
 
 from __future__ import annotations
 
@@ -30,7 +31,10 @@ class CodeForm(forms.Form):
     )
 
 
-class ResetForm(forms.Form):
+class ProofForm(forms.Form):
+    """The account's password again (or, for an account that signs in only through single sign-on, a
+    code) before its second factor is reset or its recovery codes are replaced."""
+
     password = forms.CharField(label=gettext_lazy("Your password"), strip=False, required=False,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
     code = forms.CharField(label=gettext_lazy("A code from your authenticator app, or a recovery code"),
@@ -136,6 +140,40 @@ def second_factor_verify(request):
                   status=200 if not form.errors else 400)
 
 
+def _proved(request, form: ProofForm) -> bool:
+    """The posted proof holds: the password, or a code (checked, and throttled, like at sign-in)."""
+    if not form.is_valid():
+        return False
+    code = form.cleaned_data.get("code")
+    if code:
+        result = sf.second_factor_verify(user=request.user, code=code, ip_address=client_ip(request))
+        if result.device is None:
+            form.add_error("code", _wait_message(result.wait_seconds) if result.wait_seconds > 1
+                           else _("That code is not right. Check your authenticator app and try again."))
+    return not form.errors
+
+
+@never_cache
+@sensitive_post_parameters("password", "code")
+@role_required()
+def recovery_codes_renew(request):
+    """Ten new recovery codes, after the password again; the old ones stop working."""
+    user = request.user
+    if not sf.has_authenticator(user):
+        return redirect("second-factor")
+    form = ProofForm(request.POST or None, user=user)
+    if request.method == "POST" and _proved(request, form):
+        try:
+            codes = sf.recovery_codes_renew(actor=user, user=user)
+        except PortalError as exc:
+            add_portal_error(form, exc)
+        else:
+            return render(request, "accounts/second_factor_codes.html",
+                          {"codes": codes, "renewed": True, "next": resolve_url("second-factor")})
+    return render(request, "accounts/second_factor_recovery_codes.html",
+                  {"form": form, "codes_left": sf.recovery_codes_left(user)}, status=400 if form.errors else 200)
+
+
 @never_cache
 @sensitive_post_parameters("password", "code")
 @role_required()
@@ -144,21 +182,14 @@ def second_factor_reset(request):
     user = request.user
     if not sf.has_authenticator(user):
         return redirect("second-factor")
-    form = ResetForm(request.POST or None, user=user)
-    if request.method == "POST" and form.is_valid():
-        code = form.cleaned_data.get("code")
-        if code:
-            result = sf.second_factor_verify(user=user, code=code, ip_address=client_ip(request))
-            if result.device is None:
-                form.add_error("code", _wait_message(result.wait_seconds) if result.wait_seconds > 1
-                               else _("That code is not right. Check your authenticator app and try again."))
-        if not form.errors:
-            sf.second_factor_reset(actor=user, user=user)
-            update_session_auth_hash(request, user)
-            sf.mark_unenrolled(request)
-            messages.success(request, _("Your second factor was removed. Every other session of your account was signed out."))
-            if user.needs_second_factor:
-                return redirect("second-factor-enrol")
-            return redirect("second-factor")
+    form = ProofForm(request.POST or None, user=user)
+    if request.method == "POST" and _proved(request, form):
+        sf.second_factor_reset(actor=user, user=user)
+        update_session_auth_hash(request, user)
+        sf.mark_unenrolled(request)
+        messages.success(request, _("Your second factor was removed. Every other session of your account was signed out."))
+        if user.needs_second_factor:
+            return redirect("second-factor-enrol")
+        return redirect("second-factor")
     return render(request, "accounts/second_factor_reset.html", {"form": form, "required": user.needs_second_factor},
                   status=400 if form.errors else 200)

@@ -35,6 +35,8 @@ urlpatterns = [
     path("accounts/second-factor/set-up/", second_factor_views.second_factor_enrol, name="second-factor-enrol"),
     path("accounts/second-factor/verify/", second_factor_views.second_factor_verify, name="second-factor-verify"),
     path("accounts/second-factor/reset/", second_factor_views.second_factor_reset, name="second-factor-reset"),
+    path("accounts/second-factor/recovery-codes/", second_factor_views.recovery_codes_renew,
+         name="second-factor-recovery-codes"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path(

@@ -656,6 +656,9 @@ ROUTES = {
                              expect(FOUND, anonymous=LOGIN)),
     "second factor reset": (["second-factor-reset"], "get", lambda w: "/accounts/second-factor/reset/", None, False,
                             expect(FOUND, anonymous=LOGIN, admin=OK, provider=OK)),
+    "second factor new recovery codes": (["second-factor-recovery-codes"], "get",
+                                         lambda w: "/accounts/second-factor/recovery-codes/", None, False,
+                                         expect(FOUND, anonymous=LOGIN, admin=OK, provider=OK)),
     # Single sign-on is not configured in the test settings: its addresses do not exist (tests/sso/ turn it on).
     "sso start": (["sso-start"], "get", lambda w: "/accounts/sso/", None, False, expect(NOT_FOUND)),
     "sso callback": (["oidc_authentication_callback"], "get", lambda w: "/accounts/sso/callback/?code=x&state=y", None,

@@ -192,6 +192,48 @@ def test_a_user_resets_their_own_after_giving_their_password_and_sets_up_again(w
     assert client.get("/programme/").status_code == 200
 
 
+def test_a_user_with_few_recovery_codes_left_makes_ten_new_ones_after_giving_their_password(world):
+    """The old codes stop working, the authenticator stays, this session stays signed in; audited,
+    never with a code."""
+    client = password_login(world.applicant)
+    codes = enrol(client)
+    page = client.get("/accounts/second-factor/").content.decode()
+    assert 'href="/accounts/second-factor/recovery-codes/"' in page and "few-recovery-codes" not in page
+    StaticToken.objects.filter(device__user=world.applicant, token__in=codes[3:]).delete()  # three left
+    assert "few-recovery-codes" not in client.get("/accounts/second-factor/").content.decode()
+    StaticToken.objects.filter(device__user=world.applicant, token=codes[2]).delete()
+    assert "few-recovery-codes" in client.get("/accounts/second-factor/").content.decode()
+    codes = codes[:2]
+    wrong = client.post("/accounts/second-factor/recovery-codes/", {"password": "not-my-password"})
+    assert wrong.status_code == 400 and "That is not your password." in wrong.content.decode()
+    assert sorted(StaticToken.objects.filter(device__user=world.applicant).values_list("token", flat=True)) == sorted(codes)
+    made = client.post("/accounts/second-factor/recovery-codes/", {"password": f.PASSWORD})
+    assert made.status_code == 200
+    fresh = re.findall(r"<li><code>([a-z0-9]+)</code></li>", made.content.decode())
+    assert len(fresh) == 10 and not set(fresh) & set(codes)
+    assert sorted(StaticToken.objects.filter(device__user=world.applicant).values_list("token", flat=True)) == sorted(fresh)
+    assert TOTPDevice.objects.filter(user=world.applicant).exists()
+    assert client.get("/accounts/second-factor/").status_code == 200  # still signed in
+    event = AuditEvent.objects.get(action="account.recovery_codes_renew")
+    assert event.actor == world.applicant and event.before == {"recovery_codes_left": 2}
+    assert event.after == {"recovery_codes": 10} and not any(c in str(event.after) for c in fresh)
+    # A new code signs in; an old one no longer does.
+    assert password_login(world.applicant).post(VERIFY, {"code": fresh[0]}).status_code == 302
+    assert password_login(world.applicant).post(VERIFY, {"code": codes[1]}).status_code == 400
+
+
+def test_without_an_authenticator_there_are_no_recovery_codes_to_renew(world):
+    client = password_login(world.applicant)
+    assert client.get("/accounts/second-factor/recovery-codes/")["Location"] == "/accounts/second-factor/"
+    from allocation_portal.errors import NotPermitted, StateConflict
+    from allocation_portal.second_factor import recovery_codes_renew
+
+    with pytest.raises(StateConflict):
+        recovery_codes_renew(actor=world.applicant, user=world.applicant)
+    with pytest.raises(NotPermitted):
+        recovery_codes_renew(actor=world.admin, user=world.applicant)
+
+
 def test_an_msit_admin_resets_someone_elses_in_the_django_admin(world, client_for):
     operator = world.provider
     operators_session = client_for(operator)
