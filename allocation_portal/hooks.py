@@ -25,6 +25,9 @@ MINISTRY_PAGE = "ministry_page"
 # A loan's page: kwargs request, loan. Each returns a dict merged into the page's context (metering:
 # the borrower's measured use).
 LOAN_PAGE = "loan_page"
+# A short-term request's page: kwargs request, loan_request. Each returns a dict merged into the page's
+# context (calls: the rolling call's round and where the request's review stands).
+LOAN_REQUEST_PAGE = "loan_request_page"
 # Before a project's start is recorded: kwargs project. Each returns the lines (list of str) saying
 # what the start will do on its floor, for the confirm step (lending: whose loans are recalled).
 PROJECT_START_PREVIEW = "project_start_preview"

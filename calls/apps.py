@@ -32,3 +32,4 @@ class CallsConfig(AppConfig):
         # The programme overview says how the 2026 projects were chosen; a project's page, how it was.
         hooks.register(hooks.PROGRAMME_PAGE, pages.programme_selection_context)
         hooks.register(hooks.PROJECT_PAGE, pages.project_selection_context)
+        hooks.register(hooks.LOAN_REQUEST_PAGE, pages.request_call_context)

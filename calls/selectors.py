@@ -254,6 +254,17 @@ def proposal_stage_results(proposal: Proposal, stages: list[Stage] | None = None
     return results
 
 
+def request_proposal(loan_request) -> tuple[Proposal, ProposalScore] | None:
+    """A short-term request's proposal (with its call and round) and its review's figures, or None
+    for a request filed before the rolling call existed."""
+    proposal = (Proposal.objects.select_related("call", "round").prefetch_related(
+        Prefetch("assignments", queryset=Assignment.objects.prefetch_related("scores__criterion")))
+        .filter(loan_request=loan_request).first())
+    if proposal is None:
+        return None
+    return proposal, proposal_score(proposal, list(proposal.assignments.all()))
+
+
 def project_proposal(project) -> Proposal | None:
     """The proposal a project was selected from, with its call and criteria."""
     return (Proposal.objects.filter(project=project).select_related("call", "round", "stage_reached")

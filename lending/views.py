@@ -164,6 +164,7 @@ def request_detail(request, request_id, forms_=None, status=200):
         )
     if hasattr(loan_request, "loan"):
         context["loan"] = loan_request.loan
+    context.update(hooks.context(hooks.LOAN_REQUEST_PAGE, request=request, loan_request=loan_request))
     return render(request, "gpus/request_detail.html", context, status=status)
 
 

@@ -91,3 +91,30 @@ def test_the_api_scores_and_decides(world, setup, api_for):
     decided = api_for(world.admin).post(f"/api/v1/call-proposals/{proposal.public_id}/decide/",
                                         {"selected": True, "rank": 1, "reason": "First"}, format="json")
     assert decided.status_code == 200 and decided.json()["state"] == "selected" and decided.json()["rank"] == 1
+
+
+def test_a_short_term_requests_page_names_its_round_and_where_its_review_stands(world, setup, client_for):
+    """The applicant sees the rolling call's round, its cut-off and the review's progress (no reviewer,
+    no score); MSIT sees the score too, and the link to the proposal's review page."""
+    proposal, reviewers = setup
+    request = proposal.loan_request
+    url = f"/lending/requests/{request.public_id}/"
+    for reviewer in reviewers[:2]:
+        assignment = review.assignment_create(actor=world.admin, proposal=proposal, reviewer=reviewer)
+        if reviewer is reviewers[0]:
+            review.review_submit(actor=reviewer, assignment=assignment, scores=scores(4, 4, 4))
+    english = client_for(world.applicant).get(url).content.decode()
+    assert 'data-testid="request-call"' in english
+    assert "Round 18 of “" in english and "cut-off 2026-09-13" in english
+    assert "1 of 3 reviews done" in english
+    assert reviewers[0].username not in english and "4.00" not in english
+    assert f"/calls/{proposal.call.code}/proposals/{proposal.public_id}/" not in english
+    korean = client_for(world.applicant, "ko").get(url).content.decode()
+    assert "18차" in korean and "2026-09-13" in korean and "Round 18" not in korean
+    admin = client_for(world.admin).get(url).content.decode()
+    assert "1 of 3 reviews done" in admin and "4.00" in admin
+    assert f'href="/calls/{proposal.call.code}/proposals/{proposal.public_id}/"' in admin
+    # Revision asked for: the applicant reads MSIT's note there.
+    review.proposal_ask_revision(actor=world.admin, proposal=proposal, note="GPU 수를 줄여 주세요")
+    again = client_for(world.applicant).get(url).content.decode()
+    assert "Revision asked for" in again
