@@ -13,15 +13,19 @@ WIDTH, HEIGHT = 760, 260
 LEFT, RIGHT, TOP, BOTTOM = 64, 48, 16, 36
 
 
-def _nice_max(value: Decimal) -> Decimal:
-    if value <= 0:
-        return Decimal(1)
-    magnitude = Decimal(10) ** (len(str(int(value))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        candidate = magnitude * Decimal(str(step))
-        if candidate >= value:
-            return candidate
-    return magnitude * 10
+def axis_step(top) -> int | float:
+    """The gridline step of an axis from 0 with four steps just reaching `top`: 1, 2, 2.5 or 5 times
+    a power of ten, a whole number (so no two tick labels read the same); 1 when there is nothing."""
+    top = float(top)
+    if top <= 0:
+        return 1
+    magnitude = 10 ** max(len(str(int(top / 4))) - 1, 0)
+    return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if float(m * magnitude).is_integer() and m * magnitude * 4 >= top)
+
+
+def _ticks(top) -> list[str]:
+    step = axis_step(top)
+    return [formatting.format_number(step * k) for k in range(5)]
 
 
 def usage_chart(rows) -> dict | None:
@@ -29,7 +33,7 @@ def usage_chart(rows) -> dict | None:
     share of cumulative plan (right axis, 0–150%)."""
     if not rows:
         return None
-    top = _nice_max(max(max(r.monthly.allocated, r.monthly.planned, r.monthly.used) for r in rows))
+    top = Decimal(str(axis_step(max(max(r.monthly.allocated, r.monthly.planned, r.monthly.used) for r in rows)) * 4))
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = inner_w / len(rows)
     bar = max(min(slot / 4, 18), 2)
@@ -53,7 +57,7 @@ def usage_chart(rows) -> dict | None:
         if plan_ratio is not None:
             share = min(float(plan_ratio), 1.5) / 1.5
             points.append(f"{LEFT + i * slot + slot / 2:.1f},{TOP + inner_h - share * inner_h:.1f}")
-    ticks = [{"y": round(y(top * k / 4), 1), "text": f"{top * k / 4:,.0f}"} for k in range(5)]
+    ticks = [{"y": round(y(top * k / 4), 1), "text": text} for k, text in enumerate(_ticks(top))]
     right_ticks = [{"y": round(TOP + inner_h - (p / 150) * inner_h, 1), "text": f"{p}%"} for p in (0, 50, 100, 150)]
     return {
         "width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "top": TOP,
@@ -113,14 +117,12 @@ CAP_WIDTH, CAP_HEIGHT, CAP_LEFT, CAP_RIGHT, CAP_TOP, CAP_BOTTOM = 760, 260, 56, 
 def stacked_chart(columns: list[dict], layers: list[str]) -> dict | None:
     """Stacked columns, bottom up in the order of `layers`. Each column is a dict with `label` (under
     the column) and `values` ({layer: number}); its other keys are kept for the template. The scale
-    has four gridlines at a round step (1, 2, 2.5 or 5 times a power of ten) just above the tallest."""
+    has four gridlines at a round step (axis_step) just above the tallest."""
     if not columns:
         return None
-    top = max(sum(float(c["values"].get(layer) or 0) for layer in layers) for c in columns) or 1
-    magnitude = 10 ** max(len(str(int(top / 4))) - 1, 0)
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude * 4 >= top)
-    nice = float(step * 4)
-    ticks_text = [formatting.format_number(nice * k / 4) for k in range(5)]
+    top = max(sum(float(c["values"].get(layer) or 0) for layer in layers) for c in columns)
+    nice = float(axis_step(top) * 4)
+    ticks_text = _ticks(top)
     left = max(CAP_LEFT, 7 * max(len(t) for t in ticks_text) + 12)  # room for the longest tick label
     inner_w, inner_h = CAP_WIDTH - left - CAP_RIGHT, CAP_HEIGHT - CAP_TOP - CAP_BOTTOM
     slot = inner_w / len(columns)

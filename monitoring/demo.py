@@ -186,9 +186,9 @@ def load_demo_lending() -> int:
         people[key] = user
     applicant = User.objects.get(username="applicant")
 
-    def values(count, start, days, purpose, model="B200"):
+    def values(count, start, days, purpose):
         return {
-            "gpu_model": model, "gpu_count": count, "starts_on": start, "ends_on": start + dt.timedelta(days=days),
+            "gpu_model": "B200", "gpu_count": count, "starts_on": start, "ends_on": start + dt.timedelta(days=days),
             "purpose": purpose, "expected_results": "논문·공개 모델·서비스 시제품 (예시 데이터)",
             "personal_information": "na", "training_data_copyright": "yes", "ai_basic_act": "yes",
             "accepts_recall_terms": True,
@@ -225,7 +225,7 @@ def load_demo_lending() -> int:
     lending.request_submit(actor=people["seoul"], values=values(2, today + dt.timedelta(days=10), 30,
                                                                 "단백질 구조 예측 모델 재현 연구"))
     lending.request_submit(actor=applicant, values=values(8, today + dt.timedelta(days=60), 80,
-                                                          "H200 기반 추론 최적화 연구", model="H200"))
+                                                          "B200 기반 추론 최적화 연구"))
     return made + 3
 
 

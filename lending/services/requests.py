@@ -161,7 +161,7 @@ def valid_size(count: int) -> bool:
     return 1 <= count <= PARTIAL_SERVER_MAX_GPUS or (count >= GPUS_PER_SERVER and count % GPUS_PER_SERVER == 0)
 
 
-def _request_errors(values: dict, *, organisation_id: int, exclude_pk=None) -> dict[str, list[str]]:
+def _request_errors(values: dict, *, organisation_id: int, pool, exclude_pk=None) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
 
     def add(name, message):
@@ -176,6 +176,14 @@ def _request_errors(values: dict, *, organisation_id: int, exclude_pk=None) -> d
         add("gpu_count", _("Enter the number of GPUs."))
     elif not valid_size(count):
         add("gpu_count", _("Ask for 1 to 4 GPUs, or whole servers (8, 16, 24, ... GPUs)."))
+    elif values.get("gpu_model") in GpuModel.values:
+        # A request the programme could never meet, whatever is idle when it is reviewed.
+        held = Gpu.objects.filter(server__pool=pool, server__cluster__gpu_model=values["gpu_model"]).count()
+        if not held:
+            add("gpu_model", _("The programme lends no %(model)s GPUs.") % {"model": values["gpu_model"]})
+        elif count > held:
+            add("gpu_count", _("The programme has %(n)s %(model)s GPUs in all: ask for at most that many.")
+                % {"n": f"{held:,}", "model": values["gpu_model"]})
     starts, ends = values.get("starts_on"), values.get("ends_on")
     if starts is None:
         add("starts_on", _("Enter the first day."))
@@ -221,7 +229,7 @@ def request_submit(*, actor, values: dict) -> LoanRequest:
     with transaction.atomic():
         # One organisation's requests are checked for overlaps one at a time.
         Organisation.objects.select_for_update().get(pk=actor.organisation_id)
-        errors = _request_errors(values, organisation_id=actor.organisation_id)
+        errors = _request_errors(values, organisation_id=actor.organisation_id, pool=pool)
         if errors:
             raise ValidationFailed(_("The request has errors; nothing was saved."), fields=errors)
         request = LoanRequest.objects.create(
@@ -242,7 +250,8 @@ def request_update(*, actor, request: LoanRequest, values: dict) -> LoanRequest:
             raise NotPermitted(_("Only your organisation can change this request."))
         if locked.state not in OPEN_REQUEST_STATES:
             raise StateConflict(_("Only a request waiting for review can be changed."))
-        errors = _request_errors(values, organisation_id=locked.organisation_id, exclude_pk=locked.pk)
+        errors = _request_errors(values, organisation_id=locked.organisation_id, pool=locked.pool,
+                                 exclude_pk=locked.pk)
         if errors:
             raise ValidationFailed(_("The request has errors; nothing was saved."), fields=errors)
         before = request_snapshot(locked)

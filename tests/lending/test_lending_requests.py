@@ -49,6 +49,22 @@ def test_sizes_that_are_allowed(world, submit, count):
     assert submit(gpu_count=count).gpu_count == count
 
 
+def test_a_request_the_programme_could_never_meet_is_refused(world, submit):
+    """More GPUs of a model than the programme's pool holds at all, or a model it does not lend: an
+    error at the field, not a request that waits in the queue for ever."""
+    from gpus.models import Gpu
+
+    held = Gpu.objects.filter(server__pool=world.project_a.pool, server__cluster__gpu_model="B200").count()
+    assert submit(gpu_count=held).gpu_count == held
+    with pytest.raises(ValidationFailed) as excinfo:
+        submit(gpu_count=held + 8, starts_on=dt.date(2027, 1, 4), ends_on=dt.date(2027, 1, 31))
+    assert excinfo.value.fields["gpu_count"] == [f"The programme has {held:,} B200 GPUs in all: ask for at most that many."]
+    f.make_cluster(servers=1, code="h2", gpu_model="H200", pool=f.other_pool())  # the government's, not the programme's
+    with pytest.raises(ValidationFailed) as excinfo:
+        submit(gpu_model="H200", starts_on=dt.date(2027, 1, 4), ends_on=dt.date(2027, 1, 31))
+    assert excinfo.value.fields["gpu_model"] == ["The programme lends no H200 GPUs."]
+
+
 def test_overlapping_own_requests_are_refused_but_other_organisations_may(world, submit):
     submit()
     with pytest.raises(ValidationFailed) as excinfo:

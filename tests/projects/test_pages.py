@@ -170,8 +170,8 @@ def test_the_headline_shows_the_programmes_2832_beside_what_its_pool_holds_now(w
                 end=dt.date(2026, 10, 1))
     page = client_for(world.admin).get("/programme/").content.decode()
     start = page.index('data-testid="programme-pool"')
-    card = page[start:page.index("</ul>", start)]
+    card = page[start:page.index("</p>", start)]
     assert "2,832" in card
     assert "held by projects now: 32 (in use 24, idle 8)" in card
-    assert "reclaimed to the MSIT reserve: 8" in card and "of these, lent short-term: 2" in card
+    assert "reclaimed to the MSIT reserve: 8" in card and "Lent short-term now, on idle project servers or the MSIT reserve: 2" in card
     assert 'data-testid="capacity-pool-nai-2026"' in page and 'data-testid="capacity-pool-gov-other"' in page
