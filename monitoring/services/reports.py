@@ -36,6 +36,10 @@ from ..models import (
 logger = logging.getLogger(__name__)
 
 
+# The key of an error about the report as a whole (its state), not about one of its fields; the
+# API's convention, and what a page shows at the top and an upload as the row's own message.
+WHOLE_REPORT = "non_field_errors"
+
 REPORT_FIELDS = [
     "gpu_hours_used",
     "peak_gpus_busy",
@@ -108,7 +112,7 @@ def _report_errors(*, project: Project | None, month: dt.date | None, values: di
         if values.get(name) not in Compliance.values:
             add(name, _("Answer this checklist item."))
     if report is not None and report.state == ReportState.SUBMITTED and not actor_is_admin(actor):
-        add("state", _("This report is waiting for MSIT's review and cannot be changed now."))
+        add(WHOLE_REPORT, _("This report is waiting for MSIT's review and cannot be changed now."))
     return errors
 
 

@@ -25,6 +25,7 @@ def version_event_label(value):
 
 @register.filter
 def upload_column(name):
-    """An upload column's name in the reader's language (the file's own Korean header in Korean)."""
+    """An upload column's name in the reader's language (the file's own Korean header in Korean);
+    empty for an error of the row as a whole (never a field's internal name)."""
     label = COLUMN_LABELS.get(name)
-    return str(label) if label is not None else name
+    return str(label) if label is not None else ""
