@@ -25,6 +25,7 @@ from .forms import ReportForm, ReturnForm, UploadForm
 from .models import COMPLIANCE_ITEMS, Notification, ReportState
 from .selectors import (
     due_report_month,
+    months_to_report,
     project_usage,
     report_months,
     report_with_versions,
@@ -40,8 +41,7 @@ from .services import (
 
 
 def default_report_month():
-    """The month the board and the upload template show first: last month (due on the 5th of
-    this month)."""
+    """The month the board shows first: last month (due on the 5th of this month)."""
     return months.add_months(months.current(), -1)
 
 
@@ -285,7 +285,7 @@ def report_upload(request):
 @role_required("is_msit_admin", "is_official")
 def upload_template(request, fmt):
     projects = projects_for_user(request.user).filter(actual_start__isnull=False).order_by("code")
-    return exports.upload_template(projects, default_report_month(), fmt)
+    return exports.upload_template(months_to_report(projects), fmt)
 
 
 @role_required()

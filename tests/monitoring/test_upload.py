@@ -101,9 +101,39 @@ def test_the_template_round_trips(world, client_for, clock):
     response = client_for(world.official).get("/reports/upload/template.xlsx")
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "과제 코드" and rows[1][0] == "PA-001" and rows[1][1] == "2026-08"
+    assert rows[0][0] == "과제 코드" and rows[1][0] == "PA-001" and rows[1][1] == "2026-04"
     assert all(r[0] != "PB-001" for r in rows)  # only the official's own projects
     assert client_for(world.official).get("/reports/upload/template.pdf").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_template_lists_only_the_months_still_to_report_and_leaves_the_declarations_empty(world, client_for, clock,
+                                                                                              fmt):
+    import csv
+    import datetime as dt
+
+    from monitoring.services import report_accept, report_return, report_save
+    from tests.monitoring.conftest import values
+
+    project = world.project_a  # started 2026-04; today is 2026-09-10
+    report_save(actor=world.official, project=project, month=dt.date(2026, 5, 1), values=values())  # a draft
+    returned = report_save(actor=world.official, project=project, month=dt.date(2026, 6, 1), values=values(), submit=True)
+    report_return(actor=world.admin, report=returned, reason="Check")
+    accepted = report_save(actor=world.official, project=project, month=dt.date(2026, 7, 1), values=values(), submit=True)
+    report_accept(actor=world.admin, report=accepted)
+    report_save(actor=world.official, project=project, month=dt.date(2026, 8, 1), values=values(), submit=True)
+    response = client_for(world.official).get(f"/reports/upload/template.{fmt}")
+    if fmt == "xlsx":
+        rows = [["" if v is None else str(v) for v in row]
+                for row in load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)]
+    else:
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header, data = rows[0], rows[1:]
+    assert header[:2] == ["과제 코드", "대상 월"]
+    # Nothing yet (April), a draft (May) and a returned report (June); not the month under way.
+    assert [row[:2] for row in data] == [["PA-001", "2026-04"], ["PA-001", "2026-05"], ["PA-001", "2026-06"]]
+    # Nothing answered for the official: the figures, the purpose and the legal checklist are theirs to fill in.
+    assert all(cell == "" for row in data for cell in row[2:])
 
 
 def test_auditors_and_applicants_cannot_upload(world, api_for, clock):
