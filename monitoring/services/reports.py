@@ -182,6 +182,21 @@ def _report_write(
     return report
 
 
+def _held(project: Project, month: dt.date | None, at) -> tuple | None:
+    """(GPU-hours, GPUs) the project held in `month` by the ledger (the month under way: to `at`)."""
+    return held_by_month([project.pk], month, month, now=at).get((project.pk, month)) if month else None
+
+
+def report_errors(
+    *, actor, project: Project, month: dt.date | None, values: dict, report: UsageReport | None = None,
+) -> dict[str, list[str]]:
+    """The rules report_save checks, for a form to show every field's error at once; a value
+    missing from `values` (its field refused it already) is "missing" here. report_save checks
+    them again, under its lock, when it saves."""
+    return _report_errors(project=project, month=month, values=values, held=_held(project, month, timezone.now()),
+                          report=report, actor=actor)
+
+
 def report_save(
     *, actor, project: Project, month: dt.date, values: dict, submit: bool = False, evidence=None,
     note: str = "", at: dt.datetime | None = None,
@@ -199,8 +214,8 @@ def report_save(
         report = UsageReport.objects.select_for_update().filter(project=project, month=month).first()
         if report is not None and report.state == ReportState.SUBMITTED and not actor_is_admin(actor):
             raise StateConflict(_("This report is waiting for MSIT's review and cannot be changed now."))
-        held = held_by_month([project.pk], month, month, now=at).get((project.pk, month)) if month else None
-        errors = _report_errors(project=project, month=month, values=values, held=held, report=report, actor=actor)
+        errors = _report_errors(project=project, month=month, values=values, held=_held(project, month, at), report=report,
+                                actor=actor)
         if errors:
             raise ValidationFailed(_("The report has errors; nothing was saved."), fields=errors)
         return _report_write(

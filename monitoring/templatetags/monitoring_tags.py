@@ -2,6 +2,8 @@
 
 from django import template
 
+from allocation_portal import months
+
 from ..selectors import FLAG_LABELS, STATUS_LABELS, VERSION_EVENT_LABELS
 from ..services.uploads import COLUMN_LABELS
 
@@ -21,6 +23,12 @@ def flag_label(value):
 @register.filter
 def version_event_label(value):
     return VERSION_EVENT_LABELS.get(value, value)
+
+
+@register.filter
+def join_months(values):
+    """Months as the portal writes them (2026-07, 2026-08)."""
+    return ", ".join(months.label(value) for value in values)
 
 
 @register.filter
