@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.db import transaction
@@ -181,7 +182,7 @@ def usage_plan_scale_future(project: Project, *, held_before: int, held_after: i
 
 
 def usage_plan_errors(
-    *, actor, project: Project, hours_by_month: dict[dt.date, Decimal | None], reason: str = "",
+    *, actor, project: Project, hours_by_month: Mapping[dt.date, Decimal | None], reason: str = "",
 ) -> dict[str, list[str]]:
     """Every error of a plan change, by month label ('2026-10') and `reason`; empty when it is
     valid. The plan page shows them beside its own (a value that is no number) all at once."""
