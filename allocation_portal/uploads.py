@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 import zipfile
 from collections.abc import Iterable
@@ -18,6 +19,9 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from .errors import ValidationFailed
+from .formatting import format_number
+
+logger = logging.getLogger(__name__)
 
 # A row of the report upload has nine columns; anything past this is ignored unread.
 MAX_COLUMNS = 50
@@ -73,7 +77,15 @@ def _too_many_rows(max_rows: int) -> ValidationFailed:
 
 
 def _unreadable(message: str, detail: str) -> ValidationFailed:
-    return ValidationFailed(message, fields={"file": [detail[:300]]})
+    """`detail` is the portal's own sentence in the reader's language, never a library's exception
+    text (which is English and names its internals); that goes to the log."""
+    return ValidationFailed(message, fields={"file": [detail]})
+
+
+def _broken_xlsx(exc: BaseException) -> ValidationFailed:
+    logger.info("An uploaded XLSX could not be read: %r", exc)
+    return _unreadable(_("The XLSX file could not be read."),
+                       _("It is damaged, or not an XLSX workbook: save it again from the spreadsheet as .xlsx."))
 
 
 def _text(value) -> str:
@@ -106,12 +118,18 @@ def read_csv(upload, *, max_rows: int) -> list[list[str]]:
     for encoding in ("utf-8-sig", "cp949"):
         upload.seek(0)
         text = io.TextIOWrapper(upload.file, encoding=encoding, newline="")
+        reader = csv.reader(text)
         try:
-            return _limited(csv.reader(text), max_rows)
+            return _limited(reader, max_rows)
         except UnicodeDecodeError:
             continue
         except csv.Error as exc:  # a field over csv's limit, a broken quote
-            raise _unreadable(_("The CSV file could not be read."), str(exc)) from exc
+            logger.info("An uploaded CSV could not be read: %r", exc)
+            raise _unreadable(
+                _("The CSV file could not be read."),
+                _("Line %(line)s: a cell is longer than %(limit)s characters, or a quote is not closed.")
+                % {"line": reader.line_num, "limit": format_number(csv.field_size_limit())},
+            ) from exc
         finally:
             text.detach()  # the upload's own file stays open
     raise ValidationFailed(_("Save the CSV as UTF-8."), fields={"file": [_("Unknown encoding.")]})
@@ -135,13 +153,13 @@ def read_xlsx(upload, *, max_rows: int) -> list[list[str]]:
             if first and _rows_with_values_exceed(archive, first, max_rows + 1):
                 raise _too_many_rows(max_rows)
     except (zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
-        raise _unreadable(_("The XLSX file could not be read."), str(exc)) from exc
+        raise _broken_xlsx(exc) from exc
     upload.seek(0)
     try:
         # read_only streams the sheet: rows are parsed as they are asked for.
         book = load_workbook(upload.file, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook gets the same clear error
-        raise _unreadable(_("The XLSX file could not be read."), str(exc)) from exc
+        raise _broken_xlsx(exc) from exc
     try:
         if not book.worksheets:
             raise _unreadable(_("The XLSX file could not be read."), _("It has no sheet."))
@@ -156,7 +174,7 @@ def read_xlsx(upload, *, max_rows: int) -> list[list[str]]:
         except ValidationFailed:
             raise
         except Exception as exc:  # noqa: BLE001 - a broken sheet part
-            raise _unreadable(_("The XLSX file could not be read."), str(exc)) from exc
+            raise _broken_xlsx(exc) from exc
     finally:
         book.close()
 

@@ -154,7 +154,8 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser], pagination_class=None)
     def upload(self, request):
         """A CSV or XLSX file with one row per project-month, applied all-or-nothing. When refused,
-        `fields` holds the errors of each row as `row N.field`."""
+        `fields` holds the errors of each row as `row N.field` (`row N.non_field_errors`: the row's
+        report as a whole, e.g. one waiting for MSIT's review)."""
         body = UploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         upload = body.validated_data["file"]

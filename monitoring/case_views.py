@@ -72,8 +72,8 @@ def case_detail(request, case_id, forms_=None, status=200):
     case, can_change = get_case_for_user(request.user, case_id)
     forms_ = forms_ or {}
     usage = project_usage(case.project, until=case.month) if case.project.actual_start else []
-    can_respond = (request.user.is_official and case.state == CaseState.OPEN
-                   and timezone.localdate() <= case.response_due)
+    window_closed = timezone.localdate() > case.response_due
+    can_respond = request.user.is_official and case.state == CaseState.OPEN and not window_closed
     # A refused step (decided meanwhile, not yet allowed...) is said once, at the top, whether or
     # not its form is still on the page.
     refusals = [error for form in forms_.values() for error in form.non_field_errors()]
@@ -84,6 +84,7 @@ def case_detail(request, case_id, forms_=None, status=200):
         "suspend_form": forms_.get("suspend") or SuspendForm(),
         "resolve_form": forms_.get("resolve") or ReasonForm(),
         "can_respond": can_respond,
+        "response_window_closed": window_closed,
         "can_decide": request.user.is_msit_admin and reclamation.decision_allowed(case),
         "can_resolve": request.user.is_msit_admin and not case.decided and case.evidence.get("meets_plan"),
     }, status=status)

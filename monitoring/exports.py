@@ -127,6 +127,9 @@ def board_export(board, rows, fmt: str) -> HttpResponse:
     )
 
 
-def upload_template(projects, month, fmt: str) -> HttpResponse:
-    rows = [[p.code, months.label(month), "", "", "Y", "Y", "NA", "Y", ""] for p in projects]
-    return _respond(fmt, [ko for _field, ko in UPLOAD_HEADERS], rows, f"월간_사용실적_{months.label(month)}", "사용 실적")
+def upload_template(project_months, fmt: str) -> HttpResponse:
+    """One row per project-month the official can still report; every answer is left for them to
+    give (the purpose and the legal checklist are declarations, not defaults to accept)."""
+    rows = [[p.code, months.label(month)] + [""] * (len(UPLOAD_HEADERS) - 2) for p, month in project_months]
+    today = timezone.localdate().isoformat()
+    return _respond(fmt, [ko for _field, ko in UPLOAD_HEADERS], rows, f"월간_사용실적_{today}", "사용 실적")

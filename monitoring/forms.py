@@ -10,6 +10,7 @@ from allocation_portal.models import Policy
 from allocation_portal.uploads import UploadField, too_large_message
 
 from .models import COMPLIANCE_ITEMS, CaseState, Compliance, ResponseKind
+from .services import WHOLE_REPORT, report_errors
 
 EVIDENCE_TYPES = (".csv", ".xlsx", ".pdf", ".txt", ".json", ".zip", ".log")
 
@@ -47,8 +48,12 @@ class ReportForm(forms.Form):
         help_text=_("For example a scheduler accounting export (CSV, XLSX, PDF; up to 10 MB)."),
     )
 
-    def __init__(self, *args, fixed_month: bool = False, **kwargs):
+    def __init__(self, *args, fixed_month: bool = False, project=None, report=None, actor=None, **kwargs):
+        """With `project` (and `report`, when changing one) the form checks, besides its fields, the
+        rules the report service checks (against the ledger), so that every field's error is shown
+        at once, not one more after each try."""
         super().__init__(*args, **kwargs)
+        self.project, self.report, self.actor = project, report, actor
         for name, question in COMPLIANCE_ITEMS.items():
             self.fields[name] = forms.ChoiceField(
                 label=question, choices=Compliance.choices, widget=forms.RadioSelect,
@@ -61,6 +66,22 @@ class ReportForm(forms.Form):
 
     def clean_evidence(self):
         return clean_evidence(self.cleaned_data.get("evidence"))
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.project is None:
+            return cleaned
+        month = self.report.month if self.report is not None else cleaned.get("month")
+        if self.report is None and month is not None and self.project.usage_reports.filter(month=month).exists():
+            self.add_error("month", _("A report for this month exists already; open it to change it."))
+        found = report_errors(actor=self.actor, project=self.project, month=month, values=self.values(),
+                              report=self.report)
+        for name, messages in found.items():
+            if name in self.errors:
+                continue  # the field's own message (not a number, missing, a report exists) says it better
+            for message in messages:
+                self.add_error(None if name == WHOLE_REPORT or name not in self.fields else name, message)
+        return cleaned
 
     def values(self) -> dict:
         return {name: self.cleaned_data.get(name) for name in

@@ -191,16 +191,38 @@ class ReportMonth:
 def report_months(project: Project, *, today: dt.date | None = None) -> list[ReportMonth]:
     """Every month the project may report (from its start to this month), newest first, with its
     report and status. One query for the reports."""
-    if project.actual_start is None:
-        return []
+    return report_months_of([project], today=today)[project.pk]
+
+
+def report_months_of(projects, *, today: dt.date | None = None) -> dict[int, list[ReportMonth]]:
+    """report_months of each of `projects` (a project not started has none), by project id. One
+    query for all their reports."""
     today = today or timezone.localdate()
-    last = min(months.first_day(today), months.first_day(project.end_date))
-    reports = {r.month: r for r in UsageReport.objects.filter(project=project, month__lte=last)}
+    found: dict[int, list[ReportMonth]] = {p.pk: [] for p in projects}
+    started = [p for p in projects if p.actual_start is not None]
+    if not started:
+        return found
+    lasts = {p.pk: min(months.first_day(today), months.first_day(p.end_date)) for p in started}
+    reports = {
+        (r.project_id, r.month): r
+        for r in UsageReport.objects.filter(project__in=[p.pk for p in started], month__lte=months.first_day(today))
+    }
     due_day = programme_policy.current().report_due_day
-    return [
-        ReportMonth(month=m, report=reports.get(m), status=report_status(reports.get(m), m, today, project, due_day))
-        for m in reversed(list(months.months_between(project.actual_start, last)))
-    ]
+    for p in started:
+        for m in reversed(list(months.months_between(p.actual_start, lasts[p.pk]))):
+            report = reports.get((p.pk, m))
+            found[p.pk].append(ReportMonth(month=m, report=report, status=report_status(report, m, today, p, due_day)))
+    return found
+
+
+def months_to_report(projects, *, today: dt.date | None = None) -> list[tuple[Project, dt.date]]:
+    """The finished months that each of `projects` can still report (nothing yet, a draft or a
+    returned report), by project and oldest first: what the upload template lists."""
+    current = months.first_day(today or timezone.localdate())
+    projects = list(projects)
+    by_project = report_months_of(projects, today=today)
+    return [(p, row.month) for p in projects for row in reversed(by_project[p.pk])
+            if row.month < current and row.outstanding]
 
 
 def due_report_month(rows: list[ReportMonth], *, today: dt.date | None = None) -> ReportMonth | None:

@@ -25,6 +25,7 @@ from .forms import ReportForm, ReturnForm, UploadForm
 from .models import COMPLIANCE_ITEMS, Notification, ReportState
 from .selectors import (
     due_report_month,
+    months_to_report,
     project_usage,
     report_months,
     report_with_versions,
@@ -40,8 +41,7 @@ from .services import (
 
 
 def default_report_month():
-    """The month the board and the upload template show first: last month (due on the 5th of
-    this month)."""
+    """The month the board shows first: last month (due on the 5th of this month)."""
     return months.add_months(months.current(), -1)
 
 
@@ -89,13 +89,21 @@ def _limits(project, month) -> dict[str, str]:
 
 
 def _report_form_page(request, project, form, report=None, status=200, month=None, choices=None, measured_from=""):
+    """The report form. `month` is the month the page is for (its limits and suspensions); the
+    month picker (a new report) says which finished months are still to report."""
     month = report.month if report is not None else month
+    current = months.current()
+    finished = [row for row in choices or [] if row.month < current]
     return render(
         request,
         "monitoring/report_form.html",
         {"project": project, "form": form, "report": report, "compliance_items": list(COMPLIANCE_ITEMS),
          "suspensions": _suspensions(project, month), "limits": _limits(project, month), "month": month,
-         "report_months": choices, "measured_from": measured_from},
+         "report_months": choices, "measured_from": measured_from,
+         # Reporting `month`, unless the month asked for was refused: then the picker asks again.
+         "reporting": month if month is not None and not form.errors.get("month") else None,
+         "to_report": [row.month for row in reversed(finished) if row.outstanding],
+         "month_finished": bool(finished)},
         status=status,
     )
 
@@ -137,6 +145,14 @@ def _open_existing(request, report):
     return redirect("report-edit", report_id=report.public_id)
 
 
+def _opened_month(request, choices):
+    """The month the new-report page is for: the one asked for (?month=), else the one due."""
+    month = months.parse(request.GET.get("month", ""))
+    if month is None and (due := due_report_month(choices)) is not None:
+        return due.month
+    return month
+
+
 @role_required("is_msit_admin", "is_official")
 def report_new(request, code):
     """A new report. Without a month it opens the month that is due (the oldest finished month
@@ -147,14 +163,12 @@ def report_new(request, code):
         raise Http404
     choices = report_months(project)
     if request.method == "POST":
-        form = ReportForm(request.POST, request.FILES)
-        if form.is_valid():
-            existing = project.usage_reports.filter(month=form.cleaned_data["month"]).first()
-            if existing is not None:
-                form.add_error("month", _("A report for this month exists already; open it to change it."))
-            elif (saved := _save_from_form(request, project, form)) is not None:
-                return redirect("report-detail", report_id=saved.public_id)
-        month = form.cleaned_data.get("month") if hasattr(form, "cleaned_data") else None
+        form = ReportForm(request.POST, request.FILES, project=project, actor=request.user)
+        if form.is_valid() and (saved := _save_from_form(request, project, form)) is not None:
+            return redirect("report-detail", report_id=saved.public_id)
+        # The page keeps what it showed: the month posted when it may be reported, else the month
+        # it was opened for (its limits stay beside the fields).
+        month = form.cleaned_data.get("month") if "month" not in form.errors else _opened_month(request, choices)
         return _report_form_page(request, project, form, status=400, month=month, choices=choices)
     month = months.parse(request.GET.get("month", ""))
     if month is None:
@@ -190,7 +204,8 @@ def report_edit(request, report_id):
         return _open_existing(request, report)
     fixed = {"month": months.label(report.month)}
     if request.method == "POST":
-        form = ReportForm(request.POST, request.FILES, initial=fixed, fixed_month=True)
+        form = ReportForm(request.POST, request.FILES, initial=fixed, fixed_month=True, project=report.project,
+                          report=report, actor=request.user)
         if form.is_valid() and (saved := _save_from_form(request, report.project, form, report)) is not None:
             return redirect("report-detail", report_id=saved.public_id)
         return _report_form_page(request, report.project, form, report, status=400)
@@ -285,7 +300,7 @@ def report_upload(request):
 @role_required("is_msit_admin", "is_official")
 def upload_template(request, fmt):
     projects = projects_for_user(request.user).filter(actual_start__isnull=False).order_by("code")
-    return exports.upload_template(projects, default_report_month(), fmt)
+    return exports.upload_template(months_to_report(projects), fmt)
 
 
 @role_required()

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from allocation_portal import months
 from allocation_portal.fields import DateField, DateInput
 from gpus.models import Cluster, Gpu, Server
 from gpus.selectors import day_start
+
+from .services import usage_plan_errors
 
 
 class CapacityDateForm(forms.Form):
@@ -77,3 +81,64 @@ class ExpectedStartForm(forms.Form):
 class GpuRequestForm(forms.Form):
     servers = forms.IntegerField(label=_("More servers (8 GPUs each)"), min_value=1, max_value=100)
     reason = forms.CharField(label=_("Why more GPUs are needed"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class GpuHoursField(forms.CharField):
+    """GPU-hours as the portal writes them ('27,648.0'): a finite number, separators allowed."""
+
+    def to_python(self, value):
+        text = (super().to_python(value) or "").replace(",", "")
+        if not text:
+            return None
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite():
+            raise forms.ValidationError(_("Enter a number of GPU-hours."), code="invalid")
+        return number + 0 if number.is_zero() else number  # never -0
+
+
+class PlanForm(forms.Form):
+    """The plan page: one field per month of the project's period, named as its input
+    (m-2026-10). A month not posted is left as it is (a locked month has no input); a planned
+    month posted empty is refused, not taken as 0 or as unchanged: the plan is what use is judged
+    against, so no plan is said with a 0. Every month's error is shown at once, the form's own (not
+    a number) and the plan service's (locked, negative, over what the award can give)."""
+
+    reason = forms.CharField(label=_("Reason (required when changing a month that has begun)"), required=False,
+                             max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, project, plans: dict, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project, self.plans, self.actor = project, plans, actor
+        self.months = list(months.months_between(project.planned_start, project.end_date))
+        for month in self.months:
+            self.fields[self.field_name(month)] = GpuHoursField(label=months.label(month), required=False)
+        self.changes: dict = {}
+
+    @staticmethod
+    def field_name(month) -> str:
+        return f"m-{months.label(month)}"
+
+    def clean(self):
+        cleaned = super().clean()
+        for month in self.months:
+            name = self.field_name(month)
+            if name not in self.data or name in self.errors:
+                continue
+            value = cleaned.get(name)
+            if value is None:
+                if month in self.plans:
+                    self.add_error(name, _("Enter a number of GPU-hours (0 for none)."))
+                continue
+            if self.plans.get(month) != value:
+                self.changes[month] = value
+        errors = usage_plan_errors(actor=self.actor, project=self.project, hours_by_month=self.changes,
+                                   reason=cleaned.get("reason", ""))
+        for key, messages in errors.items():
+            name = key if key == "reason" else f"m-{key}"
+            if name in self.fields and name not in self.errors:
+                for message in messages:
+                    self.add_error(name, message)
+        return cleaned

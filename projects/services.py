@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 
 from django.db import transaction
@@ -13,6 +14,7 @@ from django.utils.translation import gettext_noop
 from allocation_portal import audit, hooks, months
 from allocation_portal import policy as programme_policy
 from allocation_portal.errors import CapacityConflict, NotPermitted, StateConflict, ValidationFailed
+from allocation_portal.formatting import GPU_HOURS_DECIMALS, format_number
 from allocation_portal.messages import Message, msg
 from gpus.availability import day_start, period
 from gpus.awards import lock_free_servers, project_take_over
@@ -179,33 +181,45 @@ def usage_plan_scale_future(project: Project, *, held_before: int, held_after: i
         plan.save(update_fields=["planned_gpu_hours", "updated_at"])
 
 
-def usage_plan_update(*, actor, project: Project, hours_by_month: dict[dt.date, Decimal], reason: str = "") -> int:
-    """Set planned GPU-hours for some months. Officials change future months only; months that
-    have begun are locked except for MSIT admins, whose change is audited with its reason."""
-    if not can_change_project(actor, project):
-        raise NotPermitted(_("You cannot change this project's plan."))
+def usage_plan_errors(
+    *, actor, project: Project, hours_by_month: Mapping[dt.date, Decimal | None], reason: str = "",
+) -> dict[str, list[str]]:
+    """Every error of a plan change, by month label ('2026-10') and `reason`; empty when it is
+    valid. The plan page shows them beside its own (a value that is no number) all at once."""
     this_month = months.current()
     first = months.first_day(project.planned_start)
     last = months.first_day(project.end_date)
     errors: dict[str, list[str]] = {}
     for month, hours in hours_by_month.items():
         key = months.label(month)
+        capacity = project.gpus_awarded * months.hours_in(month)
         if month < first or month > last:
             errors[key] = [_("Outside the project's period (%(first)s to %(last)s).")
                            % {"first": months.label(first), "last": months.label(last)}]
         elif month <= this_month and not actor.is_msit_admin:
             errors[key] = [_("This month has begun: only an MSIT admin can change its plan.")]
+        elif hours is not None and not Decimal(hours).is_finite():
+            errors[key] = [_("Enter a number of GPU-hours.")]
         elif hours is None or hours < 0:
             errors[key] = [_("Enter zero or more GPU-hours.")]
-        elif hours > project.gpus_awarded * months.hours_in(month):
+        elif hours > capacity:
             errors[key] = [_("More than the awarded GPUs can give in this month (%(max)s GPU-hours).")
-                           % {"max": project.gpus_awarded * months.hours_in(month)}]
+                           % {"max": format_number(capacity, GPU_HOURS_DECIMALS)}]
+    if any(m <= this_month for m in hours_by_month) and not (reason or "").strip():
+        errors["reason"] = [_("Required.")]
+    return errors
+
+
+def usage_plan_update(*, actor, project: Project, hours_by_month: dict[dt.date, Decimal], reason: str = "") -> int:
+    """Set planned GPU-hours for some months. Officials change future months only; months that
+    have begun are locked except for MSIT admins, whose change is audited with its reason."""
+    if not can_change_project(actor, project):
+        raise NotPermitted(_("You cannot change this project's plan."))
+    errors = usage_plan_errors(actor=actor, project=project, hours_by_month=hours_by_month, reason=reason)
+    if list(errors) == ["reason"]:
+        raise ValidationFailed(_("Changing a month that has begun needs a reason."), fields=errors)
     if errors:
         raise ValidationFailed(_("Some months of the plan are invalid."), fields=errors)
-    if any(m <= this_month for m in hours_by_month) and not (reason or "").strip():
-        raise ValidationFailed(
-            _("Changing a month that has begun needs a reason."), fields={"reason": [_("Required.")]}
-        )
     with transaction.atomic():
         existing = {p.month: p for p in UsagePlan.objects.select_for_update().filter(project=project)}
         before, after = {}, {}

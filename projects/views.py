@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -32,7 +30,15 @@ from .access import (
     projects_for_user,
 )
 from .filters import ProjectFilter
-from .forms import AwardForm, CapacityDateForm, ExpectedStartForm, GpuRequestForm, ReleaseForm, StartForm
+from .forms import (
+    AwardForm,
+    CapacityDateForm,
+    ExpectedStartForm,
+    GpuRequestForm,
+    PlanForm,
+    ReleaseForm,
+    StartForm,
+)
 from .selectors import ministry_list, programme_summary, project_list
 from .services import (
     gpu_request_create,
@@ -221,51 +227,40 @@ def project_plan(request, code):
     project, editable = get_project_for_user(request.user, code)
     plans = {p.month: p.planned_gpu_hours for p in project.plans.all()}
     this_month = months.current()
-    period = list(months.months_between(project.planned_start, project.end_date))
-    errors, reason, status = {}, "", 200
-    if request.method == "POST":
-        if not editable:
-            raise PermissionDenied
-        reason = request.POST.get("reason", "")
-        changes = {}
-        for month in period:
-            raw = request.POST.get(f"m-{months.label(month)}")
-            if raw is None or raw.strip() == "":
-                continue
+    status = 200
+    if request.method == "POST" and not editable:
+        raise PermissionDenied
+    form = PlanForm(request.POST if request.method == "POST" else None, project=project, plans=plans, actor=request.user)
+    if form.is_bound:
+        if form.is_valid():
             try:
-                value = Decimal(raw.replace(",", ""))
-            except InvalidOperation:
-                errors[months.label(month)] = [_("Enter a number of GPU-hours.")]
-                continue
-            if plans.get(month) != value:
-                changes[month] = value
-        if not errors:
-            try:
-                changed = usage_plan_update(actor=request.user, project=project, hours_by_month=changes, reason=reason)
+                changed = usage_plan_update(actor=request.user, project=project, hours_by_month=form.changes,
+                                            reason=form.cleaned_data["reason"])
             except PortalError as exc:
-                errors = exc.fields or {"": [exc.message]}
+                add_portal_error(form, exc)
             else:
                 messages.success(request, _("%(n)s months of the plan were updated.") % {"n": changed})
                 return redirect("project-plan", code=project.code)
         status = 400
-    rows = [
-        {
-            "month": month,
-            "label": months.label(month),
-            # Written like every other GPU-hours figure (27,648.0); the post reads the separators back.
-            "hours": request.POST.get(f"m-{months.label(month)}", "") if errors
-            else (format_number(plans[month], GPU_HOURS_DECIMALS) if month in plans else ""),
+    rows = []
+    for month in form.months:
+        name = form.field_name(month)
+        locked = month <= this_month and not request.user.is_msit_admin
+        # Written like every other GPU-hours figure (27,648.0); the post reads the separators back.
+        # A field keeps what was typed into it; a locked month, which has no field, its value.
+        stored = format_number(plans[month], GPU_HOURS_DECIMALS) if month in plans else ""
+        rows.append({
+            "month": month, "label": months.label(month), "name": name,
+            "hours": form.data.get(name, stored) if form.is_bound and editable and not locked else stored,
             "capacity": project.gpus_awarded * months.hours_in(month),
-            "locked": month <= this_month and not request.user.is_msit_admin,
-            "errors": errors.get(months.label(month), []),
-        }
-        for month in period
-    ]
+            "locked": locked,
+            "errors": form.errors.get(name, []),
+        })
     return render(
         request,
         "projects/project_plan.html",
-        {"project": project, "rows": rows, "editable": editable, "errors": errors, "reason": reason,
-         "other_errors": [m for k, v in errors.items() if k not in {r["label"] for r in rows} for m in v]},
+        {"project": project, "rows": rows, "editable": editable, "form": form, "errors": form.errors,
+         "other_errors": form.non_field_errors()},
         status=status,
     )
 

@@ -37,6 +37,24 @@ def test_the_compiled_catalog_is_current(tmp_path):
     assert compiled.read_bytes() == PO.with_suffix(".mo").read_bytes(), "run: manage.py compilemessages -l ko"
 
 
+# A Korean particle after a placeholder depends on how its value ends (NAI-2026-41을, 2026-08을,
+# clw-001을, 부처를): the catalog uses the neutral forms 을(를), 이(가), 은(는), 와(과), (으)로.
+# Only a value that always ends in the same unit (10 MB, 12.3%) may take that unit's particle.
+PARTICLE_AFTER_VALUE = re.compile(r"%\((\w+)\)s(을|를|이|가|은|는|와|과|으로|로)(?![(\w])")
+ENDS_IN_A_UNIT = {"limit", "share"}
+
+
+def test_a_particle_after_a_value_is_the_neutral_form():
+    wrong = [
+        (match.group(0), block.splitlines()[0])
+        for block in catalog_blocks()
+        for msgstr in re.findall(r'^msgstr(?:\[\d+\])? ((?:".*"\n?)+)', block + "\n", re.M)
+        for match in PARTICLE_AFTER_VALUE.finditer("".join(re.findall(r'"(.*)"', msgstr)))
+        if match.group(1) not in ENDS_IN_A_UNIT
+    ]
+    assert not wrong, wrong
+
+
 # Internal codes a Korean reader must never see: snake_case codes ("gpu_hours_used", "msit_admin"),
 # tiers ("tier1") and dotted codes ("loan.renewal_request", "gpus.loan").
 CODE = re.compile(r"\b(?:[a-z]+_[a-z_]+|tier\d|[a-z]+\.[a-z_]+)\b")

@@ -3,10 +3,19 @@
 from here."""
 
 from .reminders import report_reminders_send
-from .reports import REPORT_FIELDS, actor_is_admin, report_accept, report_return, report_save, report_snapshot
+from .reports import (
+    REPORT_FIELDS,
+    WHOLE_REPORT,
+    actor_is_admin,
+    report_accept,
+    report_errors,
+    report_return,
+    report_save,
+    report_snapshot,
+)
 from .uploads import UPLOAD_COLUMNS, UploadRejected, parse_upload, reports_upload
 
 __all__ = [
-    "REPORT_FIELDS", "UPLOAD_COLUMNS", "UploadRejected", "actor_is_admin", "parse_upload",
-    "report_accept", "report_reminders_send", "report_return", "report_save", "report_snapshot", "reports_upload",
+    "REPORT_FIELDS", "UPLOAD_COLUMNS", "WHOLE_REPORT", "UploadRejected", "actor_is_admin", "parse_upload",
+    "report_accept", "report_errors", "report_reminders_send", "report_return", "report_save", "report_snapshot", "reports_upload",
 ]

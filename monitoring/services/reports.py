@@ -36,6 +36,10 @@ from ..models import (
 logger = logging.getLogger(__name__)
 
 
+# The key of an error about the report as a whole (its state), not about one of its fields; the
+# API's convention, and what a page shows at the top and an upload as the row's own message.
+WHOLE_REPORT = "non_field_errors"
+
 REPORT_FIELDS = [
     "gpu_hours_used",
     "peak_gpus_busy",
@@ -108,7 +112,7 @@ def _report_errors(*, project: Project | None, month: dt.date | None, values: di
         if values.get(name) not in Compliance.values:
             add(name, _("Answer this checklist item."))
     if report is not None and report.state == ReportState.SUBMITTED and not actor_is_admin(actor):
-        add("state", _("This report is waiting for MSIT's review and cannot be changed now."))
+        add(WHOLE_REPORT, _("This report is waiting for MSIT's review and cannot be changed now."))
     return errors
 
 
@@ -178,6 +182,21 @@ def _report_write(
     return report
 
 
+def _held(project: Project, month: dt.date | None, at) -> tuple | None:
+    """(GPU-hours, GPUs) the project held in `month` by the ledger (the month under way: to `at`)."""
+    return held_by_month([project.pk], month, month, now=at).get((project.pk, month)) if month else None
+
+
+def report_errors(
+    *, actor, project: Project, month: dt.date | None, values: dict, report: UsageReport | None = None,
+) -> dict[str, list[str]]:
+    """The rules report_save checks, for a form to show every field's error at once; a value
+    missing from `values` (its field refused it already) is "missing" here. report_save checks
+    them again, under its lock, when it saves."""
+    return _report_errors(project=project, month=month, values=values, held=_held(project, month, timezone.now()),
+                          report=report, actor=actor)
+
+
 def report_save(
     *, actor, project: Project, month: dt.date, values: dict, submit: bool = False, evidence=None,
     note: str = "", at: dt.datetime | None = None,
@@ -195,8 +214,8 @@ def report_save(
         report = UsageReport.objects.select_for_update().filter(project=project, month=month).first()
         if report is not None and report.state == ReportState.SUBMITTED and not actor_is_admin(actor):
             raise StateConflict(_("This report is waiting for MSIT's review and cannot be changed now."))
-        held = held_by_month([project.pk], month, month, now=at).get((project.pk, month)) if month else None
-        errors = _report_errors(project=project, month=month, values=values, held=held, report=report, actor=actor)
+        errors = _report_errors(project=project, month=month, values=values, held=_held(project, month, at), report=report,
+                                actor=actor)
         if errors:
             raise ValidationFailed(_("The report has errors; nothing was saved."), fields=errors)
         return _report_write(

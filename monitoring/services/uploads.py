@@ -49,19 +49,8 @@ class UploadRejected(ValidationFailed):
 
 # --- Bulk upload ---------------------------------------------------------------------------
 
-UPLOAD_COLUMNS = {
-    # accepted header (Korean or English) -> field
-    "project": "project", "과제": "project", "과제 코드": "project", "project_code": "project",
-    "month": "month", "월": "month", "대상 월": "month",
-    "gpu_hours_used": "gpu_hours_used", "사용 gpu-시간": "gpu_hours_used", "gpu-시간": "gpu_hours_used",
-    "peak_gpus_busy": "peak_gpus_busy", "최대 동시 사용 gpu": "peak_gpus_busy",
-    "within_purpose": "within_purpose", "목적 내 사용": "within_purpose",
-    "ai_basic_act": "ai_basic_act", "인공지능 기본법": "ai_basic_act",
-    "personal_information": "personal_information", "개인정보": "personal_information",
-    "training_data_copyright": "training_data_copyright", "학습데이터 저작권": "training_data_copyright",
-    "notes": "notes", "비고": "notes",
-}
-# How each column is named to the person who uploaded it (the Korean is the template's own header).
+# How each column is named to the person who uploaded it: the Korean is the template's own
+# header, the English a header the upload accepts too (UPLOAD_COLUMNS).
 COLUMN_LABELS = {
     "project": pgettext_lazy("upload column", "Project code"),
     "month": pgettext_lazy("upload column", "Month reported"),
@@ -72,6 +61,21 @@ COLUMN_LABELS = {
     "personal_information": pgettext_lazy("upload column", "Personal information"),
     "training_data_copyright": pgettext_lazy("upload column", "Training data copyright"),
     "notes": pgettext_lazy("upload column", "Notes"),
+}
+UPLOAD_COLUMNS = {
+    # accepted header (Korean or English, compared in lower case) -> field
+    "project": "project", "과제": "project", "과제 코드": "project", "project_code": "project", "project code": "project",
+    "month": "month", "월": "month", "대상 월": "month", "month reported": "month",
+    "gpu_hours_used": "gpu_hours_used", "사용 gpu-시간": "gpu_hours_used", "gpu-시간": "gpu_hours_used",
+    "gpu-hours used": "gpu_hours_used",
+    "peak_gpus_busy": "peak_gpus_busy", "최대 동시 사용 gpu": "peak_gpus_busy", "peak gpus busy": "peak_gpus_busy",
+    "within_purpose": "within_purpose", "목적 내 사용": "within_purpose", "used within purpose": "within_purpose",
+    "ai_basic_act": "ai_basic_act", "인공지능 기본법": "ai_basic_act", "ai basic act": "ai_basic_act",
+    "personal_information": "personal_information", "개인정보": "personal_information",
+    "personal information": "personal_information",
+    "training_data_copyright": "training_data_copyright", "학습데이터 저작권": "training_data_copyright",
+    "training data copyright": "training_data_copyright",
+    "notes": "notes", "비고": "notes",
 }
 REQUIRED_COLUMNS = {"project", "month", "gpu_hours_used", "peak_gpus_busy", "within_purpose",
                     "ai_basic_act", "personal_information", "training_data_copyright"}
@@ -101,9 +105,11 @@ def parse_upload(file, filename: str) -> list[dict]:
     header = [UPLOAD_COLUMNS.get(str(c).strip().lower()) for c in rows[0]]
     missing = REQUIRED_COLUMNS - set(header)
     if missing:
+        # Named as the template's header names them, in the template's order.
+        columns = ", ".join(str(label) for name, label in COLUMN_LABELS.items() if name in missing)
         raise ValidationFailed(
-            _("Columns missing: %(columns)s.") % {"columns": ", ".join(sorted(missing))},
-            fields={"file": [_("Missing columns: %(columns)s.") % {"columns": ", ".join(sorted(missing))}]},
+            _("Columns missing: %(columns)s.") % {"columns": columns},
+            fields={"file": [_("Missing columns: %(columns)s.") % {"columns": columns}]},
         )
     return [{name: value for name, value in zip(header, row, strict=False) if name} for row in rows[1:]]
 
@@ -122,22 +128,41 @@ def _number(text: str) -> Decimal:
 
 
 def _parse_values(raw: dict, errors: dict) -> dict:
+    """The row's values from its cells; a cell left empty is "required" (the service's rules say
+    nothing more of a value that is not there), one that is not a value says what it must be."""
     values: dict = {"notes": raw.get("notes", "")}
-    try:
-        values["gpu_hours_used"] = _number(raw.get("gpu_hours_used", ""))
-    except InvalidOperation:
-        errors["gpu_hours_used"] = [_("Not a number.")]
-    try:
-        peak = _number(raw.get("peak_gpus_busy", ""))
-        if peak != peak.to_integral_value():
-            raise InvalidOperation(peak)
-        values["peak_gpus_busy"] = int(peak)
-    except InvalidOperation:
-        errors["peak_gpus_busy"] = [_("Not a whole number.")]
-    purpose = raw.get("within_purpose", "").lower()
-    values["within_purpose"] = True if purpose in YES else False if purpose in NO else None
+
+    def cell(name) -> str | None:
+        text = raw.get(name, "")
+        if text == "":
+            errors[name] = [_("Required.")]
+            return None
+        return text
+
+    if (text := cell("gpu_hours_used")) is not None:
+        try:
+            values["gpu_hours_used"] = _number(text)
+        except InvalidOperation:
+            errors["gpu_hours_used"] = [_("Not a number.")]
+    if (text := cell("peak_gpus_busy")) is not None:
+        try:
+            peak = _number(text)
+            if peak != peak.to_integral_value():
+                raise InvalidOperation(peak)
+            values["peak_gpus_busy"] = int(peak)
+        except InvalidOperation:
+            errors["peak_gpus_busy"] = [_("Not a whole number.")]
+    values["within_purpose"] = None
+    if (text := cell("within_purpose")) is not None:
+        values["within_purpose"] = True if text.lower() in YES else False if text.lower() in NO else None
+        if values["within_purpose"] is None:
+            errors["within_purpose"] = [_("Write Y or N.")]
     for name in COMPLIANCE_ITEMS:
-        values[name] = COMPLIANCE_WORDS.get(raw.get(name, "").lower())
+        values[name] = None
+        if (text := cell(name)) is not None:
+            values[name] = COMPLIANCE_WORDS.get(text.lower())
+            if values[name] is None:
+                errors[name] = [_("Write Y, N or NA.")]
     return values
 
 
@@ -153,12 +178,17 @@ def reports_upload(*, actor, rows: list[dict], submit: bool = True) -> list[Usag
     for number, raw in enumerate(rows, start=2):
         row = UploadRow(number=number, raw=raw)
         row.project = scope.get(raw.get("project", ""))
-        if row.project is None:
+        if not raw.get("project"):
+            row.errors["project"] = [_("Required.")]
+        elif row.project is None:
             row.errors["project"] = [_("Unknown project code, or not one of your ministry's projects.")]
-        try:
-            row.month = dates.parse_month(raw.get("month", ""))
-        except dates.DateInvalid as exc:
-            row.errors["month"] = [exc.message]
+        if not raw.get("month"):
+            row.errors["month"] = [_("Required.")]
+        else:
+            try:
+                row.month = dates.parse_month(raw.get("month", ""))
+            except dates.DateInvalid as exc:
+                row.errors["month"] = [exc.message]
         row.values = _parse_values(raw, row.errors)
         key = (raw.get("project"), row.month)
         if row.project and row.month and key in seen:

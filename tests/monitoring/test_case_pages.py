@@ -53,3 +53,52 @@ def test_running_a_check_is_confirmed_first(world, client_for, clock):
     from monitoring.models import CheckRun
 
     assert not CheckRun.objects.exists()
+
+
+def case_panel(page: str) -> str:
+    """The page's text, tags removed and spaces joined."""
+    import html
+    import re
+
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_the_page_says_the_next_step_as_the_cases_state_has_it(world, case, client_for, clock):
+    official = client_for(world.official)
+    url = f"/monitoring/cases/{case.public_id}/"
+    assert 'action="' in official.get(url).content.decode()  # the response form, while it may respond
+    reclamation.case_respond(actor=world.official, case=case, kind="explanation", text="Late data.")
+    text = case_panel(official.get(url).content.decode())
+    assert "Waiting for the ministry's response" not in text
+    assert "The ministry responded on 2026-09-10; MSIT decides next." in text
+    korean = case_panel(client_for(world.official, lang="ko").get(url).content.decode())
+    assert "부처의 의견 제출을 기다리는 중입니다" not in korean and "부처가 2026-09-10에 소명을 제출했습니다." in korean
+
+
+def test_after_the_response_window_without_a_response_the_page_says_so(world, case, client_for, clock):
+    clock.move_to(case.response_due + dt.timedelta(days=1))
+    text = case_panel(client_for(world.official).get(f"/monitoring/cases/{case.public_id}/").content.decode())
+    assert "Waiting for the ministry's response" not in text
+    assert f"The ministry did not respond by {case.response_due:%Y-%m-%d}; MSIT decides next." in text
+
+
+def test_the_opened_line_names_what_opened_the_case(world, case, client_for, clock):
+    from monitoring.services import report_save
+    from tests.monitoring.conftest import values
+
+    client = client_for(world.official)
+    assert "· monthly check" in case_panel(client.get(f"/monitoring/cases/{case.public_id}/").content.decode())
+    report_save(actor=world.official, project=world.project_a, month=AUG, submit=True,
+                values=values(within_purpose=False, notes="Used for another ministry's model."))
+    declared = ReclamationCase.objects.get(project=world.project_a, kind="off_purpose")
+    text = case_panel(client.get(f"/monitoring/cases/{declared.public_id}/").content.decode())
+    assert "monthly check" not in text
+    assert "· the project's own declaration in its 2026-08 report" in text
+    korean = case_panel(client_for(world.official, lang="ko").get(f"/monitoring/cases/{declared.public_id}/").content.decode())
+    assert "· 과제가 2026-08 보고서에서 직접 신고" in korean and "월간 점검" not in korean
+    # An off-purpose case may be decided at any time: the page does not tell a reader MSIT waits.
+    audited = case_panel(client_for(world.auditor).get(f"/monitoring/cases/{declared.public_id}/").content.decode())
+    assert "MSIT may decide at any time" in audited and "MSIT decides after it" not in audited
+    opened = reclamation.off_purpose_open(actor=world.admin, project=world.project_b, month=AUG, note="Found in the logs.")
+    assert f"· {world.admin}" in case_panel(client_for(world.admin).get(f"/monitoring/cases/{opened.public_id}/")
+                                            .content.decode())

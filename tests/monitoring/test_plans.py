@@ -114,3 +114,77 @@ def test_the_plan_page_writes_hours_with_separators_and_reads_them_back(world, c
     assert not AuditEvent.objects.filter(action__startswith="plan").exists()
     client.post(f"/projects/{world.project_a.code}/plan/", {**values, "m-2026-10": "12,345.5"})
     assert world.project_a.plans.get(month=dt.date(2026, 10, 1)).planned_gpu_hours == Decimal("12345.5")
+
+
+def plan_rows(page: str) -> dict[str, str]:
+    """Each month's row of the plan table as its text (value or input, and errors)."""
+    import html
+
+    body = page[page.index("<tbody>"):page.index("</tbody>")]
+    rows = {}
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S):
+        month = re.search(r"<td>(\d{4}-\d{2})</td>", row).group(1)
+        value = re.search(r'value="([^"]*)"', row)
+        text = html.unescape(re.sub(r"<[^>]+>", " ", row))
+        rows[month] = (f"[{value.group(1)}] " if value else "") + " ".join(text.split())
+    return rows
+
+
+def test_the_plan_page_shows_every_months_error_at_once_and_keeps_the_locked_months(world, client_for, clock):
+    usage_plan_create_default(actor=None, project=world.project_a)
+    UsagePlan.objects.filter(project=world.project_a, month=dt.date(2026, 8, 1)).update(planned_gpu_hours=Decimal("14285.5"))
+    client = client_for(world.official)
+    url = f"/projects/{world.project_a.code}/plan/"
+    before = plan_rows(client.get(url).content.decode())
+    response = client.post(url, {"m-2026-10": "abc", "m-2026-11": "-1", "m-2026-12": "99999", "m-2027-01": "1,000"})
+    assert response.status_code == 400
+    after = plan_rows(response.content.decode())
+    assert "Enter a number of GPU-hours." in after["2026-10"]
+    assert "Enter zero or more GPU-hours." in after["2026-11"]
+    # 24 GPUs x 744 hours in December, written as every GPU-hours figure is.
+    assert "More than the awarded GPUs can give in this month (17,856.0 GPU-hours)." in after["2026-12"]
+    assert "[1,000]" in after["2027-01"]  # what was typed stays in the field
+    # The locked months (April to September) show their values, as before the error.
+    assert after["2026-08"].startswith("2026-08 14,285.5")
+    for month in ("2026-04", "2026-05", "2026-06", "2026-07", "2026-08", "2026-09"):
+        assert after[month] == before[month] and "–" not in after[month].split()[1]
+    assert not world.project_a.plans.filter(month=dt.date(2027, 1, 1), planned_gpu_hours=1000).exists()
+
+
+@pytest.mark.parametrize("value", ["NaN", "sNaN", "Infinity", "-0x1"])
+def test_a_plan_value_that_is_not_a_finite_number_is_an_error(world, client_for, clock, value):
+    usage_plan_create_default(actor=None, project=world.project_a)
+    response = client_for(world.official).post(f"/projects/{world.project_a.code}/plan/", {"m-2026-10": value})
+    assert response.status_code == 400 and "Enter a number of GPU-hours." in plan_rows(response.content.decode())["2026-10"]
+
+
+def test_a_cleared_month_of_the_plan_must_be_given_a_number(world, client_for, clock):
+    """A planner who empties a month means to change it, but an empty plan is not a figure:
+    it is refused, saying that none is 0 (a month that had no plan may stay empty)."""
+    usage_plan_create_default(actor=None, project=world.project_a)
+    world.project_a.plans.filter(month=dt.date(2027, 3, 1)).delete()
+    planned = world.project_a.plans.get(month=dt.date(2026, 10, 1)).planned_gpu_hours
+    client = client_for(world.official)
+    url = f"/projects/{world.project_a.code}/plan/"
+    response = client.post(url, {"m-2026-10": "", "m-2027-03": ""})
+    assert response.status_code == 400
+    rows = plan_rows(response.content.decode())
+    assert "Enter a number of GPU-hours (0 for none)." in rows["2026-10"]
+    assert "Enter" not in rows["2027-03"]
+    assert world.project_a.plans.get(month=dt.date(2026, 10, 1)).planned_gpu_hours == planned
+    assert client.post(url, {"m-2026-10": "0", "m-2027-03": ""}).status_code == 302
+    assert world.project_a.plans.get(month=dt.date(2026, 10, 1)).planned_gpu_hours == 0
+    assert not world.project_a.plans.filter(month=dt.date(2027, 3, 1)).exists()
+
+
+def test_an_admins_change_of_a_begun_month_asks_for_the_reason_beside_its_field(world, client_for, clock):
+    usage_plan_create_default(actor=None, project=world.project_a)
+    admin = client_for(world.admin)
+    url = f"/projects/{world.project_a.code}/plan/"
+    response = admin.post(url, {"m-2026-08": "6000", "m-2026-10": "-1", "reason": ""})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'aria-describedby="reason-errors"' in page and 'id="reason-errors"' in page
+    assert "Enter zero or more GPU-hours." in plan_rows(page)["2026-10"]  # with the reason's error, at once
+    assert admin.post(url, {"m-2026-08": "6000", "reason": "re-baselined"}).status_code == 302
+    assert world.project_a.plans.get(month=dt.date(2026, 8, 1)).planned_gpu_hours == 6000

@@ -119,3 +119,76 @@ def test_a_submitted_month_opens_to_read_not_to_change(world, client_for, clock)
     assert response.status_code == 302 and response.url == f"/reports/{report.public_id}/"
     assert client.get(f"/reports/{report.public_id}/edit/").url == f"/reports/{report.public_id}/"
     assert UsageReport.objects.get().state == ReportState.SUBMITTED
+
+
+def picker(page: str) -> str:
+    start = page.index('data-testid="report-months"')
+    return page[start:page.index("</summary>", start)]
+
+
+@pytest.mark.parametrize("month", ["", "2026-8x", "2026-12", "2026-07"])
+def test_after_a_bad_month_the_page_says_which_months_are_still_to_report_and_keeps_its_limits(world, client_for,
+                                                                                               clock, month):
+    # 2026-09-10: April to July are in; August is the month to report, and the page opens it.
+    for m in (dt.date(2026, 4, 1), dt.date(2026, 5, 1), dt.date(2026, 6, 1), dt.date(2026, 7, 1)):
+        submitted(world, month=m, hours="100")
+    client = client_for(world.official)
+    url = f"/projects/{world.project_a.code}/reports/new/"
+    before = client.get(url).content.decode()
+    assert 'value="2026-08"' in before and 'data-testid="limit-gpu_hours_used"' in before
+    response = client.post(url, {**form_data(), "month": month})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Every finished month has been reported" not in page
+    assert "Still to report: 2026-08." in picker(page)
+    assert 'data-testid="report-months" open' in page
+    # The limits the page showed before the error are still beside the fields.
+    assert "At most 11,904.0 GPU-hours: what the project held in 2026-08" in page
+    assert "At most 16 GPUs: the GPUs the project held in 2026-08" in page
+
+
+def test_the_month_picker_says_so_when_no_month_has_ended_yet(world, client_for, clock):
+    from tests import factories as f
+
+    project = f.make_project(world.ministry_a, started=True, code="PA-009", planned_start=dt.date(2026, 9, 1))
+    page = client_for(world.official).get(f"/projects/{project.code}/reports/new/").content.decode()
+    summary = picker(page)
+    assert "No month has ended since the project started (2026-09-01)" in summary
+    assert "Every finished month has been reported" not in summary
+
+
+@pytest.mark.parametrize("hours, peak", [("abc", "30"), ("1e308", "99999999999999999999"), ("", "30")])
+def test_the_form_shows_every_fields_error_at_once(world, client_for, clock, hours, peak):
+    # Project A holds 24 GPUs awarded, 16 of them (two servers) in August.
+    response = client_for(world.official).post(
+        f"/projects/{world.project_a.code}/reports/new/",
+        {**form_data(gpu_hours_used=hours, peak_gpus_busy=peak, ai_basic_act=None), "month": "2026-08"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert page.count('class="errorlist"') >= 3, page
+    start = page.index('data-testid="error-summary"')
+    summary = page[start:page.index("</div>", start)]
+    assert 'href="#id_gpu_hours_used"' in summary and 'href="#id_peak_gpus_busy"' in summary
+    assert "More than the 16 GPUs the project held in 2026-08" in summary
+    assert 'href="#id_ai_basic_act_0"' in summary
+    assert not UsageReport.objects.exists()
+
+
+def test_the_edit_form_shows_every_fields_error_at_once(world, client_for, clock):
+    report = report_save(actor=world.official, project=world.project_a, month=AUG, values=values())
+    response = client_for(world.official).post(f"/reports/{report.public_id}/edit/",
+                                               form_data(gpu_hours_used="abc", peak_gpus_busy="30"))
+    page = response.content.decode()
+    assert response.status_code == 400 and "More than the 16 GPUs the project held in 2026-08" in page
+    assert "At most 11,904.0 GPU-hours" in page
+
+
+def test_a_month_that_has_a_report_is_refused_with_the_other_errors(world, client_for, clock):
+    submitted(world)
+    response = client_for(world.official).post(f"/projects/{world.project_a.code}/reports/new/",
+                                               {**form_data(peak_gpus_busy="30"), "month": "2026-08"})
+    page = response.content.decode()
+    assert response.status_code == 400 and "exists already" in page
+    assert "More than the 16 GPUs the project held in 2026-08" in page
+    assert UsageReport.objects.get().gpu_hours_used == Decimal("9000.0")

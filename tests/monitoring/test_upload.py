@@ -101,12 +101,105 @@ def test_the_template_round_trips(world, client_for, clock):
     response = client_for(world.official).get("/reports/upload/template.xlsx")
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "과제 코드" and rows[1][0] == "PA-001" and rows[1][1] == "2026-08"
+    assert rows[0][0] == "과제 코드" and rows[1][0] == "PA-001" and rows[1][1] == "2026-04"
     assert all(r[0] != "PB-001" for r in rows)  # only the official's own projects
     assert client_for(world.official).get("/reports/upload/template.pdf").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_template_lists_only_the_months_still_to_report_and_leaves_the_declarations_empty(world, client_for, clock,
+                                                                                              fmt):
+    import csv
+    import datetime as dt
+
+    from monitoring.services import report_accept, report_return, report_save
+    from tests.monitoring.conftest import values
+
+    project = world.project_a  # started 2026-04; today is 2026-09-10
+    report_save(actor=world.official, project=project, month=dt.date(2026, 5, 1), values=values())  # a draft
+    returned = report_save(actor=world.official, project=project, month=dt.date(2026, 6, 1), values=values(), submit=True)
+    report_return(actor=world.admin, report=returned, reason="Check")
+    accepted = report_save(actor=world.official, project=project, month=dt.date(2026, 7, 1), values=values(), submit=True)
+    report_accept(actor=world.admin, report=accepted)
+    report_save(actor=world.official, project=project, month=dt.date(2026, 8, 1), values=values(), submit=True)
+    response = client_for(world.official).get(f"/reports/upload/template.{fmt}")
+    if fmt == "xlsx":
+        rows = [["" if v is None else str(v) for v in row]
+                for row in load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True)]
+    else:
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header, data = rows[0], rows[1:]
+    assert header[:2] == ["과제 코드", "대상 월"]
+    # Nothing yet (April), a draft (May) and a returned report (June); not the month under way.
+    assert [row[:2] for row in data] == [["PA-001", "2026-04"], ["PA-001", "2026-05"], ["PA-001", "2026-06"]]
+    # Nothing answered for the official: the figures, the purpose and the legal checklist are theirs to fill in.
+    assert all(cell == "" for row in data for cell in row[2:])
 
 
 def test_auditors_and_applicants_cannot_upload(world, api_for, clock):
     for user in (world.auditor, world.applicant):
         response = api_for(user).post("/api/v1/reports/upload/", {"file": csv_file()}, format="multipart")
         assert response.status_code == 403
+
+
+def row_errors(page: str) -> list[str]:
+    """The refused rows' messages as the page shows them (the column's label, when the message is
+    about one column, and the message)."""
+    import html
+    import re
+
+    table = page[page.index('data-testid="upload-errors"'):]
+    return [html.unescape(re.sub(r"<[^>]+>", "", item)).strip() for item in re.findall(r"<li>(.*?)</li>", table, flags=re.S)]
+
+
+def test_every_row_error_names_its_column_as_the_header_does_or_the_row(world, client_for, clock):
+    from monitoring.services import report_save
+    from tests.monitoring.conftest import AUG, values
+
+    report_save(actor=world.official, project=world.project_a, month=AUG, values=values(), submit=True)
+    rows = ("PA-001,2026-08,9000,16,Y,Y,NA,Y,",   # row 2: waiting for MSIT's review
+            "PA-001,2026-07,,,,,,,")               # row 3: every required cell empty
+    korean = row_errors(client_for(world.official, lang="ko").post("/reports/upload/", {"file": csv_file(*rows)})
+                        .content.decode())
+    assert "이 보고서는 과기정통부 검토 중이어서 지금은 수정할 수 없습니다." in korean  # the row's own message, no field name
+    assert not any(message.startswith("state") for message in korean)
+    for header in ("사용 GPU-시간", "최대 동시 사용 GPU", "목적 내 사용", "인공지능 기본법", "개인정보", "학습데이터 저작권"):
+        assert f"{header}: 필수 항목입니다." in korean, korean
+    assert not any("숫자가 아닙니다" in message for message in korean)
+    english = row_errors(client_for(world.official).post("/reports/upload/", {"file": csv_file(*rows)}).content.decode())
+    assert "GPU-hours used: Required." in english and "Peak GPUs busy: Required." in english
+    assert "This report is waiting for MSIT's review and cannot be changed now." in english
+
+
+def test_a_cell_that_is_not_an_answer_says_what_answers_are(world, api_for, clock):
+    response = api_for(world.official).post(
+        "/api/v1/reports/upload/", {"file": csv_file("PA-001,2026-08,9000,16,maybe,perhaps,NA,Y,")}, format="multipart",
+    )
+    fields = response.json()["error"]["fields"]
+    assert fields["row 2.within_purpose"] == ["Write Y or N."]
+    assert fields["row 2.ai_basic_act"] == ["Write Y, N or NA."]
+
+
+def test_the_english_column_names_are_headers_too(world, api_for, clock):
+    header = ("Project code,Month reported,GPU-hours used,Peak GPUs busy,Used within purpose,AI Basic Act,"
+              "Personal information,Training data copyright,Notes\n")
+    response = api_for(world.official).post(
+        "/api/v1/reports/upload/", {"file": csv_file("PA-001,2026-08,9000,16,Y,Y,NA,Y,", header=header)}, format="multipart",
+    )
+    assert response.status_code == 201, response.json()
+
+
+def test_missing_columns_are_named_as_headers(world, client_for, clock):
+    page = client_for(world.official, lang="ko").post(
+        "/reports/upload/", {"file": csv_file(header="과제 코드,대상 월\n")}).content.decode()
+    assert "사용 GPU-시간" in page and "학습데이터 저작권" in page
+    assert "gpu_hours_used" not in page.split('data-testid="upload-form"')[1]
+
+
+@pytest.mark.parametrize("content", [b"\x8b\x1f random bytes \x00\xff" * 40, b"PK\x03\x04 truncated"])
+def test_a_broken_xlsx_is_said_in_the_readers_language_without_the_exception(world, client_for, clock, content):
+    page = client_for(world.official, lang="ko").post(
+        "/reports/upload/", {"file": SimpleUploadedFile("r.xlsx", content)}).content.decode()
+    form = page.split('data-testid="upload-form"')[1]
+    assert "XLSX 파일을 읽을 수 없습니다." in form and "파일이 손상되었거나 XLSX 통합 문서가 아닙니다" in form
+    assert "zip" not in form.lower() and "File is not" not in form
