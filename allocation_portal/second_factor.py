@@ -198,8 +198,7 @@ def second_factor_enrol(*, actor, user: User, key: str, code: str) -> tuple[TOTP
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
         had = TOTPDevice.objects.filter(user=user).exists()
-        TOTPDevice.objects.filter(user=user).delete()
-        StaticDevice.objects.filter(user=user).delete()
+        TOTPDevice.objects.filter(user=user).delete()  # the recovery codes are replaced below
         # last_t: the code just used cannot be used again to sign in.
         device = TOTPDevice.objects.create(user=user, name="authenticator", key=key, digits=TOTP_DIGITS,
                                            tolerance=TOLERANCE, confirmed=True, last_t=totp.t(), drift=totp.drift)

@@ -38,12 +38,18 @@ def get_call(code: str) -> Call:
         raise Http404("No such call.") from None
 
 
+def _assignments_with_scores() -> Prefetch:
+    """What proposal_score reads: each proposal's assignments with their scores and criteria (a new
+    Prefetch per query: Django may change one in place)."""
+    return Prefetch("assignments", queryset=Assignment.objects.prefetch_related("scores__criterion"))
+
+
 def call_proposals(call):
     """The call's proposals with their reviews' scores, newest round first, each with `.figures`
     (reviews, needed, weighted score and spread)."""
     proposals = list(call.proposals.select_related("round", "organisation", "ministry", "call",
                                                    "stage_reached").prefetch_related(
-        Prefetch("assignments", queryset=Assignment.objects.prefetch_related("scores__criterion"))
+        _assignments_with_scores()
     ).order_by("-round__number", "submitted_at"))
     for proposal in proposals:
         proposal.figures = proposal_score(proposal, list(proposal.assignments.all()))
@@ -257,9 +263,8 @@ def proposal_stage_results(proposal: Proposal, stages: list[Stage] | None = None
 def request_proposal(loan_request) -> tuple[Proposal, ProposalScore] | None:
     """A short-term request's proposal (with its call and round) and its review's figures, or None
     for a request filed before the rolling call existed."""
-    proposal = (Proposal.objects.select_related("call", "round").prefetch_related(
-        Prefetch("assignments", queryset=Assignment.objects.prefetch_related("scores__criterion")))
-        .filter(loan_request=loan_request).first())
+    proposal = (Proposal.objects.select_related("call", "round").prefetch_related(_assignments_with_scores())
+                .filter(loan_request=loan_request).first())
     if proposal is None:
         return None
     return proposal, proposal_score(proposal, list(proposal.assignments.all()))

@@ -23,8 +23,7 @@ def axis_step(top) -> int | float:
     return next(m * magnitude for m in (1, 2, 2.5, 5, 10) if float(m * magnitude).is_integer() and m * magnitude * 4 >= top)
 
 
-def _ticks(top) -> list[str]:
-    step = axis_step(top)
+def _ticks(step) -> list[str]:
     return [formatting.format_number(step * k) for k in range(5)]
 
 
@@ -33,7 +32,8 @@ def usage_chart(rows) -> dict | None:
     share of cumulative plan (right axis, 0–150%)."""
     if not rows:
         return None
-    top = Decimal(str(axis_step(max(max(r.monthly.allocated, r.monthly.planned, r.monthly.used) for r in rows)) * 4))
+    step = axis_step(max(max(r.monthly.allocated, r.monthly.planned, r.monthly.used) for r in rows))
+    top = Decimal(str(step * 4))
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = inner_w / len(rows)
     bar = max(min(slot / 4, 18), 2)
@@ -57,7 +57,7 @@ def usage_chart(rows) -> dict | None:
         if plan_ratio is not None:
             share = min(float(plan_ratio), 1.5) / 1.5
             points.append(f"{LEFT + i * slot + slot / 2:.1f},{TOP + inner_h - share * inner_h:.1f}")
-    ticks = [{"y": round(y(top * k / 4), 1), "text": text} for k, text in enumerate(_ticks(top))]
+    ticks = [{"y": round(y(top * k / 4), 1), "text": text} for k, text in enumerate(_ticks(step))]
     right_ticks = [{"y": round(TOP + inner_h - (p / 150) * inner_h, 1), "text": f"{p}%"} for p in (0, 50, 100, 150)]
     return {
         "width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "top": TOP,
@@ -121,8 +121,9 @@ def stacked_chart(columns: list[dict], layers: list[str]) -> dict | None:
     if not columns:
         return None
     top = max(sum(float(c["values"].get(layer) or 0) for layer in layers) for c in columns)
-    nice = float(axis_step(top) * 4)
-    ticks_text = _ticks(top)
+    step = axis_step(top)
+    nice = float(step * 4)
+    ticks_text = _ticks(step)
     left = max(CAP_LEFT, 7 * max(len(t) for t in ticks_text) + 12)  # room for the longest tick label
     inner_w, inner_h = CAP_WIDTH - left - CAP_RIGHT, CAP_HEIGHT - CAP_TOP - CAP_BOTTOM
     slot = inner_w / len(columns)
